@@ -1,0 +1,68 @@
+// Package busapi defines the helper's D-Bus contract in one place: the bus
+// name, object path, interface, error names, polkit action ids, the wire
+// form of a plan, and the one client that the dialog and rapidrebootctl use.
+//
+// The interface is versioned in its name (Helper1). A change that breaks
+// callers gets a new name (Helper2), served beside the old one.
+// assets/dbus/io.github.rapidreboot.Helper1.xml is the introspection data;
+// a test in backend/helper keeps the exported methods equal to it.
+package busapi
+
+import "github.com/rapidreboot/rapidreboot/backend/reason"
+
+const (
+	// BusName is the well-known name on the system bus; only root may own it.
+	BusName = "io.github.rapidreboot.Helper1"
+	// ObjectPath is the one object the helper exports.
+	ObjectPath = "/io/github/rapidreboot/Helper1"
+	// Interface is the helper's interface on ObjectPath.
+	Interface = "io.github.rapidreboot.Helper1"
+
+	// ErrorPrefix starts every error name the helper replies with. The
+	// error body is (message, code, detail): message is an English sentence,
+	// code a reason.Code, detail the sentence's argument.
+	ErrorPrefix = "io.github.rapidreboot.Helper1.Error."
+	// ErrNotAuthorized: polkit said no (attack list row 1).
+	ErrNotAuthorized = ErrorPrefix + "NotAuthorized"
+	// ErrAuthenticationRequired: polkit wants a password and none can be asked.
+	ErrAuthenticationRequired = ErrorPrefix + "AuthenticationRequired"
+	// ErrUnavailable: Quick Restart is impossible now; the code says why.
+	ErrUnavailable = ErrorPrefix + "Unavailable"
+	// ErrFailed: the attempt failed (load error, logind refused the reboot).
+	ErrFailed = ErrorPrefix + "Failed"
+
+	// ActionQuickRestart is the polkit action for Arm and QuickRestart.
+	ActionQuickRestart = "io.github.rapidreboot.quick-restart"
+	// ActionQuickRestartMultipleSessions is required instead when other
+	// users have sessions, as logind's reboot-multiple-sessions.
+	ActionQuickRestartMultipleSessions = "io.github.rapidreboot.quick-restart-multiple-sessions"
+
+	// PropArmed is the read-only boolean property, with change signals.
+	PropArmed = "Armed"
+)
+
+// Plan is the wire form of GetPlan's and Arm's reply, D-Bus signature
+// (sssassasasbss). Paths are as the target system sees them.
+type Plan struct {
+	Kernel    string
+	Version   string
+	Initrds   []string
+	Cmdline   string
+	Source    string   // which boot loader file decided, e.g. "/boot/grub/grub.cfg"
+	Why       []string // one line per decision, with file and line
+	Warnings  []string
+	Available bool        // Quick Restart can be armed now
+	Reason    reason.Code // why not, when !Available
+	Detail    string      // the sentence's argument (a holder, a version)
+}
+
+// PlanSignature is the D-Bus signature of Plan.
+const PlanSignature = "(sssassasasbss)"
+
+// Sentence renders the plan's reason with tr (nil: English).
+func (p Plan) Sentence(tr func(string) string) string {
+	if p.Available {
+		return ""
+	}
+	return reason.Sentence(tr, p.Reason, p.Detail)
+}

@@ -1,0 +1,137 @@
+package busapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/rapidreboot/rapidreboot/backend/reason"
+)
+
+// Client talks to the helper. It is the only caller-side code that knows
+// the method names; the dialog and rapidrebootctl both use it.
+type Client struct {
+	obj dbus.BusObject
+}
+
+// NewClient wraps conn (normally the system bus; a private bus in tests).
+func NewClient(conn *dbus.Conn) *Client {
+	return &Client{obj: conn.Object(BusName, ObjectPath)}
+}
+
+// CallError is a helper reply that is a refusal or a failure, with the
+// reason code the caller branches on.
+type CallError struct {
+	Name   string      // D-Bus error name
+	Code   reason.Code // reason code from the body, reason.Internal if absent
+	Detail string
+	Msg    string // English sentence from the helper
+}
+
+func (e *CallError) Error() string {
+	if e.Msg != "" {
+		return e.Msg
+	}
+	return e.Name
+}
+
+// Sentence renders the error for a person with tr (nil: English).
+func (e *CallError) Sentence(tr func(string) string) string {
+	return reason.Sentence(tr, e.Code, e.Detail)
+}
+
+// asCallError turns a helper's D-Bus error into a *CallError; other errors
+// (no helper, bus gone, timeout) are wrapped as they are.
+func asCallError(method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de dbus.Error
+	var pde *dbus.Error
+	switch {
+	case errors.As(err, &de):
+	case errors.As(err, &pde):
+		de = *pde
+	default:
+		return fmt.Errorf("call %s: %w", method, err)
+	}
+	ce := &CallError{Name: de.Name, Code: reason.Internal}
+	if len(de.Body) > 0 {
+		ce.Msg, _ = de.Body[0].(string)
+	}
+	if len(de.Body) > 1 {
+		if s, ok := de.Body[1].(string); ok {
+			ce.Code = reason.Code(s)
+		}
+	}
+	if len(de.Body) > 2 {
+		ce.Detail, _ = de.Body[2].(string)
+	}
+	switch de.Name {
+	case ErrNotAuthorized:
+		if ce.Code == reason.Internal {
+			ce.Code = reason.NotAuthorized
+		}
+	case ErrAuthenticationRequired:
+		if ce.Code == reason.Internal {
+			ce.Code = reason.AuthenticationRequired
+		}
+	case ErrUnavailable, ErrFailed:
+	default:
+		// Not one of ours (e.g. ServiceUnknown): keep the bus's words.
+		if ce.Detail == "" {
+			ce.Detail = ce.Msg
+		}
+	}
+	return ce
+}
+
+// GetPlan returns the plan for the running system and whether Quick
+// Restart is available. No authorisation is needed.
+func (c *Client) GetPlan(ctx context.Context) (Plan, error) {
+	var p Plan
+	err := c.obj.CallWithContext(ctx, Interface+".GetPlan", 0).Store(&p)
+	return p, asCallError("GetPlan", err)
+}
+
+// Arm loads the planned kernel and arms the next reboot to kexec into it.
+// interactive lets polkit ask for a password through the user's agent.
+func (c *Client) Arm(ctx context.Context, interactive bool) (Plan, error) {
+	var p Plan
+	err := c.obj.CallWithContext(ctx, Interface+".Arm", flags(interactive)).Store(&p)
+	return p, asCallError("Arm", err)
+}
+
+// Disarm unloads the kernel and disarms. It is allowed to anyone: undoing
+// an arm can only make the next reboot a normal one.
+func (c *Client) Disarm(ctx context.Context) error {
+	return asCallError("Disarm", c.obj.CallWithContext(ctx, Interface+".Disarm", 0).Err)
+}
+
+// QuickRestart arms and asks logind for a clean reboot, which ends in kexec.
+func (c *Client) QuickRestart(ctx context.Context, interactive bool) error {
+	return asCallError("QuickRestart", c.obj.CallWithContext(ctx, Interface+".QuickRestart", flags(interactive)).Err)
+}
+
+// Armed reads the Armed property.
+func (c *Client) Armed(ctx context.Context) (bool, error) {
+	var v dbus.Variant
+	err := c.obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, Interface, PropArmed).Store(&v)
+	if err != nil {
+		return false, asCallError("Get Armed", err)
+	}
+	b, ok := v.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("get Armed: unexpected type %s", v.Signature())
+	}
+	return b, nil
+}
+
+func flags(interactive bool) dbus.Flags {
+	if interactive {
+		return dbus.FlagAllowInteractiveAuthorization
+	}
+	return 0
+}

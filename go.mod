@@ -1,0 +1,8 @@
+module github.com/rapidreboot/rapidreboot
+
+go 1.26.0
+
+require (
+	github.com/godbus/dbus/v5 v5.2.4 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
