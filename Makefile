@@ -27,8 +27,9 @@ BUILD       := build
 BINS        := rapidreboot rapidrebootctl rapidreboot-helper rapidreboot-shutdown
 
 CHECK_TARGETS :=
+DEMO_TARGETS  :=
 
-.PHONY: all build deps demo test check fmt vet unit install clean
+.PHONY: all build deps demo test check fmt vet unit clean
 
 all: build
 
@@ -59,6 +60,11 @@ test: unit
 # Order matters: the package is built before the guest installs it.
 check: deps fmt vet build unit $(CHECK_TARGETS)
 	@echo "check: all passed"
+
+# The main job on a fresh machine: install, build, show it working (never
+# restarts this machine). Fragments add their demo steps to DEMO_TARGETS.
+demo: deps build $(DEMO_TARGETS)
+	@echo "demo: done"
 
 clean:
 	rm -rf $(BUILD)
