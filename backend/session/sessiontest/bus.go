@@ -1,0 +1,206 @@
+// Package sessiontest runs private dbus-daemons and stand-ins for the
+// services the dialog talks to: session managers (GNOME, Xfce, KDE, LXQt)
+// and logind. Each stand-in is named so; none is the real service. They
+// record the calls they get, so a test can say which method the code under
+// test chose.
+package sessiontest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// Bus is a private dbus-daemon started for one test.
+type Bus struct {
+	Addr string
+	cmd  *exec.Cmd
+}
+
+// busConfig lets anyone own any name, like a test machine's bus; the
+// session kind also activates real services (the accessibility bus) from
+// the standard directories.
+const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>%s</type>
+  <listen>unix:dir=%s</listen>
+  <auth>EXTERNAL</auth>
+  %s
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus"/>
+  </policy>
+</busconfig>
+`
+
+// StartBus starts a dbus-daemon of kind "session" or "system" in dir and
+// returns it; the caller stops it with Stop. Not tied to a *testing.T so
+// a TestMain can share one.
+func StartBus(dir, kind string) (*Bus, error) {
+	if _, err := exec.LookPath("dbus-daemon"); err != nil {
+		return nil, fmt.Errorf("cannot start a private bus: %w", err)
+	}
+	extra := ""
+	if kind == "session" {
+		extra = "<standard_session_servicedirs/>"
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(dir, kind+".conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(busConfig, kind, dir, extra)), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--print-address=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start dbus-daemon: %w", err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		addr <- strings.TrimSpace(line)
+	}()
+	select {
+	case a := <-addr:
+		if a == "" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, fmt.Errorf("dbus-daemon printed no address")
+		}
+		return &Bus{Addr: a, cmd: cmd}, nil
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("dbus-daemon did not start within 10 s")
+	}
+}
+
+// Stop ends the daemon.
+func (b *Bus) Stop() {
+	if b.cmd != nil && b.cmd.Process != nil {
+		b.cmd.Process.Kill()
+		b.cmd.Wait()
+	}
+}
+
+// Conn connects a new client to the bus.
+func (b *Bus) Conn() (*dbus.Conn, error) {
+	c, err := dbus.Connect(b.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to the private bus: %w", err)
+	}
+	return c, nil
+}
+
+// NewBus starts a bus for t and stops it when t ends.
+func NewBus(t testing.TB, kind string) *Bus {
+	t.Helper()
+	b, err := StartBus(t.TempDir(), kind)
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(b.Stop)
+	return b
+}
+
+// NewConn connects to b and closes the connection when t ends.
+func NewConn(t testing.TB, b *Bus) *dbus.Conn {
+	t.Helper()
+	c, err := b.Conn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Recorder keeps the calls a stand-in got, in order, as "Method(args)".
+type Recorder struct {
+	mu    sync.Mutex
+	calls []string
+	wake  chan struct{}
+}
+
+func (r *Recorder) record(format string, args ...any) {
+	r.mu.Lock()
+	r.calls = append(r.calls, fmt.Sprintf(format, args...))
+	if r.wake != nil {
+		close(r.wake)
+		r.wake = nil
+	}
+	r.mu.Unlock()
+}
+
+// Calls returns a copy of the calls so far.
+func (r *Recorder) Calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.calls...)
+}
+
+// Reset forgets the calls so far.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	r.calls = nil
+	r.mu.Unlock()
+}
+
+// WaitFor waits until a call starting with prefix has been recorded, up to
+// d, and reports whether it came.
+func (r *Recorder) WaitFor(prefix string, d time.Duration) bool {
+	deadline := time.After(d)
+	for {
+		r.mu.Lock()
+		for _, c := range r.calls {
+			if strings.HasPrefix(c, prefix) {
+				r.mu.Unlock()
+				return true
+			}
+		}
+		if r.wake == nil {
+			r.wake = make(chan struct{})
+		}
+		w := r.wake
+		r.mu.Unlock()
+		select {
+		case <-w:
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// own requests name on conn or fails.
+func own(conn *dbus.Conn, name string) error {
+	reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue)
+	if err != nil {
+		return fmt.Errorf("cannot own %s: %w", name, err)
+	}
+	if reply != dbus.RequestNameReplyPrimaryOwner {
+		return fmt.Errorf("cannot own %s: already taken", name)
+	}
+	return nil
+}
