@@ -25,9 +25,9 @@ type Bus struct {
 	cmd  *exec.Cmd
 }
 
-// busConfig lets anyone own any name, like a test machine's bus; the
-// session kind also activates real services (the accessibility bus) from
-// the standard directories.
+// busConfig lets anyone own any name, like a test machine's bus. Only the
+// services named to StartBus can be activated, so a test does not start
+// portals and the like by accident.
 const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -52,19 +52,28 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
 `
 
 // StartBus starts a dbus-daemon of kind "session" or "system" in dir and
-// returns it; the caller stops it with Stop. Not tied to a *testing.T so
-// a TestMain can share one.
-func StartBus(dir, kind string) (*Bus, error) {
+// returns it; the caller stops it with Stop. services names the installed
+// D-Bus services (/usr/share/dbus-1/services/<name>.service) it may
+// activate, e.g. "org.a11y.Bus" for screen-reader tests. Not tied to a
+// *testing.T so a TestMain or a benchmark can share one.
+func StartBus(dir, kind string, services ...string) (*Bus, error) {
 	if _, err := exec.LookPath("dbus-daemon"); err != nil {
 		return nil, fmt.Errorf("cannot start a private bus: %w", err)
 	}
-	extra := ""
-	if kind == "session" {
-		extra = "<standard_session_servicedirs/>"
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	svc := filepath.Join(dir, "services")
+	if err := os.MkdirAll(svc, 0o755); err != nil {
 		return nil, err
 	}
+	for _, s := range services {
+		b, err := os.ReadFile(filepath.Join("/usr/share/dbus-1/services", s+".service"))
+		if err != nil {
+			return nil, fmt.Errorf("cannot make %s activatable: %w", s, err)
+		}
+		if err := os.WriteFile(filepath.Join(svc, s+".service"), b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	extra := "<servicedir>" + svc + "</servicedir>"
 	conf := filepath.Join(dir, kind+".conf")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(busConfig, kind, dir, extra)), 0o644); err != nil {
 		return nil, err
@@ -116,9 +125,9 @@ func (b *Bus) Conn() (*dbus.Conn, error) {
 }
 
 // NewBus starts a bus for t and stops it when t ends.
-func NewBus(t testing.TB, kind string) *Bus {
+func NewBus(t testing.TB, kind string, services ...string) *Bus {
 	t.Helper()
-	b, err := StartBus(t.TempDir(), kind)
+	b, err := StartBus(t.TempDir(), kind, services...)
 	if err != nil {
 		t.Skip(err)
 	}
@@ -144,7 +153,8 @@ type Recorder struct {
 	wake  chan struct{}
 }
 
-func (r *Recorder) record(format string, args ...any) {
+// Record adds one call.
+func (r *Recorder) Record(format string, args ...any) {
 	r.mu.Lock()
 	r.calls = append(r.calls, fmt.Sprintf(format, args...))
 	if r.wake != nil {

@@ -65,16 +65,16 @@ func NewGnomeSMStandIn(conn *dbus.Conn, mate bool, inhibitors []GnomeInhibitor) 
 		}
 	}
 	m := map[string]any{
-		"Logout":           func(mode uint32) *dbus.Error { s.record("Logout(%d)", mode); return nil },
-		"Shutdown":         func() *dbus.Error { s.record("Shutdown()"); return nil },
-		"Reboot":           func() *dbus.Error { s.record("Reboot()"); return nil },
+		"Logout":           func(mode uint32) *dbus.Error { s.Record("Logout(%d)", mode); return nil },
+		"Shutdown":         func() *dbus.Error { s.Record("Shutdown()"); return nil },
+		"Reboot":           func() *dbus.Error { s.Record("Reboot()"); return nil },
 		"CanShutdown":      func() (bool, *dbus.Error) { return true, nil },
 		"IsSessionRunning": func() (bool, *dbus.Error) { s.mu.Lock(); defer s.mu.Unlock(); return s.running, nil },
 		"GetInhibitors":    func() ([]dbus.ObjectPath, *dbus.Error) { return paths, nil },
 	}
 	if mate {
-		m["RequestShutdown"] = func() *dbus.Error { s.record("RequestShutdown()"); return nil }
-		m["RequestReboot"] = func() *dbus.Error { s.record("RequestReboot()"); return nil }
+		m["RequestShutdown"] = func() *dbus.Error { s.Record("RequestShutdown()"); return nil }
+		m["RequestReboot"] = func() *dbus.Error { s.Record("RequestReboot()"); return nil }
 	}
 	if err := export(conn, "/org/gnome/SessionManager", "org.gnome.SessionManager", m); err != nil {
 		return nil, err
@@ -102,9 +102,9 @@ type XfceSMStandIn struct{ Recorder }
 func NewXfceSMStandIn(conn *dbus.Conn) (*XfceSMStandIn, error) {
 	s := &XfceSMStandIn{}
 	err := export(conn, "/org/xfce/SessionManager", "org.xfce.Session.Manager", map[string]any{
-		"Logout":      func(show, save bool) *dbus.Error { s.record("Logout(%v,%v)", show, save); return nil },
-		"Shutdown":    func(save bool) *dbus.Error { s.record("Shutdown(%v)", save); return nil },
-		"Restart":     func(save bool) *dbus.Error { s.record("Restart(%v)", save); return nil },
+		"Logout":      func(show, save bool) *dbus.Error { s.Record("Logout(%v,%v)", show, save); return nil },
+		"Shutdown":    func(save bool) *dbus.Error { s.Record("Shutdown(%v)", save); return nil },
+		"Restart":     func(save bool) *dbus.Error { s.Record("Restart(%v)", save); return nil },
 		"CanShutdown": func() (bool, *dbus.Error) { return true, nil },
 		"CanRestart":  func() (bool, *dbus.Error) { return true, nil },
 	})
@@ -121,9 +121,9 @@ type KDEStandIn struct{ Recorder }
 func NewKDEStandIn(conn *dbus.Conn) (*KDEStandIn, error) {
 	s := &KDEStandIn{}
 	err := export(conn, "/Shutdown", "org.kde.Shutdown", map[string]any{
-		"logout":            func() *dbus.Error { s.record("logout()"); return nil },
-		"logoutAndReboot":   func() *dbus.Error { s.record("logoutAndReboot()"); return nil },
-		"logoutAndShutdown": func() *dbus.Error { s.record("logoutAndShutdown()"); return nil },
+		"logout":            func() *dbus.Error { s.Record("logout()"); return nil },
+		"logoutAndReboot":   func() *dbus.Error { s.Record("logoutAndReboot()"); return nil },
+		"logoutAndShutdown": func() *dbus.Error { s.Record("logoutAndShutdown()"); return nil },
 	})
 	if err != nil {
 		return nil, err
@@ -138,9 +138,9 @@ type LXQtStandIn struct{ Recorder }
 func NewLXQtStandIn(conn *dbus.Conn) (*LXQtStandIn, error) {
 	s := &LXQtStandIn{}
 	err := export(conn, "/LXQtSession", "org.lxqt.session", map[string]any{
-		"logout":    func() *dbus.Error { s.record("logout()"); return nil },
-		"reboot":    func() *dbus.Error { s.record("reboot()"); return nil },
-		"powerOff":  func() *dbus.Error { s.record("powerOff()"); return nil },
+		"logout":    func() *dbus.Error { s.Record("logout()"); return nil },
+		"reboot":    func() *dbus.Error { s.Record("reboot()"); return nil },
+		"powerOff":  func() *dbus.Error { s.Record("powerOff()"); return nil },
 		"canReboot": func() (bool, *dbus.Error) { return true, nil },
 	})
 	if err != nil {
@@ -185,7 +185,7 @@ func NewLogindStandIn(conn *dbus.Conn, can map[string]string) (*LogindStandIn, e
 	}
 	power := func(m string) func(bool) *dbus.Error {
 		return func(interactive bool) *dbus.Error {
-			l.record("%s(%v)", m, interactive)
+			l.Record("%s(%v)", m, interactive)
 			l.mu.Lock()
 			refuse, emit := l.refuse, l.shutdownOnReboot && (m == "Reboot" || m == "PowerOff")
 			l.mu.Unlock()
@@ -203,7 +203,7 @@ func NewLogindStandIn(conn *dbus.Conn, can map[string]string) (*LogindStandIn, e
 		"PowerOff":         power("PowerOff"),
 		"Suspend":          power("Suspend"),
 		"Hibernate":        power("Hibernate"),
-		"TerminateSession": func(id string) *dbus.Error { l.record("TerminateSession(%s)", id); return nil },
+		"TerminateSession": func(id string) *dbus.Error { l.Record("TerminateSession(%s)", id); return nil },
 		"GetSessionByPID": func(pid uint32) (dbus.ObjectPath, *dbus.Error) {
 			return "/org/freedesktop/login1/session/standin", nil
 		},

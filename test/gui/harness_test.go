@@ -1,0 +1,500 @@
+//go:build gui
+
+package gui
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
+	"github.com/rapidreboot/rapidreboot/ui/uitest"
+)
+
+// Shared by every test: one Xvfb, one built dialog.
+var (
+	display string
+	binary  string
+	repo    string
+	workDir string
+)
+
+const python = "/usr/bin/python3" // Debian's, which has pyatspi and Xlib
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	for _, tool := range []string{"Xvfb", "xdotool", "dbus-daemon", "import", python} {
+		if _, err := exec.LookPath(tool); err != nil {
+			fmt.Printf("SKIP: GUI tests need %s (scripts/deps/gui.txt): %v\n", tool, err)
+			return 0
+		}
+	}
+	var err error
+	workDir, err = os.MkdirTemp("", "rapidreboot-gui-")
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer os.RemoveAll(workDir)
+	repo, _ = filepath.Abs("../..")
+	binary = filepath.Join(workDir, "rapidreboot")
+	if b := os.Getenv("RAPIDREBOOT_BIN"); b != "" {
+		binary = b
+	} else {
+		build := exec.Command("go", "build", "-o", binary, "./cmd/rapidreboot")
+		build.Dir = repo
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Println("cannot build the dialog:", err)
+			return 1
+		}
+	}
+	xvfb, disp, err := startXvfb()
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	display = disp
+	defer func() {
+		xvfb.Process.Kill()
+		xvfb.Wait()
+	}()
+	return m.Run()
+}
+
+// startXvfb starts Xvfb on a display number it picks itself (-displayfd),
+// so parallel runs and a developer's own displays do not collide.
+func startXvfb() (*exec.Cmd, string, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, "", err
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, "", fmt.Errorf("cannot start Xvfb: %w", err)
+	}
+	w.Close()
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case n := <-line:
+		if n == "" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, "", fmt.Errorf("Xvfb gave no display number")
+		}
+		return cmd, ":" + n, nil
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, "", fmt.Errorf("Xvfb did not start within 15 s")
+	}
+}
+
+// harness is one dialog's world: a private session bus with a
+// session-manager stand-in, a private system bus with logind and helper
+// stand-ins.
+type harness struct {
+	t      *testing.T
+	dir    string
+	sess   *sessiontest.Bus
+	sys    *sessiontest.Bus
+	logind *sessiontest.LogindStandIn
+	helper *uitest.HelperStandIn
+	gnome  *sessiontest.GnomeSMStandIn // nil with noSM
+	env    []string
+}
+
+type setup struct {
+	noSM, noHelper bool
+	inhibitors     []sessiontest.GnomeInhibitor
+}
+
+type option func(*setup)
+
+// noSM leaves the session bus without a session manager (logind fallback).
+func noSM(s *setup) { s.noSM = true }
+
+// noHelper leaves rapidreboot-helper out, as on a system without it.
+func noHelper(s *setup) { s.noHelper = true }
+
+func withInhibitors(in ...sessiontest.GnomeInhibitor) option {
+	return func(s *setup) { s.inhibitors = in }
+}
+
+func newHarness(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	var cfg setup
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h := &harness{t: t, dir: t.TempDir()}
+	h.sess = sessiontest.NewBus(t, "session", "org.a11y.Bus")
+	h.sys = sessiontest.NewBus(t, "system")
+	var err error
+	h.logind, err = sessiontest.NewLogindStandIn(sessiontest.NewConn(t, h.sys), map[string]string{"CanHibernate": "no"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.noHelper {
+		h.helper, err = uitest.NewHelperStandIn(sessiontest.NewConn(t, h.sys), uitest.Plan("6.1.0-27-amd64"))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !cfg.noSM {
+		h.gnome, err = sessiontest.NewGnomeSMStandIn(sessiontest.NewConn(t, h.sess), false, cfg.inhibitors)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(h.dir, "root", "run"), 0o755)
+	os.MkdirAll(filepath.Join(h.dir, "root", "sys", "kernel"), 0o755)
+	os.WriteFile(filepath.Join(h.dir, "root", "sys", "kernel", "kexec_loaded"), []byte("0\n"), 0o644)
+	os.MkdirAll(filepath.Join(h.dir, "config"), 0o755)
+	h.env = []string{
+		"DISPLAY=" + display,
+		"DBUS_SESSION_BUS_ADDRESS=" + h.sess.Addr,
+		"DBUS_SYSTEM_BUS_ADDRESS=" + h.sys.Addr,
+		"RAPIDREBOOT_TEST_ROOT=" + filepath.Join(h.dir, "root"),
+		"XDG_CONFIG_HOME=" + filepath.Join(h.dir, "config"),
+		"XDG_CONFIG_DIRS=" + filepath.Join(h.dir, "etc-xdg"),
+		"XDG_CURRENT_DESKTOP=GNOME",
+		"XDG_SESSION_ID=7",
+		"HOME=" + h.dir,
+		"PATH=" + os.Getenv("PATH"),
+		"LANG=C.UTF-8",
+		"GTK_THEME=Adwaita",
+		"GDK_BACKEND=x11",
+		// One place for GTK's own accessibility bus per test.
+		"XDG_RUNTIME_DIR=" + h.dir,
+	}
+	return h
+}
+
+// config writes the user's dialog.conf.
+func (h *harness) config(body string) {
+	d := filepath.Join(h.dir, "config", "rapidreboot")
+	os.MkdirAll(d, 0o755)
+	if err := os.WriteFile(filepath.Join(d, "dialog.conf"), []byte(body), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// rebootRequired writes /run/reboot-required(.pkgs) in the fake root.
+func (h *harness) rebootRequired(pkgs string) {
+	run := filepath.Join(h.dir, "root", "run")
+	os.WriteFile(filepath.Join(run, "reboot-required"), []byte("*** System restart required ***\n"), 0o644)
+	os.WriteFile(filepath.Join(run, "reboot-required.pkgs"), []byte(pkgs), 0o644)
+}
+
+// dlg is one running dialog.
+type dlg struct {
+	h     *harness
+	cmd   *exec.Cmd
+	trace string
+	xid   string
+	done  chan error
+	out   *bytes.Buffer
+}
+
+func (h *harness) start(args ...string) *dlg {
+	h.t.Helper()
+	d := h.launch(args...)
+	d.waitTrace(0, "mapped", 20*time.Second)
+	m := regexp.MustCompile(`xid=(0x[0-9a-f]+)`).FindStringSubmatch(d.lines()[d.find(0, "mapped")])
+	if m == nil || m[1] == "0x0" {
+		h.t.Fatalf("no X window id in the trace")
+	}
+	d.xid = m[1]
+	d.waitTrace(0, "plan available=", 20*time.Second)
+	d.waitTrace(0, "session manager=", 20*time.Second)
+	// Without a window manager the keyboard focus must be given.
+	d.focus()
+	return d
+}
+
+func (h *harness) launch(args ...string) *dlg {
+	h.t.Helper()
+	d := &dlg{h: h, trace: filepath.Join(h.dir, fmt.Sprintf("trace-%d", time.Now().UnixNano())), done: make(chan error, 1), out: &bytes.Buffer{}}
+	d.cmd = exec.Command(binary, args...)
+	d.cmd.Env = append(append([]string(nil), h.env...), "RAPIDREBOOT_TRACE="+d.trace)
+	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := d.cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	h.t.Cleanup(func() {
+		select {
+		case <-d.done:
+		default:
+			d.cmd.Process.Kill()
+			<-d.done
+		}
+		if h.t.Failed() {
+			h.t.Logf("dialog output:\n%s\ntrace:\n%s", d.out, strings.Join(d.lines(), "\n"))
+		}
+	})
+	return d
+}
+
+func (d *dlg) lines() []string {
+	b, _ := os.ReadFile(d.trace)
+	s := strings.TrimRight(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// mark is the number of trace lines so far; waits after it see only new ones.
+func (d *dlg) mark() int { return len(d.lines()) }
+
+func (d *dlg) find(from int, substr string) int {
+	ls := d.lines()
+	for i := from; i < len(ls); i++ {
+		if strings.Contains(ls[i], substr) {
+			return i
+		}
+	}
+	return -1
+}
+
+// waitTrace waits for a trace line containing substr after line from.
+func (d *dlg) waitTrace(from int, substr string, timeout time.Duration) string {
+	d.h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if i := d.find(from, substr); i >= 0 {
+			return d.lines()[i]
+		}
+		select {
+		case err := <-d.done:
+			d.done <- err
+			d.h.t.Fatalf("the dialog exited (%v) before %q", err, substr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	d.h.t.Fatalf("no %q in the trace within %v", substr, timeout)
+	return ""
+}
+
+// state returns the last "state" line's restart button name, sensitivity and info.
+func (d *dlg) state() (name string, sensitive bool, info string) {
+	ls := d.lines()
+	re := regexp.MustCompile(`state restart="([^"]*)" sensitive=(\w+) info="((?:[^"\\]|\\.)*)"`)
+	for i := len(ls) - 1; i >= 0; i-- {
+		if m := re.FindStringSubmatch(ls[i]); m != nil {
+			info, _ := strconv.Unquote(`"` + m[3] + `"`)
+			return m[1], m[2] == "true", info
+		}
+	}
+	return "", false, ""
+}
+
+// waitLabel waits until the Restart button reads want.
+func (d *dlg) waitLabel(want string) {
+	d.h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if name, _, _ := d.state(); name == want {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	name, _, _ := d.state()
+	d.h.t.Fatalf("Restart button reads %q, want %q", name, want)
+}
+
+// settle gives GTK time to handle events that must change nothing.
+func settle() { time.Sleep(300 * time.Millisecond) }
+
+func (d *dlg) xdotool(args ...string) {
+	d.h.t.Helper()
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = []string{"DISPLAY=" + display}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		d.h.t.Fatalf("xdotool %v: %v\n%s", args, err, out)
+	}
+}
+
+func (d *dlg) focus() {
+	d.h.t.Helper()
+	d.xfocus(d.xid)
+}
+
+func (d *dlg) xfocus(target string) {
+	d.h.t.Helper()
+	cmd := exec.Command(python, filepath.Join(repo, "test/gui/xfocus.py"), target)
+	cmd.Env = []string{"DISPLAY=" + display}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		d.h.t.Fatalf("xfocus %s: %v\n%s", target, err, out)
+	}
+}
+
+// hold presses keys and keeps them down until the returned release runs:
+// an xdotool process keeps a key pressed only while it stays connected.
+func hold(t *testing.T, keys ...string) (release func()) {
+	t.Helper()
+	args := []string{"keydown"}
+	args = append(args, keys...)
+	args = append(args, "sleep", "60")
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = []string{"DISPLAY=" + display}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// keydown is sent at once; give the server a moment.
+	time.Sleep(150 * time.Millisecond)
+	released := false
+	release = func() {
+		if released {
+			return
+		}
+		released = true
+		up := exec.Command("xdotool", append([]string{"keyup"}, keys...)...)
+		up.Env = cmd.Env
+		up.Run()
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// geom returns the latest allocation of a button, relative to the window.
+func (d *dlg) geom(button string) (x, y, w, h int) {
+	d.h.t.Helper()
+	ls := d.lines()
+	re := regexp.MustCompile(`geom ` + button + ` x=(-?\d+) y=(-?\d+) w=(\d+) h=(\d+) visible=(\w+)`)
+	for i := len(ls) - 1; i >= 0; i-- {
+		if m := re.FindStringSubmatch(ls[i]); m != nil {
+			if m[5] != "true" {
+				d.h.t.Fatalf("button %s is not visible", button)
+			}
+			x, _ = strconv.Atoi(m[1])
+			y, _ = strconv.Atoi(m[2])
+			w, _ = strconv.Atoi(m[3])
+			h, _ = strconv.Atoi(m[4])
+			return
+		}
+	}
+	d.h.t.Fatalf("no geometry for %s", button)
+	return
+}
+
+// click clicks a button with the pointer (holding whatever keys are held).
+func (d *dlg) click(button string) {
+	d.h.t.Helper()
+	x, y, w, h := d.geom(button)
+	d.xdotool("mousemove", "--window", d.xid, strconv.Itoa(x+w/2), strconv.Itoa(y+h/2))
+	time.Sleep(50 * time.Millisecond)
+	d.xdotool("click", "1")
+}
+
+// a11y is the screen reader's view of the dialog.
+type a11y struct {
+	Buttons []struct {
+		Name, Description string
+		Sensitive, Showing bool
+	}
+	Labels []struct {
+		Name    string
+		Showing bool
+	}
+}
+
+func (d *dlg) a11y() a11y {
+	d.h.t.Helper()
+	var last error
+	for try := 0; try < 3; try++ {
+		cmd := exec.Command(python, filepath.Join(repo, "test/gui/atspi.py"), strconv.Itoa(d.cmd.Process.Pid))
+		cmd.Env = []string{"DISPLAY=" + display, "DBUS_SESSION_BUS_ADDRESS=" + d.h.sess.Addr, "XDG_RUNTIME_DIR=" + d.h.dir, "HOME=" + d.h.dir}
+		out, err := cmd.Output()
+		if err == nil {
+			var a a11y
+			if err := json.Unmarshal(out, &a); err != nil {
+				d.h.t.Fatalf("atspi.py: %v\n%s", err, out)
+			}
+			return a
+		}
+		last = fmt.Errorf("%v: %s", err, out)
+		time.Sleep(300 * time.Millisecond)
+	}
+	d.h.t.Fatalf("atspi.py: %v", last)
+	return a11y{}
+}
+
+// button finds the showing button a screen reader would call name.
+func (a a11y) button(name string) (found, sensitive bool, desc string) {
+	for _, b := range a.Buttons {
+		if b.Name == name && b.Showing {
+			return true, b.Sensitive, b.Description
+		}
+	}
+	return false, false, ""
+}
+
+// waitExit waits for the dialog to quit by itself.
+func (d *dlg) waitExit(timeout time.Duration) {
+	d.h.t.Helper()
+	select {
+	case err := <-d.done:
+		d.done <- err
+		if err != nil {
+			d.h.t.Errorf("dialog exited with %v", err)
+		}
+	case <-time.After(timeout):
+		d.h.t.Fatalf("the dialog did not exit within %v", timeout)
+	}
+}
+
+// shot saves a PNG of the dialog's window under $RAPIDREBOOT_SHOTS (or
+// build/screenshots) and returns its path.
+func (d *dlg) shot(name string) string {
+	d.h.t.Helper()
+	dir := os.Getenv("RAPIDREBOOT_SHOTS")
+	if dir == "" {
+		dir = filepath.Join(repo, "build", "screenshots")
+	}
+	os.MkdirAll(dir, 0o755)
+	p := filepath.Join(dir, name+".png")
+	settle() // the frame after the last change
+	cmd := exec.Command("import", "-window", d.xid, p)
+	cmd.Env = []string{"DISPLAY=" + display, "HOME=" + d.h.dir}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		d.h.t.Fatalf("import: %v\n%s", err, out)
+	}
+	return p
+}
+
+// waitCall waits for a stand-in call.
+func waitCall(t *testing.T, r interface {
+	WaitFor(string, time.Duration) bool
+	Calls() []string
+}, call string) {
+	t.Helper()
+	if !r.WaitFor(call, 10*time.Second) {
+		t.Fatalf("no %s; calls %q", call, r.Calls())
+	}
+}

@@ -1,0 +1,113 @@
+// Package ui is the shutdown dialog's GTK layer and the only importer of
+// gotk3. It draws what ui/model decides and feeds it events; bus calls run
+// in goroutines and come back to GTK only through glib.IdleAdd.
+package ui
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gotk3/gotk3/glib"
+	"github.com/gotk3/gotk3/gtk"
+	"golang.org/x/sys/unix"
+
+	"github.com/rapidreboot/rapidreboot/backend/i18n"
+	"github.com/rapidreboot/rapidreboot/ui/model"
+)
+
+// AppID is the GtkApplication id; a second launch finds the first by it.
+const AppID = "io.github.rapidreboot.Dialog"
+
+// Options are the command line's choices.
+type Options struct {
+	Action     model.Action // --action: the focused button
+	Quick      bool         // --quick: open in quick mode
+	ForUpdates bool         // --reason=updates
+	// Root and Sys locate /run/reboot-required and /sys/kernel; "/" and
+	// "/sys" on a live system.
+	Root, Sys string
+	// Trace, if set, gets one line per event the tests and the benchmark
+	// wait for, with CLOCK_MONOTONIC times.
+	Trace io.Writer
+}
+
+func (o Options) encode() string {
+	return fmt.Sprintf("action=%s;quick=%v;updates=%v", o.Action, o.Quick, o.ForUpdates)
+}
+
+func decodeOptions(s string) (o Options) {
+	for _, kv := range strings.Split(s, ";") {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "action":
+			if a, err := model.ParseAction(v); err == nil {
+				o.Action = a
+			}
+		case "quick":
+			o.Quick = v == "true"
+		case "updates":
+			o.ForUpdates = v == "true"
+		}
+	}
+	return o
+}
+
+// UseGlibGettext makes backend/i18n translate through glib's gettext in
+// our domain, so Go strings and GTK's own come from the same catalog and
+// the same setlocale(3). localedir is where the .mo files are.
+func UseGlibGettext(localedir string) {
+	glib.InitI18n(i18n.Domain, localedir)
+	i18n.Use(&i18n.Translator{
+		G:  glib.Local,
+		NG: func(s, p string, n int) string { return ngettext(i18n.Domain, s, p, n) },
+	})
+}
+
+// Run runs the dialog and returns the exit status.
+func Run(opts Options, cfg model.Config, cfgErrs []error) int {
+	start := monotonic()
+	app, err := gtk.ApplicationNew(AppID, glib.APPLICATION_FLAGS_NONE)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rapidreboot: cannot create the application:", err)
+		return 1
+	}
+	for _, e := range cfgErrs {
+		fmt.Fprintln(os.Stderr, "rapidreboot: config:", e)
+	}
+	d := &dialog{app: app, opts: opts, cfg: cfg, start: start}
+	d.early()
+
+	present := glib.SimpleActionNew("present", glib.VARIANT_TYPE_STRING)
+	present.Connect("activate", func(_ *glib.SimpleAction, v *glib.Variant) {
+		if v != nil {
+			d.reopen(decodeOptions(v.GetString()))
+		}
+	})
+	app.AddAction(present)
+	app.Connect("activate", d.activate)
+
+	// A second launch hands its options to the first and leaves; the
+	// first raises its window. Without a session bus there is no first
+	// to find, and the dialog simply runs.
+	if remote, err := register(app); err == nil && remote {
+		activateRemote(app, "present", opts.encode())
+		return 0
+	}
+	return app.Run(nil)
+}
+
+func monotonic() time.Duration {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return time.Duration(ts.Nano())
+}
+
+func (d *dialog) trace(format string, args ...any) {
+	if d.opts.Trace == nil {
+		return
+	}
+	fmt.Fprintf(d.opts.Trace, "%d %s\n", monotonic().Nanoseconds(), fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,627 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/gotk3/gotk3/gdk"
+	"github.com/gotk3/gotk3/glib"
+	"github.com/gotk3/gotk3/gtk"
+
+	uiassets "github.com/rapidreboot/rapidreboot/assets/ui"
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/i18n"
+	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
+	"github.com/rapidreboot/rapidreboot/backend/session"
+	"github.com/rapidreboot/rapidreboot/ui/actions"
+	"github.com/rapidreboot/rapidreboot/ui/model"
+)
+
+// G is gettext (glib's once UseGlibGettext ran).
+var G = i18n.G
+
+type dialog struct {
+	app   *gtk.Application
+	opts  Options
+	cfg   model.Config
+	start time.Duration
+
+	// early results, filled before the window is built
+	wg      sync.WaitGroup
+	sys     *dbus.Conn
+	sysErr  error
+	caps    session.Caps
+	updates rebootreq.Status
+
+	st      model.State
+	win     *gtk.ApplicationWindow
+	title   *gtk.Label
+	updLbl  *gtk.Label
+	inhLbl  *gtk.Label
+	buttons [model.NButtons]*gtk.Button
+	labels  [model.NButtons]*gtk.Label // single-label buttons
+	restart struct {
+		stack         *gtk.Stack
+		normal, quick *gtk.Label
+	}
+	info struct {
+		stack       *gtk.Stack
+		hint, quick *gtk.Label
+	}
+	drawn      [model.NButtons]model.Button
+	drawnQuick bool
+	pending    string // relabel waiting for its frame, for the trace
+	mapped     bool
+	cancel     context.CancelFunc // of the action under way
+	sess       *dbus.Conn
+	manager    session.Manager
+}
+
+// early starts what the window needs before it is shown and is cheap
+// enough to overlap with GTK's own start: logind's Can* answers (which
+// optional buttons exist) and the reboot-required marker.
+func (d *dialog) early() {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.updates, _ = rebootreq.Read(d.opts.Root)
+		d.sys, d.sysErr = dbus.ConnectSystemBus()
+		if d.sysErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		d.caps = session.NewLogind(d.sys, nil).Caps(ctx)
+	}()
+}
+
+// waitEarly waits for early() but never long: the window is worth more
+// than an optional button.
+func (d *dialog) waitEarly(max time.Duration) bool {
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(max):
+		return false
+	}
+}
+
+func (d *dialog) activate() {
+	if d.win != nil {
+		d.win.Present()
+		return
+	}
+	complete := d.waitEarly(150 * time.Millisecond)
+	d.st = model.New(d.cfg)
+	d.st.StartQuick = d.opts.Quick
+	d.st.ForUpdates = d.opts.ForUpdates
+	if complete {
+		d.st.Caps = d.caps
+		d.st.Updates = d.updates
+	}
+	d.build()
+	d.apply()
+	d.focus(d.opts.Action)
+	d.win.ShowAll()
+	d.apply() // ShowAll showed hidden buttons; hide them again
+	if !complete {
+		go func() {
+			d.wg.Wait()
+			glib.IdleAdd(func() {
+				d.st.Caps, d.st.Updates = d.caps, d.updates
+				d.apply()
+			})
+		}()
+	}
+}
+
+// reopen is a second launch: adopt its options and come to the front.
+func (d *dialog) reopen(o Options) {
+	if d.win == nil {
+		d.opts = o
+		d.activate()
+		return
+	}
+	if o.Action != model.None {
+		d.opts.Action = o.Action
+	}
+	if o.Quick {
+		d.st.StartQuick = true
+	}
+	if o.ForUpdates {
+		d.st.ForUpdates = true
+	}
+	d.apply()
+	if o.Action != model.None || o.Quick {
+		d.focus(o.Action)
+	}
+	d.win.Present()
+}
+
+func mustLabel(text string) *gtk.Label {
+	l, err := gtk.LabelNew(text)
+	if err != nil {
+		panic(err) // only when GTK is out of memory
+	}
+	return l
+}
+
+func mnemonicLabel(text string) *gtk.Label {
+	l, err := gtk.LabelNewWithMnemonic(text)
+	if err != nil {
+		panic(err)
+	}
+	// gtk_label_new_with_mnemonic("") leaves use-underline off.
+	l.SetUseUnderline(true)
+	return l
+}
+
+func (d *dialog) build() {
+	loadCSS()
+	win, err := gtk.ApplicationWindowNew(d.app)
+	if err != nil {
+		panic(err)
+	}
+	d.win = win
+	win.SetTitle(G("Shut Down"))
+	win.SetIconName("io.github.rapidreboot")
+	win.SetPosition(gtk.WIN_POS_CENTER)
+	win.SetResizable(false)
+	win.SetTypeHint(gdk.WINDOW_TYPE_HINT_DIALOG)
+	win.SetName("rapidreboot-dialog")
+
+	outer, _ := gtk.BoxNew(gtk.ORIENTATION_VERTICAL, 0)
+	outer.SetName("outer")
+	top, _ := gtk.BoxNew(gtk.ORIENTATION_HORIZONTAL, 0)
+	top.SetName("top")
+	if img, err := gtk.ImageNewFromIconName("system-shutdown", gtk.ICON_SIZE_DIALOG); err == nil {
+		img.SetVAlign(gtk.ALIGN_START)
+		img.SetName("icon")
+		top.PackStart(img, false, false, 0)
+	}
+	texts, _ := gtk.BoxNew(gtk.ORIENTATION_VERTICAL, 0)
+	d.title = mustLabel("")
+	d.title.SetName("title")
+	d.title.SetXAlign(0)
+	d.title.SetLineWrap(true)
+	d.updLbl = mustLabel("")
+	d.updLbl.SetName("updates")
+	d.updLbl.SetXAlign(0)
+	d.updLbl.SetLineWrap(true)
+	d.updLbl.SetMaxWidthChars(60)
+	d.inhLbl = mustLabel("")
+	d.inhLbl.SetName("inhibitors")
+	d.inhLbl.SetXAlign(0)
+	d.inhLbl.SetLineWrap(true)
+	d.inhLbl.SetMaxWidthChars(60)
+	texts.PackStart(d.title, false, false, 0)
+	texts.PackStart(d.updLbl, false, false, 0)
+	texts.PackStart(d.inhLbl, false, false, 0)
+	top.PackStart(texts, true, true, 0)
+	outer.PackStart(top, false, false, 0)
+
+	box, _ := gtk.ButtonBoxNew(gtk.ORIENTATION_HORIZONTAL)
+	box.SetLayout(gtk.BUTTONBOX_CENTER)
+	box.SetName("buttons")
+	for id := model.ButtonID(0); id < model.NButtons; id++ {
+		b, _ := gtk.ButtonNew()
+		d.buttons[id] = b
+		if id == model.BRestart {
+			// Both labels live in a stack, so the button keeps the width
+			// of the longer one and relabelling redraws one button
+			// without resizing the window.
+			st, _ := gtk.StackNew()
+			st.SetTransitionType(gtk.STACK_TRANSITION_TYPE_NONE)
+			d.restart.stack = st
+			d.restart.normal = mnemonicLabel(G("_Restart"))
+			d.restart.quick = mnemonicLabel(G("_Quick Restart"))
+			d.restart.normal.SetMnemonicWidget(b)
+			d.restart.quick.SetMnemonicWidget(b)
+			st.AddNamed(d.restart.normal, "normal")
+			st.AddNamed(d.restart.quick, "quick")
+			b.Add(st)
+		} else {
+			l := mnemonicLabel("")
+			l.SetMnemonicWidget(b)
+			d.labels[id] = l
+			b.Add(l)
+		}
+		b.SetName("button-" + buttonName(id))
+		id := id
+		b.Connect("clicked", func() { d.clicked(id) })
+		box.Add(b)
+	}
+	outer.PackStart(box, false, false, 0)
+
+	d.info.stack, _ = gtk.StackNew()
+	d.info.stack.SetName("info")
+	d.info.hint = mustLabel("")
+	d.info.quick = mustLabel("")
+	for _, l := range []*gtk.Label{d.info.hint, d.info.quick} {
+		l.SetLineWrap(true)
+		l.SetMaxWidthChars(60)
+		l.SetJustify(gtk.JUSTIFY_CENTER)
+		if sc, err := l.GetStyleContext(); err == nil {
+			sc.AddClass("dim-label")
+		}
+	}
+	d.info.stack.AddNamed(d.info.hint, "hint")
+	d.info.stack.AddNamed(d.info.quick, "quick")
+	outer.PackStart(d.info.stack, false, false, 0)
+	win.Add(outer)
+
+	win.Connect("key-press-event", d.key)
+	win.Connect("key-release-event", d.key)
+	win.Connect("focus-in-event", func() bool { d.syncMods("focus-in"); return false })
+	win.Connect("map-event", d.onMap)
+	win.Connect("delete-event", func() bool { d.quit(); return true })
+	if d.opts.Trace != nil {
+		// Where each button is, for tests that click with the pointer.
+		win.Connect("size-allocate", func() {
+			for id, b := range d.buttons {
+				a := b.GetAllocation()
+				d.trace("geom %s x=%d y=%d w=%d h=%d visible=%v", buttonName(model.ButtonID(id)), a.GetX(), a.GetY(), a.GetWidth(), a.GetHeight(), b.GetVisible())
+			}
+		})
+	}
+	if disp, err := gdk.DisplayGetDefault(); err == nil {
+		if km, err := disp.GetKeymap(); err == nil {
+			// XKB state changes arrive even while another window has
+			// the focus, so a key released elsewhere is seen at once.
+			km.Connect("state-changed", func() { d.syncMods("keymap") })
+		}
+	}
+}
+
+func buttonName(id model.ButtonID) string {
+	return [...]string{"cancel", "logout", "suspend", "hibernate", "restart", "quick", "shutdown"}[id]
+}
+
+func loadCSS() {
+	screen, err := gdk.ScreenGetDefault()
+	if err != nil {
+		return
+	}
+	p, _ := gtk.CssProviderNew()
+	if p.LoadFromData(uiassets.DialogCSS) == nil {
+		gtk.AddProviderForScreen(screen, p, gtk.STYLE_PROVIDER_PRIORITY_APPLICATION)
+	}
+	// A user's own dialog.css (documented in docs/dialog.md) goes on top.
+	for _, f := range model.ConfigPaths(os.Getenv) {
+		css := strings.TrimSuffix(f, "dialog.conf") + "dialog.css"
+		if _, err := os.Stat(css); err != nil {
+			continue
+		}
+		up, _ := gtk.CssProviderNew()
+		if err := up.LoadFromPath(css); err != nil {
+			fmt.Fprintf(os.Stderr, "rapidreboot: %s: %v\n", css, err)
+			continue
+		}
+		gtk.AddProviderForScreen(screen, up, gtk.STYLE_PROVIDER_PRIORITY_USER)
+	}
+}
+
+// apply draws d.st. It touches only what changed, so a relabel is one
+// stack page switch and one accessible-name change.
+func (d *dialog) apply() {
+	st := d.st
+	bs := st.Buttons()
+	for _, b := range bs {
+		w := d.buttons[b.ID]
+		old := d.drawn[b.ID]
+		if b.Visible != old.Visible || d.drawn[0].Label == "" {
+			w.SetVisible(b.Visible)
+			w.SetNoShowAll(!b.Visible)
+		}
+		if b.Sensitive != old.Sensitive || d.drawn[0].Label == "" {
+			w.SetSensitive(b.Sensitive)
+		}
+		if b.Label != old.Label {
+			if b.ID == model.BRestart {
+				name := "normal"
+				if st.QuickShown() {
+					name = "quick"
+				}
+				d.restart.stack.SetVisibleChildName(name)
+			} else {
+				d.labels[b.ID].SetLabel(b.Label)
+			}
+		}
+		if b.Name != old.Name || b.ID == model.BRestart && b.Sensitive != old.Sensitive {
+			desc := ""
+			if b.ID == model.BRestart && st.QuickShown() || b.ID == model.BQuick {
+				desc = st.QuickInfo()
+			}
+			setAccessible(w, b.Name, desc)
+		}
+	}
+	d.drawn = [model.NButtons]model.Button(bs)
+	d.title.SetMarkup(`<span weight="bold" size="large">` + glib.MarkupEscapeText(st.Title()) + `</span>`)
+	setText(d.updLbl, st.UpdatesText())
+	lines := st.InhibitorLines(appName)
+	if len(lines) > 0 {
+		setText(d.inhLbl, G("Programs that block or delay shutting down:")+"\n"+strings.Join(lines, "\n"))
+	} else {
+		setText(d.inhLbl, "")
+	}
+	hint := st.Message
+	if hint == "" {
+		hint = st.Hint()
+	}
+	d.info.hint.SetText(hint)
+	d.info.quick.SetText(st.QuickInfo())
+	quickInfo := (st.QuickShown() || st.Config.QuickButton) && st.Message == ""
+	if quickInfo {
+		d.info.stack.SetVisibleChildName("quick")
+	} else {
+		d.info.stack.SetVisibleChildName("hint")
+	}
+	if q := st.QuickShown(); q != d.drawnQuick {
+		d.drawnQuick = q
+		d.pending = map[bool]string{true: "quick", false: "normal"}[q]
+	}
+	d.trace("state restart=%q sensitive=%v info=%q busy=%v", bs[model.BRestart].Name, bs[model.BRestart].Sensitive, st.Info(), st.Busy)
+}
+
+func setText(l *gtk.Label, s string) {
+	l.SetText(s)
+	l.SetVisible(s != "")
+	l.SetNoShowAll(s == "")
+}
+
+func (d *dialog) focus(a model.Action) {
+	id := d.st.Focus(a)
+	d.buttons[id].SetCanDefault(true)
+	d.win.SetDefault(d.buttons[id])
+	d.buttons[id].GrabFocus()
+}
+
+func (d *dialog) quit() {
+	if d.cancel != nil {
+		// An action is under way (waiting for a Quick Restart to begin):
+		// the first Cancel calls it off; the runner disarms.
+		d.cancel()
+		return
+	}
+	d.trace("quit")
+	d.app.Quit()
+}
+
+// key follows Shift/Ctrl (and Escape). The relabel happens in this
+// handler, so it is drawn in the very next frame.
+func (d *dialog) key(_ *gtk.ApplicationWindow, ev *gdk.Event) bool {
+	k := gdk.EventKeyNewFromEvent(ev)
+	switch k.KeyVal() {
+	case gdk.KEY_Escape:
+		if k.Type() == gdk.EVENT_KEY_PRESS {
+			d.quit()
+			return true
+		}
+	case gdk.KEY_Shift_L, gdk.KEY_Shift_R, gdk.KEY_Control_L, gdk.KEY_Control_R:
+		// The event's state is from before this key; ask the server for
+		// the state now, which also knows about the other Shift key.
+		d.syncMods("key")
+	}
+	return false
+}
+
+// syncMods reads the real modifier state from the server (through the
+// pointer device, which carries the keyboard's modifiers) and relabels.
+func (d *dialog) syncMods(why string) {
+	if d.win == nil || !d.mapped {
+		return
+	}
+	mask, ok := d.deviceMods()
+	if !ok {
+		return
+	}
+	held := d.cfg.HeldIn(mask)
+	if held != d.st.Held {
+		d.st.Held = held
+		d.trace("mods %s held=%v", why, held)
+		d.apply()
+	}
+}
+
+func (d *dialog) deviceMods() (uint, bool) {
+	gw, err := d.win.GetWindow()
+	if err != nil || gw == nil {
+		return 0, false
+	}
+	disp, err := gdk.DisplayGetDefault()
+	if err != nil {
+		return 0, false
+	}
+	seat, err := disp.GetDefaultSeat()
+	if err != nil {
+		return 0, false
+	}
+	ptr, err := seat.GetPointer()
+	if err != nil {
+		return 0, false
+	}
+	_, _, _, mask := gw.GetDevicePosition(ptr)
+	return uint(mask), true
+}
+
+func (d *dialog) onMap() bool {
+	if d.mapped {
+		return false
+	}
+	d.mapped = true
+	d.trace("mapped since-start=%d xid=%#x", (monotonic() - d.start).Nanoseconds(), xid(d.win))
+	// "Hold Shift and choose Restart in the menu" arrives here with the
+	// key already down.
+	d.syncMods("map")
+	if fc := d.win.GetFrameClock(); fc != nil {
+		fc.Connect("after-paint", func() {
+			if d.pending != "" {
+				d.trace("drawn %s", d.pending)
+				d.pending = ""
+			}
+		})
+	}
+	d.later()
+	return false
+}
+
+// later asks the slow questions once the window is up: the helper's plan
+// (the helper may be D-Bus activated and read /boot), the session manager
+// and the inhibitors.
+func (d *dialog) later() {
+	go func() {
+		d.wg.Wait()
+		p, err := d.getPlan()
+		glib.IdleAdd(func() {
+			if err == nil && p.Available {
+				d.st.Quick = model.Available
+				d.st.Version = p.Version
+			} else {
+				d.st.Quick = model.Unavailable
+				d.st.Reason = actions.PlanReason(p, err)
+			}
+			d.trace("plan available=%v reason=%q", p.Available && err == nil, d.st.Reason)
+			d.apply()
+		})
+	}()
+	go func() {
+		d.wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		sess, err := dbus.ConnectSessionBus()
+		if err != nil {
+			sess = nil
+		}
+		m, err := session.Detect(ctx, sess, d.sys, nil)
+		var inh []session.Inhibitor
+		if d.sys != nil {
+			if l, err := session.NewLogind(d.sys, nil).ShutdownInhibitors(ctx); err == nil {
+				inh = append(inh, l...)
+			}
+		}
+		if m != nil {
+			if s, err := session.SessionInhibitors(ctx, m, sess); err == nil {
+				inh = append(inh, s...)
+			}
+		}
+		glib.IdleAdd(func() {
+			d.sess, d.manager = sess, m
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "rapidreboot:", err)
+			}
+			d.st.Inhibitors = inh
+			name := ""
+			if m != nil {
+				name = m.Name()
+			}
+			d.trace("session manager=%q inhibitors=%d", name, len(inh))
+			d.apply()
+		})
+	}()
+}
+
+func (d *dialog) getPlan() (busapi.Plan, error) {
+	if d.sys == nil {
+		return busapi.Plan{}, fmt.Errorf("cannot reach the system bus: %w", d.sysErr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return busapi.NewClient(d.sys).GetPlan(ctx)
+}
+
+// clicked decides from the click event's own modifier state.
+func (d *dialog) clicked(id model.ButtonID) {
+	state, ok := currentEventState()
+	if !ok {
+		// Activated without an event (e.g. a timeout): what was drawn.
+		state = 0
+		if d.st.Held {
+			state = model.ShiftMask
+			if !d.cfg.Shift {
+				state = model.ControlMask
+			}
+		}
+	}
+	a := d.st.Click(id, state)
+	d.trace("click %s state=%#x action=%s", buttonName(id), state, a)
+	switch a {
+	case model.None:
+		return
+	case model.Cancel:
+		d.quit()
+		return
+	}
+	d.run(a)
+}
+
+// noBus answers for the helper when there is no system bus.
+type noBus struct{ err error }
+
+func (n noBus) Arm(context.Context, bool) (busapi.Plan, error) { return busapi.Plan{}, n.err }
+func (n noBus) Disarm(context.Context) error                   { return n.err }
+
+func (d *dialog) run(a model.Action) {
+	d.wg.Wait() // early() is bounded by its own time-outs
+	if d.manager == nil {
+		// The session bus answer is not in yet (a very fast click):
+		// decide now rather than lose the click.
+		var sess *dbus.Conn
+		if c, err := dbus.ConnectSessionBus(); err == nil {
+			sess = c
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		m, err := session.Detect(ctx, sess, d.sys, nil)
+		cancel()
+		if err != nil {
+			d.st.Message = fmt.Sprintf(G("Cannot reach the session manager or logind: %s"), err)
+			d.apply()
+			return
+		}
+		d.sess, d.manager = sess, m
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.st.Busy, d.st.Message = true, ""
+	d.apply()
+	var helper actions.Helper = noBus{fmt.Errorf("cannot reach the system bus: %v", d.sysErr)}
+	if d.sys != nil {
+		helper = busapi.NewClient(d.sys)
+	}
+	r := &actions.Runner{
+		Helper:  helper,
+		Manager: d.manager,
+		Watch: func() (actions.Waiter, error) {
+			return session.NewWatch(d.sys, d.sess, d.manager)
+		},
+		Grace:       d.cfg.Grace,
+		KexecLoaded: actions.KexecLoaded(d.opts.Sys),
+		Progress: func(s string) {
+			glib.IdleAdd(func() { d.st.Message = s; d.apply() })
+		},
+	}
+	go func() {
+		res := r.Run(ctx, a)
+		glib.IdleAdd(func() {
+			d.cancel = nil
+			cancel()
+			d.trace("result %s done=%v message=%q", a, res.Done, res.Message)
+			if res.Err != nil {
+				fmt.Fprintln(os.Stderr, "rapidreboot:", res.Err)
+			}
+			if res.Done {
+				d.app.Quit()
+				return
+			}
+			d.st.Busy, d.st.Message = false, res.Message
+			d.apply()
+			d.win.Present()
+		})
+	}()
+}

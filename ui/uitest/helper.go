@@ -1,0 +1,122 @@
+// Package uitest has the helper stand-in for the dialog's tests: a fake
+// rapidreboot-helper on a private system bus, exporting busapi's contract
+// and recording the calls it gets. It loads nothing and never reboots.
+package uitest
+
+import (
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/prop"
+
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
+)
+
+// HelperStandIn stands in for rapidreboot-helper.
+type HelperStandIn struct {
+	sessiontest.Recorder
+	mu     sync.Mutex
+	plan   busapi.Plan
+	armErr *dbus.Error
+	delay  time.Duration
+	props  *prop.Properties
+}
+
+// NewHelperStandIn owns busapi.BusName on conn and answers with plan.
+func NewHelperStandIn(conn *dbus.Conn, plan busapi.Plan) (*HelperStandIn, error) {
+	h := &HelperStandIn{plan: plan}
+	m := map[string]any{
+		"GetPlan": func() (busapi.Plan, *dbus.Error) {
+			h.Record("GetPlan()")
+			h.mu.Lock()
+			p, d := h.plan, h.delay
+			h.mu.Unlock()
+			time.Sleep(d)
+			return p, nil
+		},
+		"Arm": func() (busapi.Plan, *dbus.Error) {
+			h.Record("Arm()")
+			h.mu.Lock()
+			p, err := h.plan, h.armErr
+			h.mu.Unlock()
+			if err != nil {
+				return busapi.Plan{}, err
+			}
+			if !p.Available {
+				return busapi.Plan{}, Refusal(busapi.ErrUnavailable, p.Reason, p.Detail)
+			}
+			h.setArmed(true)
+			return p, nil
+		},
+		"Disarm": func() *dbus.Error {
+			h.Record("Disarm()")
+			h.setArmed(false)
+			return nil
+		},
+		"QuickRestart": func() *dbus.Error {
+			h.Record("QuickRestart()")
+			return dbus.NewError(busapi.ErrFailed, []any{"the stand-in never restarts", string(reason.Internal), "stand-in"})
+		},
+	}
+	if err := conn.ExportMethodTable(m, busapi.ObjectPath, busapi.Interface); err != nil {
+		return nil, err
+	}
+	props, err := prop.Export(conn, busapi.ObjectPath, prop.Map{
+		busapi.Interface: {busapi.PropArmed: {Value: false, Writable: false, Emit: prop.EmitTrue}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.props = props
+	reply, err := conn.RequestName(busapi.BusName, dbus.NameFlagDoNotQueue)
+	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *HelperStandIn) setArmed(v bool) {
+	h.props.SetMust(busapi.Interface, busapi.PropArmed, v)
+}
+
+// Armed reports the stand-in's Armed property.
+func (h *HelperStandIn) Armed() bool {
+	v, err := h.props.Get(busapi.Interface, busapi.PropArmed)
+	if err != nil {
+		return false
+	}
+	b, _ := v.Value().(bool)
+	return b
+}
+
+// SetPlan changes what GetPlan and Arm answer.
+func (h *HelperStandIn) SetPlan(p busapi.Plan) { h.mu.Lock(); h.plan = p; h.mu.Unlock() }
+
+// SetArmError makes Arm fail with err (nil: succeed when available).
+func (h *HelperStandIn) SetArmError(err *dbus.Error) { h.mu.Lock(); h.armErr = err; h.mu.Unlock() }
+
+// SetDelay makes GetPlan answer after d, as a helper started by D-Bus
+// activation that reads /boot would.
+func (h *HelperStandIn) SetDelay(d time.Duration) { h.mu.Lock(); h.delay = d; h.mu.Unlock() }
+
+// Refusal is a helper error reply with busapi's (message, code, detail) body.
+func Refusal(name string, code reason.Code, detail string) *dbus.Error {
+	return dbus.NewError(name, []any{reason.Sentence(nil, code, detail), string(code), detail})
+}
+
+// Plan returns an available plan for version.
+func Plan(version string) busapi.Plan {
+	return busapi.Plan{
+		Kernel:    "/boot/vmlinuz-" + version,
+		Version:   version,
+		Initrds:   []string{"/boot/initrd.img-" + version},
+		Cmdline:   "root=/dev/sda1 ro quiet",
+		Source:    "/boot/grub/grub.cfg",
+		Why:       []string{"stand-in"},
+		Warnings:  []string{},
+		Available: true,
+	}
+}
