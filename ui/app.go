@@ -81,9 +81,15 @@ func Run(opts Options, cfg model.Config, cfgErrs []error) int {
 	d.early()
 
 	present := glib.SimpleActionNew("present", glib.VARIANT_TYPE_STRING)
-	present.Connect("activate", func(_ *glib.SimpleAction, v *glib.Variant) {
-		if v != nil {
-			d.reopen(decodeOptions(v.GetString()))
+	present.Connect("activate", func(_ *glib.SimpleAction, v any) {
+		// gotk3 hands a string parameter over already unpacked.
+		switch p := v.(type) {
+		case string:
+			d.reopen(decodeOptions(p))
+		case *glib.Variant:
+			d.reopen(decodeOptions(p.GetString()))
+		default:
+			d.reopen(Options{})
 		}
 	})
 	app.AddAction(present)

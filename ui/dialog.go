@@ -398,11 +398,35 @@ func (d *dialog) quit() {
 // handler, so it is drawn in the very next frame.
 func (d *dialog) key(_ *gtk.ApplicationWindow, ev *gdk.Event) bool {
 	k := gdk.EventKeyNewFromEvent(ev)
+	// GTK matches mnemonics only with Alt alone, but the Quick Restart
+	// label (and its mnemonic) shows only while Shift or Ctrl is down:
+	// match Alt+Shift/Ctrl+letter against the labels drawn.
+	if k.Type() == gdk.EVENT_KEY_PRESS && k.State()&uint(gdk.MOD1_MASK) != 0 && d.cfg.HeldIn(k.State()) {
+		r := gdk.KeyvalToUnicode(gdk.KeyvalToLower(k.KeyVal()))
+		for _, b := range d.drawn {
+			if r != 0 && b.Visible && b.Sensitive && model.Mnemonic(b.Label) == r {
+				d.clicked(b.ID)
+				return true
+			}
+		}
+	}
 	switch k.KeyVal() {
 	case gdk.KEY_Escape:
 		if k.Type() == gdk.EVENT_KEY_PRESS {
 			d.quit()
 			return true
+		}
+	case gdk.KEY_Return, gdk.KEY_KP_Enter, gdk.KEY_ISO_Enter, gdk.KEY_space, gdk.KEY_KP_Space:
+		// GTK's button bindings want these keys without modifiers, so
+		// Shift+Enter on the focused Restart button would do nothing;
+		// activate it here, where the event (with its Shift) is current.
+		if k.Type() == gdk.EVENT_KEY_PRESS && d.cfg.HeldIn(k.State()) {
+			for id, b := range d.buttons {
+				if b.HasFocus() && b.IsSensitive() {
+					d.clicked(model.ButtonID(id))
+					return true
+				}
+			}
 		}
 	case gdk.KEY_Shift_L, gdk.KEY_Shift_R, gdk.KEY_Control_L, gdk.KEY_Control_R:
 		// The event's state is from before this key; ask the server for

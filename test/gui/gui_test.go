@@ -137,9 +137,27 @@ func TestTheClicksOwnModifierStateDecides(t *testing.T) {
 		d := h.start("--action=restart")
 		hold(t, "Shift_L")
 		d.waitLabel("Quick Restart")
-		d.xdotool("key", "--window", d.xid, "Return")
+		d.xdotool("key", "Return")
 		waitCall(t, h.helper, "Arm()")
 		waitCall(t, h.gnome, "Reboot()")
+	})
+	t.Run("Alt+Q, the Quick Restart mnemonic, works while Shift is held", func(t *testing.T) {
+		h := newHarness(t)
+		d := h.start()
+		hold(t, "Shift_L")
+		d.waitLabel("Quick Restart")
+		d.xdotool("key", "alt+q")
+		waitCall(t, h.helper, "Arm()")
+		waitCall(t, h.gnome, "Reboot()")
+	})
+	t.Run("Alt+R, the Restart mnemonic, restarts normally", func(t *testing.T) {
+		h := newHarness(t)
+		d := h.start()
+		d.xdotool("key", "alt+r")
+		waitCall(t, h.gnome, "Reboot()")
+		if got := strings.Join(h.helper.Calls(), ","); got != "GetPlan(),Disarm()" {
+			t.Errorf("helper calls %q", got)
+		}
 	})
 }
 
@@ -235,7 +253,7 @@ func TestASeparateQuickRestartButtonWhenConfigured(t *testing.T) {
 func TestEscapeCancels(t *testing.T) {
 	h := newHarness(t)
 	d := h.start()
-	d.xdotool("key", "--window", d.xid, "Escape")
+	d.xdotool("key", "Escape")
 	d.waitExit(5 * time.Second)
 	if c := h.gnome.Calls(); len(c) != 0 {
 		t.Errorf("session manager calls %q", c)
@@ -248,7 +266,7 @@ func TestEscapeCancels(t *testing.T) {
 func TestMnemonicsWork(t *testing.T) {
 	h := newHarness(t)
 	d := h.start()
-	d.xdotool("key", "--window", d.xid, "alt+d")
+	d.xdotool("key", "alt+d")
 	waitCall(t, h.gnome, "Shutdown()")
 	d.waitExit(10 * time.Second)
 }
@@ -307,4 +325,3 @@ func TestASecondLaunchRaisesTheFirst(t *testing.T) {
 		t.Error("the first dialog is gone")
 	}
 }
-

@@ -415,7 +415,7 @@ func (d *dlg) click(button string) {
 // a11y is the screen reader's view of the dialog.
 type a11y struct {
 	Buttons []struct {
-		Name, Description string
+		Name, Description  string
 		Sensitive, Showing bool
 	}
 	Labels []struct {

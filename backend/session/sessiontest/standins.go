@@ -71,6 +71,11 @@ func NewGnomeSMStandIn(conn *dbus.Conn, mate bool, inhibitors []GnomeInhibitor) 
 		"CanShutdown":      func() (bool, *dbus.Error) { return true, nil },
 		"IsSessionRunning": func() (bool, *dbus.Error) { s.mu.Lock(); defer s.mu.Unlock(); return s.running, nil },
 		"GetInhibitors":    func() ([]dbus.ObjectPath, *dbus.Error) { return paths, nil },
+		// Real programs on the test bus (the accessibility bus launcher)
+		// register as session clients; answer as gnome-session would.
+		"RegisterClient": func(app, startup string) (dbus.ObjectPath, *dbus.Error) {
+			return "/org/gnome/SessionManager/Client1", nil
+		},
 	}
 	if mate {
 		m["RequestShutdown"] = func() *dbus.Error { s.Record("RequestShutdown()"); return nil }
