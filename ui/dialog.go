@@ -170,6 +170,7 @@ func (d *dialog) build() {
 		panic(err)
 	}
 	d.win = win
+	// TRANSLATORS: the window title of the shutdown dialog
 	win.SetTitle(G("Shut Down"))
 	win.SetIconName("io.github.rapidreboot")
 	win.SetPosition(gtk.WIN_POS_CENTER)

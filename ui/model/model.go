@@ -316,13 +316,16 @@ func (s State) UpdatesText() string {
 		}
 		list := strings.Join(names, ", ")
 		if more > 0 {
+			// TRANSLATORS: a list of package names, then how many more were updated
 			list = fmt.Sprintf(i18n.NG("%s and %d more", "%s and %d more", more), list, more)
 		}
+		// TRANSLATORS: %s is a list of Debian package names
 		lines = append(lines, fmt.Sprintf(G("Updated: %s."), list))
 	}
 	if u.QuickEnough {
 		lines = append(lines, G("Quick Restart is enough to finish them: it starts the new kernel too."))
 	} else {
+		// TRANSLATORS: %s is one or more package names, e.g. shim-signed
 		lines = append(lines, fmt.Sprintf(G("%s finishes in the firmware or boot loader: use Restart, not Quick Restart."), strings.Join(u.NeedsCold, ", ")))
 	}
 	return strings.Join(lines, "\n")
@@ -347,8 +350,10 @@ func (s State) InhibitorLines(names func(appID string) string) []string {
 			why = G("no reason given")
 		}
 		if in.Mode == "delay" {
+			// TRANSLATORS: a program name, then the reason it gave for delaying
 			out = append(out, fmt.Sprintf(G("%s (delays shutting down briefly): %s"), who, why))
 		} else {
+			// TRANSLATORS: a program that blocks shutting down, then the reason it gave
 			out = append(out, fmt.Sprintf(G("%s: %s"), who, why))
 		}
 	}
