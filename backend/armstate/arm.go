@@ -1,0 +1,160 @@
+// Package armstate keeps the two kinds of state a Quick Restart leaves
+// behind: the arm in /run/rapidreboot (what the shutdown hook may kexec
+// into, gone after any boot) and the boot markers in /var/lib/rapidreboot
+// (whether the last kexec'd kernel came up; docs/reboot-design.md).
+//
+// Only root writes either. Readers refuse files that are not regular, are
+// symlinks, are writable by group or others, are too large, or are owned by
+// anyone but root (or by the reader itself, which lets tests run
+// unprivileged and gives a non-root reader nothing it could not write).
+package armstate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rapidreboot/rapidreboot/backend/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/kexec"
+)
+
+// Where the state lives on a running system.
+const (
+	RunDir   = "/run/rapidreboot"     // tmpfs: the arm and the stop-time verdict
+	StateDir = "/var/lib/rapidreboot" // disk: boot markers
+
+	ArmFile      = "arm"
+	VerifiedFile = "verified"
+)
+
+// DefaultTTL is how long an arm stays valid: long enough for a session
+// manager to ask about unsaved documents, short enough that a forgotten arm
+// cannot turn a much later restart into a kexec.
+const DefaultTTL = 10 * time.Minute
+
+// Format is the arm file's format version.
+const Format = 1
+
+// MaxArmSize caps the arm file: a plan with many initrds and a full command
+// line is a few KiB.
+const MaxArmSize = 64 << 10
+
+// State is the arm: what was loaded, for which plan, until when, in which
+// boot.
+type State struct {
+	Format    int           `json:"format"`
+	BootID    string        `json:"boot_id"`
+	ArmedAt   time.Time     `json:"armed_at"`
+	ExpiresAt time.Time     `json:"expires_at"`
+	UID       uint32        `json:"uid"` // who asked, for the log
+	Image     kexec.Image   `json:"image"`
+	Plan      bootplan.Plan `json:"plan"`
+}
+
+// Errors of Read and Valid; a caller branches on them with errors.Is.
+var (
+	ErrNotArmed  = errors.New("not armed")
+	ErrExpired   = errors.New("the arm has expired")
+	ErrOtherBoot = errors.New("the arm was made in another boot")
+	ErrFormat    = errors.New("the arm has an unknown format")
+	ErrUnsafe    = errors.New("not safe to trust")
+)
+
+// Valid returns nil when s may still be acted on at now, in the boot bootID.
+func (s State) Valid(now time.Time, bootID string) error {
+	switch {
+	case s.Format != Format:
+		return fmt.Errorf("%w: %d", ErrFormat, s.Format)
+	case s.BootID == "" || s.BootID != bootID:
+		return fmt.Errorf("%w (%s, this boot is %s)", ErrOtherBoot, s.BootID, bootID)
+	case !now.Before(s.ExpiresAt):
+		return fmt.Errorf("%w (at %s)", ErrExpired, s.ExpiresAt.UTC().Format(time.RFC3339))
+	case s.Image.Kernel.Path == "":
+		return fmt.Errorf("%w: no kernel", ErrFormat)
+	}
+	return nil
+}
+
+// Digest identifies this arm's content; the stop-time verdict names it.
+func (s State) Digest() string {
+	b, _ := json.Marshal(s)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Write stores s as dir/arm atomically (temporary file, fsync, rename),
+// creating dir 0700 if needed.
+func Write(dir string, s State) error {
+	if s.Format == 0 {
+		s.Format = Format
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("cannot encode the arm: %w", err)
+	}
+	if len(b) > MaxArmSize {
+		return fmt.Errorf("cannot write the arm: %d bytes, over %d", len(b), MaxArmSize)
+	}
+	return writeFile(dir, ArmFile, b)
+}
+
+// Read returns the arm in dir. A missing arm is ErrNotArmed; an arm file
+// that is not safe to trust is ErrUnsafe. Read does not check Valid.
+func Read(dir string) (State, error) {
+	b, err := readFile(dir, ArmFile, MaxArmSize)
+	if errors.Is(err, os.ErrNotExist) {
+		return State{}, fmt.Errorf("%w: %w", ErrNotArmed, err)
+	}
+	if err != nil {
+		return State{}, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return State{}, fmt.Errorf("%w: cannot parse %s: %w", ErrFormat, filepath.Join(dir, ArmFile), err)
+	}
+	return s, nil
+}
+
+// Clear removes the arm and its verdict. Clearing when nothing is armed
+// succeeds.
+func Clear(dir string) error {
+	var errs []error
+	for _, name := range []string{ArmFile, VerifiedFile} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("cannot clear the arm: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WriteVerified records that the arm with digest passed the stop-time
+// check while /boot was still mounted (docs/reboot-design.md).
+func WriteVerified(dir, digest string) error {
+	return writeFile(dir, VerifiedFile, []byte(digest+"\n"))
+}
+
+// Verified reports whether the stop-time check passed for the arm with
+// digest.
+func Verified(dir, digest string) bool {
+	b, err := readFile(dir, VerifiedFile, 256)
+	return err == nil && strings.TrimSpace(string(b)) == digest
+}
+
+// BootID reads the running boot's id from <proc>/sys/kernel/random/boot_id.
+func BootID(proc string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(proc, "sys/kernel/random/boot_id"))
+	if err != nil {
+		return "", fmt.Errorf("cannot read the boot id: %w", err)
+	}
+	id := strings.TrimSpace(string(b))
+	if len(id) != 36 || strings.Count(id, "-") != 4 {
+		return "", fmt.Errorf("cannot read the boot id: unexpected %q", id)
+	}
+	return id, nil
+}

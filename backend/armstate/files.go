@@ -1,0 +1,119 @@
+package armstate
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// trustedOwner is whether uid may own state this process trusts.
+func trustedOwner(uid uint32) bool { return uid == 0 || int(uid) == os.Geteuid() }
+
+// checkDir refuses a state directory that is a symlink, not a directory,
+// owned by someone else or writable by group or others.
+func checkDir(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return &os.PathError{Op: "lstat", Path: dir, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("%w: %s is not a directory", ErrUnsafe, dir)
+	}
+	if !trustedOwner(st.Uid) {
+		return fmt.Errorf("%w: %s is owned by uid %d", ErrUnsafe, dir, st.Uid)
+	}
+	if st.Mode&0o022 != 0 {
+		return fmt.Errorf("%w: %s is writable by group or others", ErrUnsafe, dir)
+	}
+	return nil
+}
+
+// ensureDir creates dir 0700, or checks the one that is there.
+func ensureDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	return checkDir(dir)
+}
+
+// writeFile replaces dir/name with b atomically and durably, mode 0600.
+func writeFile(dir, name string, b []byte) error {
+	if err := ensureDir(dir); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+name+".*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", filepath.Join(dir, name), err)
+	}
+	// The rename is durable only once the directory is synced; /var/lib
+	// must survive a power cut for the boot markers to mean anything.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// readFile reads dir/name after checking the directory and the file: not a
+// symlink (O_NOFOLLOW), regular, trusted owner, not writable by group or
+// others, at most max bytes. Opening never blocks (O_NONBLOCK: a FIFO put
+// there would otherwise hang the reader).
+func readFile(dir, name string, max int64) ([]byte, error) {
+	if err := checkDir(dir); err != nil {
+		return nil, err
+	}
+	p := filepath.Join(dir, name)
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) {
+			return nil, fmt.Errorf("%w: %s is a symlink", ErrUnsafe, p)
+		}
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("cannot stat %s: %w", p, err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrUnsafe, p)
+	case !trustedOwner(st.Uid):
+		return nil, fmt.Errorf("%w: %s is owned by uid %d", ErrUnsafe, p, st.Uid)
+	case st.Mode&0o022 != 0:
+		return nil, fmt.Errorf("%w: %s is writable by group or others", ErrUnsafe, p)
+	case st.Size > max:
+		return nil, fmt.Errorf("%w: %s is %d bytes, over %d", ErrUnsafe, p, st.Size, max)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", p, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%w: %s grew over %d bytes", ErrUnsafe, p, max)
+	}
+	return b, nil
+}
