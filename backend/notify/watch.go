@@ -1,0 +1,338 @@
+// Package notify is the per-user reboot-required watcher: when
+// /run/reboot-required appears (Debian's and Ubuntu's "a restart is needed
+// to finish installing updates" marker, see backend/rebootreq), it posts one
+// desktop notification through org.freedesktop.Notifications (Desktop
+// Notifications Specification 1.2) with the actions "Quick Restart" and
+// "Restart…", and opens the dialog with --reason=updates when one is chosen.
+//
+// It must not nag: it posts once per reboot-required state (see Key) and
+// remembers the last one in the user's state directory, so logging out and
+// in again, or restarting the watcher, stays quiet. Packages that ask for a
+// restart while the state holds update the open notification in place.
+//
+// Not supported: the KDE-only and GNOME-only notification extensions, and
+// persistent reminders; the dialog's own "updates" line is the reminder.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/rapidreboot/rapidreboot/backend/i18n"
+	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
+)
+
+// Action keys in the notification, and what the dialog is opened with.
+const (
+	ActionQuickRestart = "quick-restart"
+	ActionRestart      = "restart"
+	// ActionDefault is the spec's key for a click on the notification's body.
+	ActionDefault = "default"
+)
+
+// DialogArgs are the dialog's arguments for each action.
+var DialogArgs = map[string][]string{
+	ActionQuickRestart: {"--reason=updates", "--quick"},
+	ActionRestart:      {"--reason=updates"},
+	ActionDefault:      {"--reason=updates"},
+}
+
+// Watcher watches one root's marker and talks to one session bus.
+type Watcher struct {
+	// Root holds run/reboot-required: "/" in a session, a directory in tests.
+	Root string
+	// StateDir keeps the last notified key ("" keeps it in memory only).
+	StateDir string
+	// BootID is the running kernel's boot id (see ReadBootID).
+	BootID string
+	// Bus is the user's session bus, where the notification server is.
+	Bus *dbus.Conn
+	// Launch opens the dialog with args. It must not wait for the dialog.
+	Launch func(args []string) error
+	// QuickAvailable says whether the helper can arm Quick Restart now,
+	// with the sentence saying why not. nil: never offer Quick Restart.
+	QuickAvailable func(ctx context.Context) (bool, string)
+	// Quiet is how long the marker files must stay unchanged before they
+	// are read: package managers write them in bursts. 0 means 2 s.
+	Quiet time.Duration
+	// Poll is the fallback look interval when inotify is unavailable, and
+	// the first retry delay when the server cannot be reached. 0 means 30 s.
+	Poll time.Duration
+	// Logf reports what the user cannot see (a server that refuses, a
+	// state directory that cannot be written). nil: discard.
+	Logf func(format string, args ...any)
+
+	notes   *notifications
+	owner   string // the notification server's unique name when we posted
+	current uint32 // the open notification, 0 when none
+	key     Key    // the state the open or last notification is about
+	told    bool   // key is set
+	pkgs    string // the packages the open notification lists
+	retry   time.Duration
+}
+
+// maxRetry caps the delay between attempts to reach the server.
+const maxRetry = 10 * time.Minute
+
+// Run watches until ctx ends or the bus connection closes. It returns nil
+// in both cases: a session that ends is the normal end of a watcher.
+func (w *Watcher) Run(ctx context.Context) error {
+	if w.Bus == nil || w.Launch == nil || w.Root == "" || w.BootID == "" {
+		return errors.New("cannot watch: the watcher is not fully set up")
+	}
+	if w.Quiet <= 0 {
+		w.Quiet = 2 * time.Second
+	}
+	if w.Poll <= 0 {
+		w.Poll = 30 * time.Second
+	}
+	if w.Logf == nil {
+		w.Logf = func(string, ...any) {}
+	}
+	w.notes = newNotifications(w.Bus)
+	if k, ok := (store{w.StateDir}).load(); ok {
+		w.key, w.told = k, true
+	}
+
+	sigs := make(chan *dbus.Signal, 16)
+	if err := subscribe(w.Bus, sigs); err != nil {
+		return err
+	}
+	defer w.Bus.RemoveSignal(sigs)
+
+	var changes <-chan struct{}
+	dw, err := watchDir(filepath.Join(w.Root, "run"))
+	if err != nil {
+		w.Logf("%v; looking every %s instead", err, w.Poll)
+	} else {
+		defer dw.stop()
+		changes = dw.C
+	}
+	poll := time.NewTicker(w.Poll)
+	defer poll.Stop()
+
+	// The first look is immediate: a marker left from before the login
+	// is a state the user may not have heard of yet.
+	settle := time.NewTimer(0)
+	defer settle.Stop()
+	var retry <-chan time.Time
+
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.Bus.Context().Done():
+			return nil
+		case <-changes:
+			resetTimer(settle, w.Quiet)
+		case <-poll.C:
+			if changes == nil {
+				resetTimer(settle, 0)
+			}
+		case <-settle.C:
+			if w.look(ctx) {
+				retry = time.After(w.nextRetry())
+			} else {
+				w.retry, retry = 0, nil
+			}
+		case <-retry:
+			retry = nil
+			resetTimer(settle, 0)
+		case s, ok := <-sigs:
+			if !ok {
+				return nil
+			}
+			w.signal(s)
+		}
+	}
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	select {
+	case <-t.C:
+	default:
+	}
+	t.Reset(d)
+}
+
+func (w *Watcher) nextRetry() time.Duration {
+	if w.retry == 0 {
+		w.retry = w.Poll
+	} else {
+		w.retry *= 2
+	}
+	if w.retry > maxRetry {
+		w.retry = maxRetry
+	}
+	return w.retry
+}
+
+// look reads the marker and posts, updates or withdraws the notification.
+// It reports whether it should be tried again later (the server could
+// not be reached).
+func (w *Watcher) look(ctx context.Context) (again bool) {
+	st, err := rebootreq.Read(w.Root)
+	if err != nil {
+		w.Logf("%v", err)
+		return false
+	}
+	if !st.Required {
+		// Gone without a restart (removed by hand, or a package purged
+		// its request): the notification would now be wrong.
+		if w.current != 0 {
+			if err := w.notes.close(ctx, w.current); err != nil {
+				w.Logf("%v", err)
+			}
+			w.current = 0
+		}
+		return false
+	}
+	k, err := markerKey(w.Root, w.BootID)
+	if err != nil {
+		// Removed between the two reads: the next event says so.
+		w.Logf("%v", err)
+		return false
+	}
+	same := w.told && k == w.key
+	pkgs := strings.Join(st.Packages, " ")
+	if same && (w.current == 0 || pkgs == w.pkgs) {
+		// Told already, and the user has closed it, or nothing new to
+		// show: quiet.
+		return false
+	}
+	// New state, or more packages for the open notification (replaced in
+	// place: servers update it without a new popup).
+	m := w.message(ctx, st)
+	callCtx, cancel := context.WithTimeout(ctx, 25*time.Second)
+	defer cancel()
+	id, err := w.notes.notify(callCtx, w.current, m)
+	if err != nil {
+		w.Logf("%v", err)
+		return !same
+	}
+	w.current, w.pkgs = id, pkgs
+	w.owner = w.serverOwner(callCtx)
+	if !same {
+		w.key, w.told = k, true
+		if err := (store{w.StateDir}).save(k); err != nil {
+			// Still quiet until this watcher exits.
+			w.Logf("%v", err)
+		}
+	}
+	return false
+}
+
+// serverOwner is the unique name of the server that took the
+// notification; signals from anyone else are not its answers.
+func (w *Watcher) serverOwner(ctx context.Context) string {
+	var owner string
+	err := w.Bus.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, NotificationsName).Store(&owner)
+	if err != nil {
+		w.Logf("cannot find the notification server's name: %v", err)
+		return ""
+	}
+	return owner
+}
+
+// message builds the notification for st.
+func (w *Watcher) message(ctx context.Context, st rebootreq.Status) Message {
+	m := Message{
+		AppName: i18n.G("Restart"),
+		Icon:    "io.github.rapidreboot",
+		Summary: i18n.G("Restart to finish installing updates"),
+		Hints: map[string]dbus.Variant{
+			"desktop-entry": dbus.MakeVariant("rapidreboot"),
+			"urgency":       dbus.MakeVariant(byte(1)),
+		},
+		// Stays until the user acts or dismisses it; it is posted once.
+		Timeout: 0,
+	}
+	var body []string
+	if len(st.Packages) > 0 {
+		body = append(body, fmt.Sprintf(i18n.G("Updated: %s."), listNames(st.Packages, 4)))
+	}
+	quick, why := false, ""
+	if !st.QuickEnough {
+		why = fmt.Sprintf(i18n.G("%s finishes its update while the computer starts, so this needs a normal restart."), strings.Join(st.NeedsCold, ", "))
+	} else if w.QuickAvailable != nil {
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		quick, why = w.QuickAvailable(qctx)
+		cancel()
+	}
+	if why != "" {
+		body = append(body, why)
+	}
+	caps, err := w.notes.capabilities(ctx)
+	if err != nil {
+		w.Logf("%v", err)
+	}
+	if caps["actions"] {
+		m.Actions = []string{ActionDefault, i18n.G("Restart…")}
+		if quick {
+			m.Actions = append(m.Actions, ActionQuickRestart, i18n.G("Quick Restart"))
+		}
+		m.Actions = append(m.Actions, ActionRestart, i18n.G("Restart…"))
+	} else {
+		// Without buttons (notify-osd) the body says where to go.
+		body = append(body, i18n.G("Choose Shut Down… in the menu to restart."))
+	}
+	m.Body = strings.Join(body, "\n")
+	return m
+}
+
+// listNames shows at most n names and counts the rest.
+func listNames(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	rest := len(names) - n
+	return fmt.Sprintf(i18n.NG("%s and %d other", "%s and %d others", rest), strings.Join(names[:n], ", "), rest)
+}
+
+// signal handles the server's answers about the open notification.
+func (w *Watcher) signal(s *dbus.Signal) {
+	if w.current == 0 || (w.owner != "" && s.Sender != w.owner) || len(s.Body) < 2 {
+		return
+	}
+	id, ok := s.Body[0].(uint32)
+	if !ok || id != w.current {
+		return
+	}
+	switch s.Name {
+	case NotificationsIface + ".ActionInvoked":
+		key, _ := s.Body[1].(string)
+		args, ok := DialogArgs[key]
+		if !ok {
+			w.Logf("unknown notification action %q", key)
+			return
+		}
+		if err := w.Launch(args); err != nil {
+			w.Logf("cannot open the dialog: %v", err)
+		}
+	case NotificationsIface + ".NotificationClosed":
+		w.current = 0
+	}
+}
+
+// LaunchDialog returns a Launch that starts the dialog binary at path as
+// a child of the watcher (so it inherits the session's environment) and
+// reaps it in the background.
+func LaunchDialog(path string) func(args []string) error {
+	return func(args []string) error {
+		p := &os.ProcAttr{Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}}
+		proc, err := os.StartProcess(path, append([]string{path}, args...), p)
+		if err != nil {
+			return fmt.Errorf("cannot start %s: %w", path, err)
+		}
+		go proc.Wait()
+		return nil
+	}
+}
