@@ -109,6 +109,7 @@ func ParseBootloaderType(b []byte) BootKind {
 //     this boot, the kexec'd kernel never got this far (it hung and was
 //     reset, or the hook declined after the stop-time check, or the
 //     machine was turned off while armed) → FailedFile.
+//   - PendingFile from this boot (soft-reboot, or a second run): removed.
 func AtBoot(dir, bootID string, kind BootKind, now time.Time) (string, error) {
 	var notes []string
 	if b, err := readMarker(dir, BootingFile); err == nil {
@@ -134,18 +135,21 @@ func AtBoot(dir, bootID string, kind BootKind, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if p.BootID == bootID {
-		// Armed in this very boot: the unit was run again by hand.
-		return strings.Join(notes, "; "), nil
-	}
-	if kind == BootFirmware {
+	switch {
+	case p.BootID == bootID:
+		// Armed in this very boot, and still there at "boot": a soft-reboot
+		// (same kernel, same boot id) or the unit run again by hand. Either
+		// way the boot step has just dropped the arm and the image, so no
+		// Quick Restart is pending any more.
+		notes = append(notes, "dropped the pending mark of an arm made in this boot")
+	case kind == BootFirmware:
 		f := Marker{BootID: bootID, Time: now, Kernel: p.Kernel, Version: p.Version,
 			Note: fmt.Sprintf("a Quick Restart into %s was armed, but this boot was started by the firmware", name(p))}
 		if err := writeMarker(dir, FailedFile, f); err != nil {
 			return "", err
 		}
 		notes = append(notes, f.Note)
-	} else {
+	default:
 		b := Marker{BootID: bootID, Time: now, Kernel: p.Kernel, Version: p.Version,
 			Note: fmt.Sprintf("booting %s after a Quick Restart (%s boot)", name(p), kind)}
 		if err := writeMarker(dir, BootingFile, b); err != nil {
