@@ -34,6 +34,9 @@ type Call struct {
 	KernelSize, InitrdSize int64
 	// Kernel and Initrd are the fds' contents when Fake.ReadImages is set.
 	Kernel, Initrd []byte
+	// InitrdSeals are the memfd seals (F_GET_SEALS) of the initrd fd; 0 for
+	// a plain file.
+	InitrdSeals int
 	// Path, Argv, Env, Files: the kexec-tools run.
 	Path      string
 	Argv, Env []string
@@ -129,6 +132,9 @@ func (f *Fake) KexecFileLoad(kernelFd, initrdFd int, cmdline string, flags int) 
 		c.InitrdSize = -1
 	} else {
 		c.InitrdSize, c.Initrd = f.inspect(initrdFd)
+		if seals, err := unix.FcntlInt(uintptr(initrdFd), unix.F_GET_SEALS, 0); err == nil {
+			c.InitrdSeals = seals
+		}
 	}
 	if f.Delay > 0 {
 		time.Sleep(f.Delay)
