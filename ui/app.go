@@ -98,7 +98,9 @@ func Run(opts Options, cfg model.Config, cfgErrs []error) int {
 	// A second launch hands its options to the first and leaves; the
 	// first raises its window. Without a session bus there is no first
 	// to find, and the dialog simply runs.
-	if remote, err := register(app); err == nil && remote {
+	remote, err := register(app)
+	d.trace("registered since-start=%d", (monotonic() - start).Nanoseconds())
+	if err == nil && remote {
 		activateRemote(app, "present", opts.encode())
 		return 0
 	}

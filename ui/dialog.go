@@ -98,7 +98,9 @@ func (d *dialog) activate() {
 		d.win.Present()
 		return
 	}
+	d.trace("activate since-start=%d", (monotonic() - d.start).Nanoseconds())
 	complete := d.waitEarly(150 * time.Millisecond)
+	d.trace("early complete=%v since-start=%d", complete, (monotonic() - d.start).Nanoseconds())
 	d.st = model.New(d.cfg)
 	d.st.StartQuick = d.opts.Quick
 	d.st.ForUpdates = d.opts.ForUpdates
@@ -109,6 +111,7 @@ func (d *dialog) activate() {
 	d.build()
 	d.apply()
 	d.focus(d.opts.Action)
+	d.trace("built since-start=%d", (monotonic() - d.start).Nanoseconds())
 	d.win.ShowAll()
 	d.apply() // ShowAll showed hidden buttons; hide them again
 	if !complete {
@@ -172,7 +175,6 @@ func (d *dialog) build() {
 	d.win = win
 	// TRANSLATORS: the window title of the shutdown dialog
 	win.SetTitle(G("Shut Down"))
-	win.SetIconName("io.github.rapidreboot")
 	win.SetPosition(gtk.WIN_POS_CENTER)
 	win.SetResizable(false)
 	win.SetTypeHint(gdk.WINDOW_TYPE_HINT_DIALOG)
@@ -481,6 +483,9 @@ func (d *dialog) onMap() bool {
 		return false
 	}
 	d.mapped = true
+	// The window icon is looked up in the icon theme; after the map it
+	// costs the user nothing.
+	d.win.SetIconName("io.github.rapidreboot")
 	d.trace("mapped since-start=%d xid=%#x", (monotonic() - d.start).Nanoseconds(), xid(d.win))
 	// "Hold Shift and choose Restart in the menu" arrives here with the
 	// key already down.

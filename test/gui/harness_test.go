@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	for _, tool := range []string{"Xvfb", "xdotool", "dbus-daemon", "import", python} {
+	for _, tool := range []string{"Xvfb", "xdotool", "dbus-daemon", "import", "msgfmt", python} {
 		if _, err := exec.LookPath(tool); err != nil {
 			fmt.Printf("SKIP: GUI tests need %s (scripts/deps/gui.txt): %v\n", tool, err)
 			return 0
@@ -62,6 +62,10 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
+	if err := compileCatalogs(filepath.Join(workDir, "locale")); err != nil {
+		fmt.Println(err)
+		return 1
+	}
 	xvfb, disp, err := startXvfb()
 	if err != nil {
 		fmt.Println(err)
@@ -75,6 +79,22 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// compileCatalogs compiles po/*.po for the dialog's translated runs.
+func compileCatalogs(dir string) error {
+	files, _ := filepath.Glob(filepath.Join(repo, "po", "*.po"))
+	for _, f := range files {
+		lang := strings.TrimSuffix(filepath.Base(f), ".po")
+		out := filepath.Join(dir, lang, "LC_MESSAGES")
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return err
+		}
+		if b, err := exec.Command("msgfmt", "-o", filepath.Join(out, "rapidreboot.mo"), f).CombinedOutput(); err != nil {
+			return fmt.Errorf("msgfmt %s: %v\n%s", f, err, b)
+		}
+	}
+	return nil
+}
+
 // startXvfb starts Xvfb on a display number it picks itself (-displayfd),
 // so parallel runs and a developer's own displays do not collide.
 func startXvfb() (*exec.Cmd, string, error) {
@@ -82,7 +102,7 @@ func startXvfb() (*exec.Cmd, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1920x1200x24", "-nolisten", "tcp", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -182,6 +202,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		"HOME=" + h.dir,
 		"PATH=" + os.Getenv("PATH"),
 		"LANG=C.UTF-8",
+		"RAPIDREBOOT_LOCALEDIR=" + filepath.Join(workDir, "locale"),
 		"GTK_THEME=Adwaita",
 		"GDK_BACKEND=x11",
 		// One place for GTK's own accessibility bus per test.
@@ -214,6 +235,20 @@ type dlg struct {
 	xid   string
 	done  chan error
 	out   *bytes.Buffer
+}
+
+// setenv adds or replaces environment variables of the dialog.
+func (h *harness) setenv(kv ...string) {
+	for _, e := range kv {
+		k, _, _ := strings.Cut(e, "=")
+		for i, old := range h.env {
+			if strings.HasPrefix(old, k+"=") {
+				h.env = append(h.env[:i], h.env[i+1:]...)
+				break
+			}
+		}
+		h.env = append(h.env, e)
+	}
 }
 
 func (h *harness) start(args ...string) *dlg {

@@ -1,0 +1,25 @@
+# The dialog's tests and figures. Owner: the dialog's area.
+#
+#   make test-gui      gotk3 packages' tests (without -race, see Makefile's unit)
+#                      and the Xvfb tests of test/gui (in check)
+#   make screenshots   the screenshots only, into build/screenshots/
+#   make bench-gui     start and relabel times against lxsession-logout and
+#                      zenity, under Xvfb (not in check: figures, not pass/fail)
+
+GUI_SHOTS   ?= $(CURDIR)/$(BUILD)/screenshots
+GUI_TIMEOUT ?= 15m
+
+.PHONY: test-gui screenshots bench-gui
+
+test-gui:
+	$(GO) test -count=1 $$($(GO) list -f '{{.ImportPath}} {{join .Deps " "}}' ./... | grep gotk3 | cut -d' ' -f1 | grep -v gotk3)
+	RAPIDREBOOT_SHOTS=$(GUI_SHOTS) $(GO) test -tags gui -count=1 -timeout $(GUI_TIMEOUT) ./test/gui/
+
+screenshots:
+	RAPIDREBOOT_SHOTS=$(GUI_SHOTS) $(GO) test -tags gui -count=1 -timeout $(GUI_TIMEOUT) \
+	  -run 'TestShiftTurnsRestartIntoQuickRestartAndBack|TestUnavailableQuickRestart|TestUpdatesAndInhibitors|TestScreenshots|TestTheDialogSpeaks' -v ./test/gui/ | grep -E '\.png|^(ok|FAIL|---)'
+
+bench-gui: build
+	test/gui/bench.sh $(BUILD)/rapidreboot
+
+CHECK_TARGETS += test-gui
