@@ -30,7 +30,7 @@ func main() {
 const usage = "usage: rapidreboot-shutdown reboot|poweroff|halt|kexec | --verify | --boot | --came-up | --clear-failed"
 
 func run(args []string) int {
-	if len(args) != 1 {
+	if len(args) != 1 || !known(args[0]) {
 		fmt.Fprintln(os.Stderr, usage)
 		return 2
 	}
@@ -51,13 +51,19 @@ func run(args []string) int {
 		}
 		log.Logf("Quick Restart switched back on by the administrator")
 	default:
-		if strings.HasPrefix(a, "-") {
-			fmt.Fprintln(os.Stderr, usage)
-			return 2
-		}
 		hook.Shutdown(c, a)
 	}
 	return 0
+}
+
+// known accepts the modes and any verb: systemd may one day pass a verb
+// this program does not know, and the hook must then do nothing, quietly.
+func known(a string) bool {
+	switch a {
+	case "--verify", "--boot", "--came-up", "--clear-failed":
+		return true
+	}
+	return a != "" && !strings.HasPrefix(a, "-")
 }
 
 // kmsg writes each line as one kernel log record: at the hook's time the

@@ -154,6 +154,10 @@ func Shutdown(c Config, verb string) Result {
 	c.Sys.Sync()
 	c.logf("restarting into %s (%s) by kexec", st.Image.Kernel.Path, st.Image.Version)
 	err = c.Sys.RebootKexec()
+	if err == nil {
+		// Only a fake returns from a kexec that worked.
+		return Result{Kexec: true, Why: "kexec"}
+	}
 	r := c.decline(true, "reboot(LINUX_REBOOT_CMD_KEXEC) failed (%v): normal reboot", err)
 	r.Kexec = true
 	return r
