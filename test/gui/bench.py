@@ -235,6 +235,7 @@ def main():
     if rel is not None:
         print("relabel (Shift to Quick Restart drawn): %.1f ms median, max %.1f ms, one frame = 16.7 ms: %s" % (
             rel, max(results["rapidreboot"]["relabel"]) * 1000, "within" if rel <= 16.7 else "OVER"))
+    x.d.close()
     return 0
 
 
