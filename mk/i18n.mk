@@ -26,9 +26,10 @@ DESKTOP_OUT := $(BUILD)/rapidreboot.desktop $(BUILD)/rapidreboot-quick.desktop \
 # Strings that must be in the template: if one goes missing, extraction of
 # that kind of file broke (snapd's canary idea).
 POT_CANARIES := "_Quick Restart" "Shut Down…" "Restart Linux without the firmware and boot menu" \
-                "Software is being installed or removed (%s). Wait until it has finished."
+                "Software is being installed or removed (%s). Wait until it has finished." \
+                $(if $(POLICY_IN),"Quick Restart the system")
 
-XGETTEXT_COMMON := --no-wrap --from-code=UTF-8 --add-comments=TRANSLATORS: --sort-by-file \
+XGETTEXT_COMMON := --no-wrap --add-location=file --from-code=UTF-8 --add-comments=TRANSLATORS: --sort-by-file \
                    --package-name=rapidreboot --package-version=$(VERSION) \
                    --msgid-bugs-address=https://github.com/rapidreboot/rapidreboot/issues
 
