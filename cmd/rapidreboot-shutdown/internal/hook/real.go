@@ -37,8 +37,19 @@ func (realSystem) Unload() error { return kexec.Unload(kexec.Real()) }
 
 // ShutdownTarget asks systemd which shutdown target it is starting, the
 // way Debian's kexec-load script does (systemctl list-jobs), with a fixed
-// argv and environment.
+// argv and environment; without systemd, it reads the runlevel that rc
+// passes to stop scripts.
 func (realSystem) ShutdownTarget() string {
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		// sysvinit: rc runs the stop scripts with the target runlevel.
+		switch os.Getenv("RUNLEVEL") {
+		case "0":
+			return "poweroff"
+		case "6":
+			return "reboot"
+		}
+		return ""
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/usr/bin/systemctl", "list-jobs", "--no-legend", "--no-pager", "--plain")
