@@ -325,3 +325,24 @@ func TestASecondLaunchRaisesTheFirst(t *testing.T) {
 		t.Error("the first dialog is gone")
 	}
 }
+
+func TestCancelWhileWaitingForTheRestartDisarms(t *testing.T) {
+	h := newHarness(t)
+	d := h.start()
+	release := hold(t, "Shift_L")
+	d.waitLabel("Quick Restart")
+	d.click("restart")
+	waitCall(t, h.gnome, "Reboot()")
+	release()
+	// The dialog waits for the restart to begin; the user changes their mind.
+	d.waitTrace(0, `busy=true`, 5*time.Second)
+	d.xdotool("key", "Escape")
+	waitCall(t, h.helper, "Disarm()")
+	d.waitTrace(0, "Quick Restart was cancelled.", 10*time.Second)
+	if h.helper.Armed() {
+		t.Error("still armed")
+	}
+	// A second Escape closes the dialog.
+	d.xdotool("key", "Escape")
+	d.waitExit(5 * time.Second)
+}
