@@ -1,0 +1,683 @@
+// Package helper is rapidreboot-helper's mechanism: GetPlan, Arm, Disarm,
+// QuickRestart and the Armed state, with polkit asked about every caller
+// and every decision logged. export.go puts it on the bus; this file knows
+// nothing of D-Bus messages.
+//
+// Trust: no method takes an argument. The caller is its unique bus name
+// (polkit "system-bus-name" subject; its uid from the bus daemon, for the
+// log and the multiple-sessions rule); everything acted on is computed here
+// from root-owned files. Any error while identifying or authorising denies.
+//
+// Concurrency: godbus runs every call in its own goroutine. Operations that
+// change the kernel's or the disk's state (arm, disarm, expiry) run one at a
+// time in the order they were asked for (a ticket queue). Concurrent Arms
+// share one flight: one load, one plan for all (attack list row 5). A
+// Disarm asked while a load is in flight cancels it: when the Disarm
+// returns, nothing is loaded and Armed is false (row 6).
+package helper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rapidreboot/rapidreboot/backend/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/logind"
+	"github.com/rapidreboot/rapidreboot/backend/reason"
+)
+
+// Authorizer asks polkit; polkit.Authority is the real one.
+type Authorizer interface {
+	Check(ctx context.Context, sender, action string, details map[string]string, interactive bool) error
+}
+
+// Users names a caller's uid from its unique bus name (the bus daemon's
+// GetConnectionUnixUser).
+type Users interface {
+	UnixUser(ctx context.Context, sender string) (uint32, error)
+}
+
+// Logind is what the helper asks logind; logind.Manager is the real one.
+type Logind interface {
+	OtherUsersSessions(ctx context.Context, uid uint32) (bool, error)
+	ShutdownBlocker(ctx context.Context) (*logind.Inhibitor, error)
+	RebootWithFlags(ctx context.Context, flags uint64) error
+	Reboot(ctx context.Context, interactive bool) error
+}
+
+// Loader loads and unloads kernels; kexec.Loader is the real one.
+type Loader interface {
+	Load(p *bootplan.Plan) (kexec.Image, error)
+	Unload() error
+	Verify(img kexec.Image) error
+}
+
+// Config is everything the helper reads and calls. Fields marked optional
+// may be nil.
+type Config struct {
+	Auth   Authorizer
+	Users  Users
+	Logind Logind
+	Loader Loader
+
+	// Plan computes the boot plan for the running system
+	// (bootplan.Compute with the live command line).
+	Plan func() (*bootplan.Plan, error)
+	// Preflight is preflight.Check for the running system.
+	Preflight func() error
+	// Warnings are preflight.Warnings (optional).
+	Warnings func() []string
+	// Loaded reads kexec_loaded (kexec.Loaded).
+	Loaded func() (bool, error)
+	// ShuttingDown asks whether the system is shutting down, beyond the
+	// PrepareForShutdown signal the helper watches itself (optional).
+	ShuttingDown func(ctx context.Context) bool
+
+	ArmDir   string // armstate.RunDir
+	StateDir string // armstate.StateDir
+	BootID   string
+	TTL      time.Duration // armstate.DefaultTTL when 0
+
+	Log *Logger
+	Now func() time.Time // time.Now when nil
+}
+
+// Helper is the mechanism. Make it with New.
+type Helper struct {
+	cfg Config
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	next   uint64 // next ticket to hand out
+	serve  uint64 // ticket allowed to run
+	gen    uint64 // bumped by every Disarm: flights from before it are cancelled
+	flight *flight
+	armed  *armstate.State
+	timer  *time.Timer
+
+	// activity, for the idle exit
+	calls    int
+	lastCall time.Time
+
+	shutdown   bool // PrepareForShutdown(true) seen
+	restarting bool // our own reboot was asked for
+
+	onArmed []func(bool)
+}
+
+// OnArmed adds f to be told every change of Armed, in order, outside the
+// helper's lock.
+func (h *Helper) OnArmed(f func(bool)) {
+	h.mu.Lock()
+	h.onArmed = append(h.onArmed, f)
+	h.mu.Unlock()
+}
+
+type flight struct {
+	done chan struct{}
+	plan busapi.Plan
+	err  error
+}
+
+// New returns a helper; call Restore before serving.
+func New(cfg Config) *Helper {
+	if cfg.TTL <= 0 {
+		cfg.TTL = armstate.DefaultTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = DiscardLogger()
+	}
+	h := &Helper{cfg: cfg}
+	h.cond = sync.NewCond(&h.mu)
+	h.lastCall = cfg.Now()
+	return h
+}
+
+// opTimeout bounds the calls one operation makes to logind and the like.
+const opTimeout = 30 * time.Second
+
+// Refusal kinds, one per D-Bus error name of busapi.
+var (
+	errCancelled = errors.New("the Quick Restart was cancelled by a Disarm while its kernel was being loaded")
+)
+
+// CallError is a refusal or failure with the D-Bus error name it gets.
+type CallError struct {
+	Name string // busapi.ErrNotAuthorized, …
+	Err  error  // carries the reason code
+}
+
+func (e *CallError) Error() string { return e.Err.Error() }
+func (e *CallError) Unwrap() error { return e.Err }
+
+func refuse(name string, err error) error { return &CallError{Name: name, Err: err} }
+
+// ---- activity (idle exit) ----
+
+func (h *Helper) begin() {
+	h.mu.Lock()
+	h.calls++
+	h.lastCall = h.cfg.Now()
+	h.mu.Unlock()
+}
+
+func (h *Helper) end() {
+	h.mu.Lock()
+	h.calls--
+	h.lastCall = h.cfg.Now()
+	h.mu.Unlock()
+}
+
+// Idle reports whether the helper may exit: nothing armed, nothing in
+// progress, and no call for at least d.
+func (h *Helper) Idle(d time.Duration) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.armed == nil && h.calls == 0 && h.flight == nil && h.next == h.serve &&
+		h.cfg.Now().Sub(h.lastCall) >= d
+}
+
+// Armed reports whether a Quick Restart is armed.
+func (h *Helper) Armed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.armed != nil
+}
+
+// ---- the ticket queue ----
+
+func (h *Helper) ticketLocked() uint64 {
+	t := h.next
+	h.next++
+	return t
+}
+
+func (h *Helper) waitTurn(t uint64) {
+	h.mu.Lock()
+	for h.serve != t {
+		h.cond.Wait()
+	}
+	h.mu.Unlock()
+}
+
+func (h *Helper) doneTurn() {
+	h.mu.Lock()
+	h.serve++
+	h.cond.Broadcast()
+	h.mu.Unlock()
+}
+
+// ---- GetPlan ----
+
+// GetPlan returns the plan and whether Quick Restart can be armed now. It
+// needs no authorisation and never fails: what prevents a Quick Restart is
+// in the plan's Reason.
+func (h *Helper) GetPlan(ctx context.Context) busapi.Plan {
+	h.begin()
+	defer h.end()
+	_, wire, _ := h.prepare(ctx)
+	return wire
+}
+
+// prepare runs, in order, preflight, the plan and logind's inhibitors, and
+// returns the plan, its wire form, and the first reason it cannot be armed.
+func (h *Helper) prepare(ctx context.Context) (*bootplan.Plan, busapi.Plan, error) {
+	pfErr := h.cfg.Preflight()
+	p, planErr := h.cfg.Plan()
+	if planErr == nil && p == nil {
+		planErr = reason.New(reason.KernelMissing, "")
+	}
+	wire := toWire(p)
+	if h.cfg.Warnings != nil {
+		wire.Warnings = append(wire.Warnings, h.cfg.Warnings()...)
+	}
+	var unavailable error
+	switch {
+	case pfErr != nil:
+		unavailable = pfErr
+	case planErr != nil:
+		unavailable = planErr
+	default:
+		lctx, cancel := context.WithTimeout(ctx, opTimeout)
+		blocker, err := h.cfg.Logind.ShutdownBlocker(lctx)
+		cancel()
+		switch {
+		case err != nil:
+			// logind is the one that enforces inhibitors at reboot time;
+			// not seeing them here only loses the early warning.
+			wire.Warnings = append(wire.Warnings, "cannot list the programs that block restarting: "+err.Error())
+		case blocker != nil:
+			unavailable = reason.New(reason.Inhibited, blocker.Name())
+		}
+	}
+	if unavailable != nil {
+		wire.Available = false
+		wire.Reason = reason.CodeOf(unavailable)
+		wire.Detail = reason.DetailOf(unavailable)
+	} else {
+		wire.Available = true
+	}
+	return p, wire, unavailable
+}
+
+func toWire(p *bootplan.Plan) busapi.Plan {
+	if p == nil {
+		return busapi.Plan{Initrds: []string{}, Why: []string{}, Warnings: []string{}}
+	}
+	w := busapi.Plan{
+		Kernel:   p.Kernel,
+		Version:  p.Version,
+		Initrds:  append([]string{}, p.Initrd...),
+		Cmdline:  p.Cmdline,
+		Source:   p.Source,
+		Why:      append([]string{}, p.Why...),
+		Warnings: append([]string{}, p.Warnings...),
+	}
+	return w
+}
+
+// ---- authorisation ----
+
+// authorize names the caller's uid, picks the polkit action and asks
+// polkit. Every failure is a refusal, logged with what is known.
+func (h *Helper) authorize(ctx context.Context, method, sender string, interactive bool) (uint32, error) {
+	uid, err := h.cfg.Users.UnixUser(ctx, sender)
+	if err != nil {
+		h.cfg.Log.Decision(method, sender, -1, "", "refused: cannot identify the caller: "+err.Error())
+		return 0, refuse(busapi.ErrNotAuthorized, reason.Wrap(reason.Internal, "cannot identify the caller", err))
+	}
+	action := busapi.ActionQuickRestart
+	lctx, cancel := context.WithTimeout(ctx, opTimeout)
+	others, err := h.cfg.Logind.OtherUsersSessions(lctx, uid)
+	cancel()
+	if err != nil || others {
+		// Not knowing is treated as "others are logged in": the stricter
+		// action, never the looser one.
+		action = busapi.ActionQuickRestartMultipleSessions
+	}
+	if err := h.cfg.Auth.Check(ctx, sender, action, nil, interactive); err != nil {
+		name := busapi.ErrNotAuthorized
+		if reason.CodeOf(err) == reason.AuthenticationRequired {
+			name = busapi.ErrAuthenticationRequired
+		}
+		h.cfg.Log.Decision(method, sender, int64(uid), action, "refused: "+err.Error())
+		return uid, refuse(name, err)
+	}
+	h.cfg.Log.Decision(method, sender, int64(uid), action, "authorized")
+	return uid, nil
+}
+
+// ---- Arm ----
+
+// Arm authorises sender, then loads the plan and arms. interactive is
+// whether the caller's message allowed interactive authorisation.
+func (h *Helper) Arm(ctx context.Context, sender string, interactive bool) (busapi.Plan, error) {
+	h.begin()
+	defer h.end()
+	uid, err := h.authorize(ctx, "Arm", sender, interactive)
+	if err != nil {
+		return busapi.Plan{}, err
+	}
+	plan, err := h.arm(uid)
+	h.logResult("Arm", sender, uid, plan, err)
+	return plan, err
+}
+
+func (h *Helper) logResult(method, sender string, uid uint32, p busapi.Plan, err error) {
+	switch {
+	case err != nil:
+		h.cfg.Log.Decision(method, sender, int64(uid), "", "failed: "+err.Error())
+	case method == "Arm" || method == "QuickRestart":
+		h.cfg.Log.Decision(method, sender, int64(uid), "", fmt.Sprintf("armed: Linux %s (%s)", p.Version, p.Kernel))
+	}
+}
+
+// arm joins the flight in progress or starts one.
+func (h *Helper) arm(uid uint32) (busapi.Plan, error) {
+	h.mu.Lock()
+	if f := h.flight; f != nil {
+		h.mu.Unlock()
+		<-f.done
+		return f.plan, f.err
+	}
+	f := &flight{done: make(chan struct{})}
+	h.flight = f
+	gen := h.gen
+	t := h.ticketLocked()
+	h.mu.Unlock()
+
+	h.waitTurn(t)
+	f.plan, f.err = h.doArm(gen, uid)
+	h.mu.Lock()
+	h.flight = nil
+	h.mu.Unlock()
+	h.doneTurn()
+	close(f.done)
+	return f.plan, f.err
+}
+
+func (h *Helper) cancelled(gen uint64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.gen != gen
+}
+
+func (h *Helper) current() *armstate.State {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.armed
+}
+
+// doArm runs in its turn.
+func (h *Helper) doArm(gen uint64, uid uint32) (busapi.Plan, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if h.cancelled(gen) {
+		return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.LoadFailed, "cancelled", errCancelled))
+	}
+	p, wire, unavailable := h.prepare(ctx)
+	if unavailable != nil {
+		return busapi.Plan{}, refuse(busapi.ErrUnavailable, unavailable)
+	}
+	now := h.cfg.Now()
+
+	// Already armed with this very plan and files: arming again only
+	// restarts the clock (the dialog arms right before it asks the session
+	// manager, which may take a while).
+	if cur := h.current(); cur != nil && samePlan(&cur.Plan, p) && h.cfg.Loader.Verify(cur.Image) == nil {
+		if loaded, err := h.cfg.Loaded(); err == nil && loaded {
+			st := *cur
+			st.ArmedAt, st.ExpiresAt, st.UID = now, now.Add(h.cfg.TTL), uid
+			if err := armstate.Write(h.cfg.ArmDir, st); err != nil {
+				h.drop("cannot renew the arm")
+				return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot write the arm", err))
+			}
+			h.setArmed(&st)
+			return wire, nil
+		}
+	}
+
+	// The pending mark goes first: should the machine go down between the
+	// load and the arm, the next boot still learns that a kexec was meant.
+	mark := armstate.Marker{BootID: h.cfg.BootID, Time: now, Kernel: p.Kernel, Version: p.Version}
+	if err := armstate.MarkPending(h.cfg.StateDir, mark); err != nil {
+		return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot record the pending Quick Restart", err))
+	}
+	img, err := h.cfg.Loader.Load(p)
+	if err != nil {
+		// A failed load may have replaced nothing or may have dropped an
+		// image armed earlier: either way nothing is armed any more.
+		h.drop("load failed")
+		return busapi.Plan{}, refuse(busapi.ErrFailed, err)
+	}
+	if h.cancelled(gen) {
+		h.drop("cancelled")
+		return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.LoadFailed, "cancelled", errCancelled))
+	}
+	st := armstate.State{
+		Format:    armstate.Format,
+		BootID:    h.cfg.BootID,
+		ArmedAt:   now,
+		ExpiresAt: now.Add(h.cfg.TTL),
+		UID:       uid,
+		Image:     img,
+		Plan:      *p,
+	}
+	if err := armstate.Write(h.cfg.ArmDir, st); err != nil {
+		h.drop("cannot write the arm")
+		return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot write the arm", err))
+	}
+	h.setArmed(&st)
+	return wire, nil
+}
+
+// samePlan compares what would be loaded.
+func samePlan(a, b *bootplan.Plan) bool {
+	return a.Kernel == b.Kernel && a.Version == b.Version && a.Cmdline == b.Cmdline && slices.Equal(a.Initrd, b.Initrd)
+}
+
+// drop unloads and forgets any arm, in the current turn. Errors are logged:
+// the caller is already failing for another reason.
+func (h *Helper) drop(why string) {
+	if err := h.disarmNow(); err != nil {
+		h.cfg.Log.Err("cannot clean up after %s: %v", why, err)
+	}
+}
+
+// disarmNow unloads, clears the arm and the pending mark, and sets Armed
+// false, whatever fails on the way: the arm file is what the shutdown hook
+// trusts, so it goes even when the unload fails.
+func (h *Helper) disarmNow() error {
+	var errs []error
+	if err := h.cfg.Loader.Unload(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := armstate.Clear(h.cfg.ArmDir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := armstate.ClearPending(h.cfg.StateDir); err != nil {
+		errs = append(errs, err)
+	}
+	h.setArmed(nil)
+	return errors.Join(errs...)
+}
+
+// setArmed records st (nil: disarmed), restarts the expiry timer, and
+// tells OnArmed when Armed changed.
+func (h *Helper) setArmed(st *armstate.State) {
+	h.mu.Lock()
+	was := h.armed != nil
+	h.armed = st
+	if h.timer != nil {
+		h.timer.Stop()
+		h.timer = nil
+	}
+	if st != nil {
+		d := st.ExpiresAt.Sub(h.cfg.Now())
+		expiresAt := st.ExpiresAt
+		h.timer = time.AfterFunc(max(d, 0), func() { h.expire(expiresAt) })
+	}
+	fs := h.onArmed
+	h.mu.Unlock()
+	if now := st != nil; now != was {
+		for _, f := range fs {
+			f(now)
+		}
+	}
+}
+
+// expire disarms the arm that expires at expiresAt, if it is still the
+// current one. While the system shuts down the arm is left to the hook,
+// which checks the expiry itself.
+func (h *Helper) expire(expiresAt time.Time) {
+	h.mu.Lock()
+	t := h.ticketLocked()
+	h.mu.Unlock()
+	h.waitTurn(t)
+	defer h.doneTurn()
+	cur := h.current()
+	if cur == nil || !cur.ExpiresAt.Equal(expiresAt) {
+		return
+	}
+	if h.ShuttingDown(context.Background()) {
+		h.cfg.Log.Info("the arm expired while the system is shutting down; leaving it to the shutdown hook")
+		return
+	}
+	if err := h.disarmNow(); err != nil {
+		h.cfg.Log.Err("the Quick Restart into Linux %s expired; cannot disarm: %v", cur.Plan.Version, err)
+		return
+	}
+	h.cfg.Log.Notice("the Quick Restart into Linux %s expired unused; disarmed and unloaded", cur.Plan.Version)
+}
+
+// ---- Disarm ----
+
+// Disarm unloads and disarms. Anyone may: it can only make the next reboot
+// a normal one. A load in flight is cancelled.
+func (h *Helper) Disarm(ctx context.Context, sender string) error {
+	h.begin()
+	defer h.end()
+	uid := int64(-1)
+	if u, err := h.cfg.Users.UnixUser(ctx, sender); err == nil {
+		uid = int64(u)
+	}
+	err := h.disarm()
+	if err != nil {
+		h.cfg.Log.Decision("Disarm", sender, uid, "", "failed: "+err.Error())
+		return refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, err.Error(), err))
+	}
+	h.cfg.Log.Decision("Disarm", sender, uid, "", "disarmed")
+	return nil
+}
+
+func (h *Helper) disarm() error {
+	h.mu.Lock()
+	h.gen++
+	t := h.ticketLocked()
+	h.mu.Unlock()
+	h.waitTurn(t)
+	defer h.doneTurn()
+	return h.disarmNow()
+}
+
+// ---- QuickRestart ----
+
+// QuickRestart arms, then asks logind for a clean reboot that honours
+// block inhibitors; the armed shutdown hook turns that reboot into a kexec.
+// If logind refuses, nothing stays armed.
+func (h *Helper) QuickRestart(ctx context.Context, sender string, interactive bool) error {
+	h.begin()
+	defer h.end()
+	uid, err := h.authorize(ctx, "QuickRestart", sender, interactive)
+	if err != nil {
+		return err
+	}
+	plan, err := h.arm(uid)
+	if err != nil {
+		h.logResult("QuickRestart", sender, uid, plan, err)
+		return err
+	}
+	lctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	h.mu.Lock()
+	h.restarting = true
+	h.mu.Unlock()
+	err = h.cfg.Logind.RebootWithFlags(lctx, logind.FlagRootCheckInhibitors)
+	if errors.Is(err, logind.ErrNoFlags) {
+		// systemd < 248. Root's Reboot ignores block inhibitors there, but
+		// prepare() has just refused on any, so the clean path holds.
+		err = h.cfg.Logind.Reboot(lctx, false)
+	}
+	if err != nil {
+		h.mu.Lock()
+		h.restarting = false
+		h.mu.Unlock()
+		derr := h.disarm()
+		h.cfg.Log.Decision("QuickRestart", sender, int64(uid), "", "logind refused the reboot, disarmed: "+err.Error())
+		if derr != nil {
+			h.cfg.Log.Err("cannot disarm after the refused reboot: %v", derr)
+		}
+		return refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "the reboot was refused: "+err.Error(), err))
+	}
+	h.cfg.Log.Decision("QuickRestart", sender, int64(uid), "", fmt.Sprintf("rebooting into Linux %s (%s)", plan.Version, plan.Kernel))
+	return nil
+}
+
+// ---- shutdown and start ----
+
+// SetShutdown records logind's PrepareForShutdown.
+func (h *Helper) SetShutdown(v bool) {
+	h.mu.Lock()
+	h.shutdown = v
+	h.mu.Unlock()
+	h.cfg.Log.Info("logind: PrepareForShutdown(%v)", v)
+}
+
+// ShuttingDown reports whether the system is on its way down.
+func (h *Helper) ShuttingDown(ctx context.Context) bool {
+	h.mu.Lock()
+	v := h.shutdown || h.restarting
+	h.mu.Unlock()
+	if v {
+		return true
+	}
+	if h.cfg.ShuttingDown != nil {
+		return h.cfg.ShuttingDown(ctx)
+	}
+	return false
+}
+
+// Stop is for SIGTERM: an arm is dropped unless the system is shutting
+// down, in which case it is what the shutdown hook needs.
+func (h *Helper) Stop(ctx context.Context) {
+	if !h.Armed() {
+		return
+	}
+	if h.ShuttingDown(ctx) {
+		h.cfg.Log.Info("stopping while the system shuts down; the arm stays for the shutdown hook")
+		return
+	}
+	if err := h.disarm(); err != nil {
+		h.cfg.Log.Err("stopping: cannot disarm: %v", err)
+		return
+	}
+	h.cfg.Log.Notice("stopping while armed and the system is not shutting down: disarmed and unloaded")
+}
+
+// Restore picks up the state an earlier run of the helper left: a valid
+// arm of this boot is kept (with its remaining time); anything else — an
+// expired or damaged arm, a loaded image nobody armed, a stale pending
+// mark — is removed, because a loaded image that nobody armed is a hazard.
+func (h *Helper) Restore() error {
+	h.mu.Lock()
+	t := h.ticketLocked()
+	h.mu.Unlock()
+	h.waitTurn(t)
+	defer h.doneTurn()
+
+	st, err := armstate.Read(h.cfg.ArmDir)
+	if err == nil {
+		verr := st.Valid(h.cfg.Now(), h.cfg.BootID)
+		if verr == nil {
+			verr = h.cfg.Loader.Verify(st.Image)
+		}
+		if verr == nil {
+			if loaded, lerr := h.cfg.Loaded(); lerr != nil || !loaded {
+				verr = errors.New("no kernel is loaded any more")
+			}
+		}
+		if verr == nil {
+			h.setArmed(&st)
+			h.cfg.Log.Info("kept the arm of an earlier run: Linux %s until %s", st.Plan.Version, st.ExpiresAt.Format(time.RFC3339))
+			return nil
+		}
+		h.cfg.Log.Notice("dropping the arm of an earlier run: %v", verr)
+		return h.disarmNow()
+	}
+	if !errors.Is(err, armstate.ErrNotArmed) {
+		h.cfg.Log.Warning("dropping an arm that cannot be read: %v", err)
+		return h.disarmNow()
+	}
+	// Not armed: a pending mark would make the next boot believe a Quick
+	// Restart failed; a loaded image would be kexec'd by systemctl (255+).
+	var errs []error
+	if err := armstate.ClearPending(h.cfg.StateDir); err != nil {
+		errs = append(errs, err)
+	}
+	if loaded, err := h.cfg.Loaded(); err == nil && loaded {
+		h.cfg.Log.Notice("a kexec image is loaded but nothing is armed: unloading it")
+		if err := h.cfg.Loader.Unload(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,265 @@
+// Package logind is the helper's client of systemd-logind's Manager
+// (org.freedesktop.login1(5)): sessions (to choose the polkit action),
+// inhibitors (a "block" on shutdown makes Quick Restart unavailable), the
+// reboot itself, and whether the system is shutting down.
+//
+// Every call returns its error with the D-Bus error name; nothing is fire
+// and forget (go-systemd's login1.Reboot drops logind's refusal).
+package logind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// logind on the system bus.
+const (
+	BusName          = "org.freedesktop.login1"
+	Path             = dbus.ObjectPath("/org/freedesktop/login1")
+	ManagerInterface = "org.freedesktop.login1.Manager"
+	SessionInterface = "org.freedesktop.login1.Session"
+)
+
+// Flags of RebootWithFlags (sd-login.h, since systemd 248).
+const (
+	// FlagRootCheckInhibitors makes logind honour "block" inhibitors for a
+	// root caller too; before systemd 257 root ignores them without it.
+	FlagRootCheckInhibitors uint64 = 0x01
+	// FlagRebootViaKexec: kexec if an image is loaded. The helper does not
+	// use it: the armed shutdown hook decides, after its own checks.
+	FlagRebootViaKexec uint64 = 0x02
+)
+
+// Session is one entry of ListSessions, a(susso).
+type Session struct {
+	ID   string
+	UID  uint32
+	User string
+	Seat string
+	Path dbus.ObjectPath
+}
+
+// Inhibitor is one entry of ListInhibitors, a(ssssuu).
+type Inhibitor struct {
+	What string // colon-separated: "shutdown:sleep"
+	Who  string
+	Why  string
+	Mode string // "block", "block-weak" (systemd 257) or "delay"
+	UID  uint32
+	PID  uint32
+}
+
+// Inhibits reports whether i blocks a shutdown or reboot. "block-weak"
+// counts: only a root caller with a flag may pass it, and the helper asks
+// for the same clean path everybody gets.
+func (i Inhibitor) Inhibits() bool {
+	if i.Mode != "block" && i.Mode != "block-weak" {
+		return false
+	}
+	for _, w := range strings.Split(i.What, ":") {
+		if w == "shutdown" {
+			return true
+		}
+	}
+	return false
+}
+
+// Name is how a person reads the inhibitor: "Who (Why)".
+func (i Inhibitor) Name() string {
+	who := strings.TrimSpace(i.Who)
+	if who == "" {
+		who = fmt.Sprintf("process %d", i.PID)
+	}
+	if why := strings.TrimSpace(i.Why); why != "" {
+		return who + " (" + why + ")"
+	}
+	return who
+}
+
+// Caller is the part of a dbus.BusObject this package uses.
+type Caller interface {
+	CallWithContext(ctx context.Context, method string, flags dbus.Flags, args ...any) *dbus.Call
+}
+
+// Manager calls logind's Manager object.
+type Manager struct {
+	conn *dbus.Conn
+	obj  Caller
+}
+
+// New returns the Manager on conn (the system bus).
+func New(conn *dbus.Conn) *Manager {
+	return &Manager{conn: conn, obj: conn.Object(BusName, Path)}
+}
+
+// ListSessions returns every session.
+func (m *Manager) ListSessions(ctx context.Context) ([]Session, error) {
+	var out []Session
+	if err := m.obj.CallWithContext(ctx, ManagerInterface+".ListSessions", 0).Store(&out); err != nil {
+		return nil, fmt.Errorf("cannot list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// SessionClass reads a session's Class property ("user", "greeter",
+// "lock-screen", "background", "manager", …).
+func (m *Manager) SessionClass(ctx context.Context, path dbus.ObjectPath) (string, error) {
+	var v dbus.Variant
+	err := m.conn.Object(BusName, path).CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, SessionInterface, "Class").Store(&v)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the class of session %s: %w", path, err)
+	}
+	s, ok := v.Value().(string)
+	if !ok {
+		return "", fmt.Errorf("cannot read the class of session %s: not a string but %s", path, v.Signature())
+	}
+	return s, nil
+}
+
+// OtherUsersSessions reports whether users other than uid have sessions
+// that count, as logind decides for reboot-multiple-sessions
+// (logind-dbus.c, have_multiple_sessions): a session of class "user"
+// belonging to another uid. Greeters and lock screens do not count; a
+// session whose class cannot be read counts, so that a failure asks for
+// the stricter action rather than the looser one.
+func (m *Manager) OtherUsersSessions(ctx context.Context, uid uint32) (bool, error) {
+	ss, err := m.ListSessions(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, s := range ss {
+		if s.UID == uid {
+			continue
+		}
+		class, err := m.SessionClass(ctx, s.Path)
+		if err != nil || class == "user" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// ListInhibitors returns every inhibitor.
+func (m *Manager) ListInhibitors(ctx context.Context) ([]Inhibitor, error) {
+	var out []Inhibitor
+	if err := m.obj.CallWithContext(ctx, ManagerInterface+".ListInhibitors", 0).Store(&out); err != nil {
+		return nil, fmt.Errorf("cannot list inhibitors: %w", err)
+	}
+	return out, nil
+}
+
+// ShutdownBlocker returns the first inhibitor that blocks a reboot, or nil.
+func (m *Manager) ShutdownBlocker(ctx context.Context) (*Inhibitor, error) {
+	ii, err := m.ListInhibitors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return FirstBlocker(ii), nil
+}
+
+// FirstBlocker returns the first of ii that blocks a reboot, or nil.
+func FirstBlocker(ii []Inhibitor) *Inhibitor {
+	for i := range ii {
+		if ii[i].Inhibits() {
+			return &ii[i]
+		}
+	}
+	return nil
+}
+
+// ErrNoFlags is returned by RebootWithFlags when logind predates the
+// *WithFlags methods (systemd < 248).
+var ErrNoFlags = errors.New("logind has no RebootWithFlags (systemd older than 248)")
+
+// RebootWithFlags asks logind for a clean reboot. logind refuses with a
+// D-Bus error (e.g. org.freedesktop.login1.BlockedByInhibitor... as
+// "Operation inhibited by …"), which is returned.
+func (m *Manager) RebootWithFlags(ctx context.Context, flags uint64) error {
+	err := m.obj.CallWithContext(ctx, ManagerInterface+".RebootWithFlags", 0, flags).Err
+	var de dbus.Error
+	if errors.As(err, &de) && de.Name == "org.freedesktop.DBus.Error.UnknownMethod" {
+		return fmt.Errorf("%w: %w", ErrNoFlags, err)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot reboot: %w", err)
+	}
+	return nil
+}
+
+// Reboot is the older Reboot(b interactive).
+func (m *Manager) Reboot(ctx context.Context, interactive bool) error {
+	var f dbus.Flags
+	if interactive {
+		f = dbus.FlagAllowInteractiveAuthorization
+	}
+	if err := m.obj.CallWithContext(ctx, ManagerInterface+".Reboot", f, interactive).Err; err != nil {
+		return fmt.Errorf("cannot reboot: %w", err)
+	}
+	return nil
+}
+
+// PreparingForShutdown reads the Manager property of that name: a
+// shutdown or reboot has been scheduled and is under way.
+func (m *Manager) PreparingForShutdown(ctx context.Context) (bool, error) {
+	var v dbus.Variant
+	err := m.obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, ManagerInterface, "PreparingForShutdown").Store(&v)
+	if err != nil {
+		return false, fmt.Errorf("cannot read PreparingForShutdown: %w", err)
+	}
+	b, ok := v.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("cannot read PreparingForShutdown: not a boolean but %s", v.Signature())
+	}
+	return b, nil
+}
+
+// WatchShutdown subscribes to PrepareForShutdown and calls f with its
+// argument (true: shutdown starts, false: it was cancelled) until ctx ends.
+// Only signals sent by logind's own connection count: anyone may send a
+// signal to the helper's unique name, and the bus does not stop it.
+func (m *Manager) WatchShutdown(ctx context.Context, f func(bool)) error {
+	opts := []dbus.MatchOption{
+		dbus.WithMatchSender(BusName),
+		dbus.WithMatchObjectPath(Path),
+		dbus.WithMatchInterface(ManagerInterface),
+		dbus.WithMatchMember("PrepareForShutdown"),
+	}
+	if err := m.conn.AddMatchSignalContext(ctx, opts...); err != nil {
+		return fmt.Errorf("cannot watch for shutdown: %w", err)
+	}
+	ch := make(chan *dbus.Signal, 8)
+	m.conn.Signal(ch)
+	go func() {
+		defer m.conn.RemoveSignal(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s, ok := <-ch:
+				if !ok {
+					return
+				}
+				if s.Path != Path || s.Name != ManagerInterface+".PrepareForShutdown" || len(s.Body) != 1 {
+					continue
+				}
+				b, ok := s.Body[0].(bool)
+				if !ok || !m.fromLogind(ctx, s.Sender) {
+					continue
+				}
+				f(b)
+			}
+		}
+	}()
+	return nil
+}
+
+// fromLogind reports whether the unique name sender owns logind's name.
+func (m *Manager) fromLogind(ctx context.Context, sender string) bool {
+	var owner string
+	err := m.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, BusName).Store(&owner)
+	return err == nil && owner != "" && owner == sender
+}
