@@ -516,6 +516,9 @@ func (d *dialog) later() {
 			} else {
 				d.st.Quick = model.Unavailable
 				d.st.Reason = actions.PlanReason(p, err)
+				if d.sys == nil {
+					d.st.Reason = G("The system message bus is not running.")
+				}
 			}
 			d.trace("plan available=%v reason=%q", p.Available && err == nil, d.st.Reason)
 			d.apply()
