@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -533,17 +534,7 @@ func (d *dialog) later() {
 			sess = nil
 		}
 		m, err := session.Detect(ctx, sess, d.sys, nil)
-		var inh []session.Inhibitor
-		if d.sys != nil {
-			if l, err := session.NewLogind(d.sys, nil).ShutdownInhibitors(ctx); err == nil {
-				inh = append(inh, l...)
-			}
-		}
-		if m != nil {
-			if s, err := session.SessionInhibitors(ctx, m, sess); err == nil {
-				inh = append(inh, s...)
-			}
-		}
+		inh := d.inhibitors(ctx, m, sess)
 		glib.IdleAdd(func() {
 			d.sess, d.manager = sess, m
 			if err != nil {
@@ -557,7 +548,41 @@ func (d *dialog) later() {
 			d.trace("session manager=%q inhibitors=%d", name, len(inh))
 			d.apply()
 		})
+		// Inhibitors come and go (a download ends, an editor saves);
+		// keep the list current while the dialog is open, as GNOME does.
+		for range time.Tick(inhibitorPoll) {
+			ctx, cancel := context.WithTimeout(context.Background(), inhibitorPoll)
+			now := d.inhibitors(ctx, m, sess)
+			cancel()
+			glib.IdleAdd(func() {
+				if !reflect.DeepEqual(now, d.st.Inhibitors) {
+					d.st.Inhibitors = now
+					d.trace("inhibitors=%d", len(now))
+					d.apply()
+				}
+			})
+		}
 	}()
+}
+
+// inhibitorPoll is how often the list of inhibitors is read again.
+const inhibitorPoll = 2 * time.Second
+
+// inhibitors lists logind's and the session manager's inhibitors; a
+// source that fails is left out rather than hiding the other.
+func (d *dialog) inhibitors(ctx context.Context, m session.Manager, sess *dbus.Conn) []session.Inhibitor {
+	var inh []session.Inhibitor
+	if d.sys != nil {
+		if l, err := session.NewLogind(d.sys, nil).ShutdownInhibitors(ctx); err == nil {
+			inh = append(inh, l...)
+		}
+	}
+	if m != nil {
+		if s, err := session.SessionInhibitors(ctx, m, sess); err == nil {
+			inh = append(inh, s...)
+		}
+	}
+	return inh
 }
 
 func (d *dialog) getPlan() (busapi.Plan, error) {

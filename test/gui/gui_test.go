@@ -346,3 +346,14 @@ func TestCancelWhileWaitingForTheRestartDisarms(t *testing.T) {
 	d.xdotool("key", "Escape")
 	d.waitExit(5 * time.Second)
 }
+
+func TestTheInhibitorListFollowsChanges(t *testing.T) {
+	h := newHarness(t)
+	d := h.start()
+	mark := d.mark()
+	h.logind.SetInhibitors([]sessiontest.LogindInhibitor{{What: "shutdown", Who: "Backup", Why: "Copying files", Mode: "block", PID: 4242}})
+	d.waitTrace(mark, "inhibitors=1", 10*time.Second)
+	mark = d.mark()
+	h.logind.SetInhibitors(nil)
+	d.waitTrace(mark, "inhibitors=0", 10*time.Second)
+}
