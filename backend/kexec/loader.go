@@ -239,6 +239,9 @@ func (l Loader) fallback(kernel, initrd *os.File, cmdline string) error {
 // by root (or by this process's user, which is root in production) and
 // writable only by its owner: the helper runs it as root.
 func usableTool(p string) error {
+	if !filepath.IsAbs(p) {
+		return fmt.Errorf("cannot run %s: not an absolute path", p)
+	}
 	st, err := os.Stat(p)
 	if err != nil {
 		return err
