@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -29,6 +30,9 @@ func NewRoot(t testing.TB) string {
 	t.Helper()
 	return t.TempDir()
 }
+
+// FixtureTime is the modification time CopyTree gives every file.
+var FixtureTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // CopyTree copies the directory src into a fresh temporary root and returns
 // it. Regular files get mode 0644 (0755 if executable), directories 0755,
@@ -73,7 +77,13 @@ func CopyTree(t testing.TB, src string) string {
 			if err := os.WriteFile(out, b, mode); err != nil {
 				return err
 			}
-			return os.Chmod(out, mode) // umask-proof
+			if err := os.Chmod(out, mode); err != nil { // umask-proof
+				return err
+			}
+			// One fixed time for every file: fixture placeholders carry no
+			// meaningful mtime, and copy order must not make an initrd
+			// look older than its kernel.
+			return os.Chtimes(out, FixtureTime, FixtureTime)
 		}
 	})
 	if err != nil {

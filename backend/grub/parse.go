@@ -1,0 +1,375 @@
+package grub
+
+// The parse tree. Menu entry bodies are kept parsed (GRUB keeps their text
+// and parses it when the entry runs; the result is the same).
+
+type stmt interface{ stmtLine() int }
+
+type cmdStmt struct {
+	words []word
+	line  int
+}
+
+type ifStmt struct {
+	conds  [][]stmt
+	bodies [][]stmt
+	els    []stmt
+	line   int
+}
+
+type forStmt struct {
+	name  string
+	words []word
+	body  []stmt
+	line  int
+}
+
+type whileStmt struct {
+	cond  []stmt
+	body  []stmt
+	until bool
+	line  int
+}
+
+type funcStmt struct {
+	name string
+	body []stmt
+	line int
+}
+
+type menuStmt struct {
+	submenu bool
+	args    []word
+	body    []stmt
+	line    int
+}
+
+func (s *cmdStmt) stmtLine() int   { return s.line }
+func (s *ifStmt) stmtLine() int    { return s.line }
+func (s *forStmt) stmtLine() int   { return s.line }
+func (s *whileStmt) stmtLine() int { return s.line }
+func (s *funcStmt) stmtLine() int  { return s.line }
+func (s *menuStmt) stmtLine() int  { return s.line }
+
+// maxDepth bounds nesting of blocks (if, menuentry, submenu, ...): deeper
+// is an error, not a stack overflow. grub-mkconfig nests three levels.
+const maxDepth = 64
+
+type parser struct {
+	lx     lexer
+	tok    token
+	peeked bool
+	depth  int
+}
+
+func (p *parser) peek() (token, error) {
+	if !p.peeked {
+		t, err := p.lx.next()
+		if err != nil {
+			return t, err
+		}
+		p.tok = t
+		p.peeked = true
+	}
+	return p.tok, nil
+}
+
+func (p *parser) take() (token, error) {
+	t, err := p.peek()
+	p.peeked = false
+	return t, err
+}
+
+// keyword reports whether t is the unquoted word kw.
+func keyword(t token, kw ...string) bool {
+	if t.kind != tWord {
+		return false
+	}
+	s, ok := t.w.literal()
+	if !ok {
+		return false
+	}
+	for _, k := range kw {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+// parse parses a whole script.
+func parse(src, file string) ([]stmt, error) {
+	p := &parser{lx: lexer{src: src, line: 1, file: file}}
+	list, err := p.list(nil, false)
+	if err != nil {
+		return nil, err
+	}
+	t, err := p.peek()
+	if err != nil {
+		return nil, err
+	}
+	if t.kind != tEOF {
+		return nil, p.lx.errorf("unexpected %s", describe(t))
+	}
+	return list, nil
+}
+
+func describe(t token) string {
+	switch t.kind {
+	case tRBrace:
+		return "'}'"
+	case tLBrace:
+		return "'{'"
+	case tEOF:
+		return "end of file"
+	case tSep:
+		return "end of line"
+	}
+	if s, ok := t.w.literal(); ok {
+		return "'" + s + "'"
+	}
+	return "word"
+}
+
+// list parses statements until one of the keywords in stop (at the start
+// of a command), a '}' when brace is set, or the end of input.
+func (p *parser) list(stop []string, brace bool) ([]stmt, error) {
+	var out []stmt
+	for {
+		t, err := p.peek()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case t.kind == tSep:
+			p.take()
+			continue
+		case t.kind == tEOF:
+			return out, nil
+		case t.kind == tRBrace:
+			if brace {
+				return out, nil
+			}
+			return nil, p.lx.errorf("unexpected '}'")
+		case keyword(t, stop...):
+			return out, nil
+		}
+		s, err := p.stmt()
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			out = append(out, s)
+		}
+	}
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > maxDepth {
+		return p.lx.errorf("blocks nested more than %d deep", maxDepth)
+	}
+	return nil
+}
+
+func (p *parser) expectKeyword(kw string) error {
+	t, err := p.take()
+	if err != nil {
+		return err
+	}
+	if !keyword(t, kw) {
+		return p.lx.errorf("expected '%s', found %s", kw, describe(t))
+	}
+	return nil
+}
+
+func (p *parser) skipNewlines() (token, error) {
+	for {
+		t, err := p.peek()
+		if err != nil || t.kind != tSep {
+			return t, err
+		}
+		p.take()
+	}
+}
+
+func (p *parser) block() ([]stmt, error) {
+	t, err := p.skipNewlines()
+	if err != nil {
+		return nil, err
+	}
+	if t.kind != tLBrace {
+		return nil, p.lx.errorf("expected '{', found %s", describe(t))
+	}
+	p.take()
+	body, err := p.list(nil, true)
+	if err != nil {
+		return nil, err
+	}
+	t, err = p.take()
+	if err != nil {
+		return nil, err
+	}
+	if t.kind != tRBrace {
+		return nil, p.lx.errorf("missing '}'")
+	}
+	return body, nil
+}
+
+func (p *parser) stmt() (stmt, error) {
+	t, err := p.peek()
+	if err != nil {
+		return nil, err
+	}
+	line := t.line
+	if t.kind == tLBrace {
+		return nil, p.lx.errorf("unexpected '{'")
+	}
+	kw, _ := t.w.literal()
+	if t.kind == tWord && !keyword(t, "if", "for", "while", "until", "function", "menuentry", "submenu") {
+		kw = ""
+	}
+	if kw != "" {
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer func() { p.depth-- }()
+		p.take()
+	}
+	switch kw {
+	case "if":
+		s := &ifStmt{line: line}
+		for {
+			cond, err := p.list([]string{"then"}, false)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectKeyword("then"); err != nil {
+				return nil, err
+			}
+			body, err := p.list([]string{"elif", "else", "fi"}, false)
+			if err != nil {
+				return nil, err
+			}
+			s.conds = append(s.conds, cond)
+			s.bodies = append(s.bodies, body)
+			t, err := p.take()
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case keyword(t, "elif"):
+				continue
+			case keyword(t, "else"):
+				els, err := p.list([]string{"fi"}, false)
+				if err != nil {
+					return nil, err
+				}
+				s.els = els
+				if err := p.expectKeyword("fi"); err != nil {
+					return nil, err
+				}
+				return s, nil
+			case keyword(t, "fi"):
+				return s, nil
+			}
+			return nil, p.lx.errorf("'if' without 'fi'")
+		}
+	case "for":
+		t, err := p.take()
+		if err != nil {
+			return nil, err
+		}
+		name, ok := t.w.literal()
+		if t.kind != tWord || !ok {
+			return nil, p.lx.errorf("'for' needs a variable name")
+		}
+		if err := p.expectKeyword("in"); err != nil {
+			return nil, err
+		}
+		s := &forStmt{name: name, line: line}
+		for {
+			t, err := p.take()
+			if err != nil {
+				return nil, err
+			}
+			if t.kind == tSep {
+				break
+			}
+			if t.kind != tWord {
+				return nil, p.lx.errorf("unexpected %s in 'for'", describe(t))
+			}
+			s.words = append(s.words, t.w)
+		}
+		if _, err := p.skipNewlines(); err != nil {
+			return nil, err
+		}
+		if err := p.expectKeyword("do"); err != nil {
+			return nil, err
+		}
+		if s.body, err = p.list([]string{"done"}, false); err != nil {
+			return nil, err
+		}
+		return s, p.expectKeyword("done")
+	case "while", "until":
+		s := &whileStmt{until: kw == "until", line: line}
+		if s.cond, err = p.list([]string{"do"}, false); err != nil {
+			return nil, err
+		}
+		if err := p.expectKeyword("do"); err != nil {
+			return nil, err
+		}
+		if s.body, err = p.list([]string{"done"}, false); err != nil {
+			return nil, err
+		}
+		return s, p.expectKeyword("done")
+	case "function":
+		t, err := p.take()
+		if err != nil {
+			return nil, err
+		}
+		name, ok := t.w.literal()
+		if t.kind != tWord || !ok {
+			return nil, p.lx.errorf("'function' needs a name")
+		}
+		body, err := p.block()
+		if err != nil {
+			return nil, err
+		}
+		return &funcStmt{name: name, body: body, line: line}, nil
+	case "menuentry", "submenu":
+		s := &menuStmt{submenu: kw == "submenu", line: line}
+		for {
+			t, err := p.peek()
+			if err != nil {
+				return nil, err
+			}
+			if t.kind != tWord {
+				break
+			}
+			p.take()
+			s.args = append(s.args, t.w)
+		}
+		if s.body, err = p.block(); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	// A simple command: words up to a separator, '}' or the end.
+	s := &cmdStmt{line: line}
+	for {
+		t, err := p.peek()
+		if err != nil {
+			return nil, err
+		}
+		if t.kind != tWord {
+			if t.kind == tLBrace {
+				return nil, p.lx.errorf("unexpected '{'")
+			}
+			break
+		}
+		p.take()
+		s.words = append(s.words, t.w)
+	}
+	return s, nil
+}
