@@ -41,6 +41,7 @@ const (
 	PackageManager  Code = "package-manager"   // dpkg frontend lock held
 	Inhibited       Code = "inhibited"         // a logind block inhibitor on shutdown
 	LastKexecFailed Code = "last-kexec-failed" // an earlier kexec boot never came up
+	Exitrd          Code = "exitrd"            // dracut shutdown initramfs would be skipped
 	ImageFormat     Code = "image-format"      // ENOEXEC: kernel cannot load this image
 	NoMemory        Code = "no-memory"         // ENOMEM
 	ImageTooBig     Code = "image-too-big"     // EFBIG
@@ -78,6 +79,7 @@ var sentences = map[Code]string{
 	PackageManager:         N_("Software is being installed or removed (%s). Wait until it has finished."),
 	Inhibited:              N_("Restarting is blocked by %s."),
 	LastKexecFailed:        N_("The last Quick Restart did not come up, so Quick Restart is switched off until a normal restart succeeds."),
+	Exitrd:                 N_("This system needs its shutdown initramfs to finish a restart (root on complex storage), which a Quick Restart would skip."),
 	ImageFormat:            N_("The kernel cannot load this kernel image (unsupported format)."),
 	NoMemory:               N_("There is not enough free memory to load the new kernel."),
 	ImageTooBig:            N_("The kernel image or initial RAM disk is too large to load."),
