@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
 
+	"github.com/rapidreboot/rapidreboot/backend/bls"
 	"github.com/rapidreboot/rapidreboot/backend/host"
 	"github.com/rapidreboot/rapidreboot/backend/kver"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
@@ -59,6 +61,8 @@ type planner struct {
 	bootSep bool
 	sepWhy  string
 	sepSaid bool
+	// rpmOrder caches compareVersions' choice of order.
+	rpmOrder *bool
 }
 
 func (p *planner) whyf(format string, a ...any) { p.why = append(p.why, fmt.Sprintf(format, a...)) }
@@ -274,8 +278,13 @@ func (p *planner) newestWarning(sel *selection, version string) {
 	for _, k := range p.installedKernels() {
 		vs = append(vs, k.version)
 	}
-	newest := kver.Newest(vs)
-	if newest == "" || kver.Compare(newest, version) <= 0 {
+	newest := ""
+	for _, v := range vs {
+		if newest == "" || p.compareVersions(v, newest) > 0 {
+			newest = v
+		}
+	}
+	if newest == "" || p.compareVersions(newest, version) <= 0 {
 		return
 	}
 	msg := fmt.Sprintf("the newest installed kernel is %s, but %s starts %s by default; Quick Restart follows the boot loader", newest, sel.loader, version)
@@ -284,6 +293,27 @@ func (p *planner) newestWarning(sel *selection, version string) {
 	}
 	p.warnf("%s", msg)
 }
+
+// compareVersions orders kernel releases as the target's distribution
+// does: Debian's linux-version order, except on rpm-based systems (a
+// release file, or ".elN"/".fcN" releases), where rpm's order applies
+// (bls.VersionCompare: 3.10.0-514.26.2.el7 is newer than 3.10.0-514.el7,
+// the reverse of Debian's order).
+func (p *planner) compareVersions(a, b string) int {
+	if p.rpmOrder == nil {
+		rpm := p.firstFile("/etc/redhat-release", "/etc/fedora-release", "/etc/SuSE-release", "/etc/SUSE-brand") != ""
+		if !rpm && p.firstFile("/etc/debian_version") == "" {
+			rpm = rpmRelease.MatchString(a) || rpmRelease.MatchString(b)
+		}
+		p.rpmOrder = &rpm
+	}
+	if *p.rpmOrder {
+		return bls.VersionCompare(a, b)
+	}
+	return kver.Compare(a, b)
+}
+
+var rpmRelease = regexp.MustCompile(`\.(el|fc)[0-9]+`)
 
 // versionFromPath is the kernel release a file name tells: "vmlinuz-V",
 // "vmlinux-V", "kernel-V", ".../modules/V/vmlinuz"; "" when the name has
@@ -357,14 +387,21 @@ func (p *planner) locate(raw, part string) string {
 	}
 	for _, c := range cands {
 		if p.t.Exists(c) {
-			p.explainLocate(g, c, part)
 			return c
 		}
 	}
 	return cands[0]
 }
 
-func (p *planner) explainLocate(g, c, part string) {
+// explainLocate says once why a boot loader's path raw became c.
+func (p *planner) explainLocate(raw, c, part string) {
+	g := raw
+	if strings.HasPrefix(g, "(") {
+		if i := strings.IndexByte(g, ')'); i >= 0 {
+			g = g[i+1:]
+		}
+	}
+	g = path.Clean("/" + g)
 	if p.sepSaid || part != "/boot" || c == g || !strings.HasPrefix(c, "/boot/") || strings.HasPrefix(g, "/boot/") {
 		return
 	}

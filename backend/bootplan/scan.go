@@ -7,7 +7,6 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/grub"
 	"github.com/rapidreboot/rapidreboot/backend/host"
-	"github.com/rapidreboot/rapidreboot/backend/kver"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
@@ -75,7 +74,7 @@ func (p *planner) installedKernels() []kernelFile {
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return kver.Compare(out[i].version, out[j].version) > 0 })
+	sort.SliceStable(out, func(i, j int) bool { return p.compareVersions(out[i].version, out[j].version) > 0 })
 	// Arch: the stock "linux" kernel before linux-lts, linux-zen, ...
 	sort.SliceStable(unversioned, func(i, j int) bool {
 		if (unversioned[i].flavour == "linux") != (unversioned[j].flavour == "linux") {
@@ -155,7 +154,11 @@ func (p *planner) scanSource() (*selection, error) {
 	}
 	sel := &selection{source: "/boot", kernel: chosen.path, version: chosen.version}
 	if chosen.version != "" {
-		p.whyf("kernel: %s, the newest complete one of %d by Debian's linux-version order", chosen.path, len(ks))
+		order := "Debian's linux-version order"
+		if p.rpmOrder != nil && *p.rpmOrder {
+			order = "rpm's version order"
+		}
+		p.whyf("kernel: %s, the newest complete one of %d by %s", chosen.path, len(ks), order)
 	} else {
 		p.whyf("kernel: %s (no versioned kernel installed)", chosen.path)
 	}

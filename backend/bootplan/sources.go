@@ -124,6 +124,7 @@ func (p *planner) grubSource(cfg string) (*selection, error) {
 	}
 	sel := &selection{source: cfg, loader: "GRUB", updateHint: "run update-grub, or check GRUB_DEFAULT in /etc/default/grub"}
 	sel.kernel = p.locate(boot.Kernel, "/boot")
+	p.explainLocate(boot.Kernel, sel.kernel, "/boot")
 	p.whyf("kernel: %s %s at %s is %s", boot.Loader, boot.Kernel, boot.LoaderAt, sel.kernel)
 	for _, ir := range boot.Initrds {
 		sel.initrds = append(sel.initrds, p.locate(ir, "/boot"))
@@ -256,6 +257,7 @@ func (p *planner) blsSource(parts []string, loader string) (*selection, error) {
 	sel := &selection{source: file, loader: loader, version: e.Version,
 		updateHint: "the entries' order or loader.conf's default decide"}
 	sel.kernel = p.locate(e.Linux, part)
+	p.explainLocate(e.Linux, sel.kernel, part)
 	p.whyf("kernel: linux %s (line %d) is %s", e.Linux, e.Lines["linux"], sel.kernel)
 	var env map[string]string
 	if strings.Contains(e.Options, "$") || strings.Contains(strings.Join(e.Initrds, " "), "$") {
@@ -346,6 +348,7 @@ func (p *planner) menuLstSource(file string) (*selection, error) {
 	}
 	sel := &selection{source: file, loader: "GRUB legacy", cmdline: e.Cmdline}
 	sel.kernel = p.locate(e.Kernel, "/boot")
+	p.explainLocate(e.Kernel, sel.kernel, "/boot")
 	p.whyf("kernel: kernel %s (line %d) is %s", e.Kernel, e.KernelLine, sel.kernel)
 	for _, ir := range e.Initrds {
 		sel.initrds = append(sel.initrds, p.locate(ir, "/boot"))

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rapidreboot/rapidreboot/backend/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/host"
+	"github.com/rapidreboot/rapidreboot/backend/i18n"
+	"github.com/rapidreboot/rapidreboot/backend/reason"
+)
+
+func init() {
+	commands["plan"] = command{
+		run:  runPlan,
+		help: i18n.N_("show what a Quick Restart would boot (kernel, initrds, command line) and why"),
+	}
+}
+
+// Seams for tests: the live system's files, and the target for a root
+// (tests expect files owned by the user running them).
+var (
+	procCmdline = "/proc/cmdline"
+	sysEFI      = "/sys/firmware/efi"
+	newTarget   = host.New
+)
+
+// isLive reports whether root is the running system's own root.
+func isLive(root string) bool {
+	a, err1 := os.Stat(root)
+	b, err2 := os.Stat("/")
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
+}
+
+func runPlan(ctx *cliContext, args []string) error {
+	if len(args) > 0 {
+		return &usageError{i18n.G("plan takes no arguments")}
+	}
+	plan, err := computePlan(ctx.Root)
+	if err != nil {
+		return err
+	}
+	if ctx.JSON {
+		return writeJSON(ctx.Stdout, plan)
+	}
+	printPlan(ctx, plan)
+	return nil
+}
+
+// computePlan passes the live /proc/cmdline only when root is the
+// running system; for any other root it checks the preconditions first.
+func computePlan(root string) (*bootplan.Plan, error) {
+	opt := bootplan.Options{}
+	if isLive(root) {
+		b, err := os.ReadFile(procCmdline)
+		if err != nil {
+			return nil, reason.Wrap(reason.Precondition, procCmdline+" cannot be read", err)
+		}
+		s := strings.TrimSpace(string(b))
+		opt.LiveCmdline = &s
+		opt.Platform = "pc"
+		if _, err := os.Stat(sysEFI); err == nil {
+			opt.Platform = "efi"
+		}
+		root = "/"
+	} else {
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return nil, reason.Wrap(reason.Precondition, root, err)
+		}
+		root = abs
+		if err := bootplan.CheckRootPreconditions(root); err != nil {
+			return nil, err
+		}
+	}
+	return bootplan.Compute(newTarget(root), opt)
+}
+
+func printPlan(ctx *cliContext, p *bootplan.Plan) {
+	w := ctx.Stdout
+	row := func(label, value string) { fmt.Fprintf(w, "%-9s %s\n", label, value) }
+	row(i18n.G("Kernel:"), p.Kernel)
+	v := p.Version
+	if v == "" {
+		v = i18n.G("(unknown)")
+	}
+	row(i18n.G("Version:"), v)
+	if len(p.Initrd) == 0 {
+		row(i18n.G("Initrd:"), i18n.G("(none)"))
+	}
+	for i, ir := range p.Initrd {
+		if i == 0 {
+			row(i18n.G("Initrd:"), ir)
+		} else {
+			row("", ir)
+		}
+	}
+	row(i18n.G("Cmdline:"), p.Cmdline)
+	row(i18n.G("Source:"), p.Source)
+	fmt.Fprintln(w, i18n.G("Why:"))
+	for _, l := range p.Why {
+		fmt.Fprintf(w, "  - %s\n", l)
+	}
+	if len(p.Warnings) > 0 {
+		fmt.Fprintln(w, i18n.G("Warnings:"))
+		for _, l := range p.Warnings {
+			fmt.Fprintf(w, "  - %s\n", l)
+		}
+	}
+}
