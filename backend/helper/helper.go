@@ -637,10 +637,21 @@ func (h *Helper) Stop(ctx context.Context) {
 // arm of this boot is kept (with its remaining time); anything else — an
 // expired or damaged arm, a loaded image nobody armed, a stale pending
 // mark — is removed, because a loaded image that nobody armed is a hazard.
-func (h *Helper) Restore() error {
+func (h *Helper) Restore() error { return h.ReserveRestore()() }
+
+// ReserveRestore takes the first place in the queue for Restore and
+// returns the function that runs it. The helper exports its object and
+// owns its name in between (activation delivers the first call as soon as
+// the name is owned), so that calls queue behind the restore, and nothing
+// is touched before the name is ours.
+func (h *Helper) ReserveRestore() func() error {
 	h.mu.Lock()
 	t := h.ticketLocked()
 	h.mu.Unlock()
+	return func() error { return h.restore(t) }
+}
+
+func (h *Helper) restore(t uint64) error {
 	h.waitTurn(t)
 	defer h.doneTurn()
 

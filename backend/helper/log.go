@@ -81,10 +81,14 @@ func (l *Logger) write(prio int, msg string) {
 }
 
 // Err, Warning, Notice and Info log at their priority.
-func (l *Logger) Err(format string, args ...any)     { l.write(prioErr, fmt.Sprintf(format, args...)) }
-func (l *Logger) Warning(format string, args ...any) { l.write(prioWarning, fmt.Sprintf(format, args...)) }
-func (l *Logger) Notice(format string, args ...any)  { l.write(prioNotice, fmt.Sprintf(format, args...)) }
-func (l *Logger) Info(format string, args ...any)    { l.write(prioInfo, fmt.Sprintf(format, args...)) }
+func (l *Logger) Err(format string, args ...any) { l.write(prioErr, fmt.Sprintf(format, args...)) }
+func (l *Logger) Warning(format string, args ...any) {
+	l.write(prioWarning, fmt.Sprintf(format, args...))
+}
+func (l *Logger) Notice(format string, args ...any) {
+	l.write(prioNotice, fmt.Sprintf(format, args...))
+}
+func (l *Logger) Info(format string, args ...any) { l.write(prioInfo, fmt.Sprintf(format, args...)) }
 
 // Decision logs one decision about a caller: the method, the caller's
 // unique name and uid (-1: unknown), the polkit action when one was asked,
