@@ -626,49 +626,53 @@ func (n noBus) Arm(context.Context, bool) (busapi.Plan, error) { return busapi.P
 func (n noBus) Disarm(context.Context) error                   { return n.err }
 
 func (d *dialog) run(a model.Action) {
-	d.wg.Wait() // early() is bounded by its own time-outs
-	if d.manager == nil {
-		// The session bus answer is not in yet (a very fast click):
-		// decide now rather than lose the click.
-		var sess *dbus.Conn
-		if c, err := dbus.ConnectSessionBus(); err == nil {
-			sess = c
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		m, err := session.Detect(ctx, sess, d.sys, nil)
-		cancel()
-		if err != nil {
-			d.st.Message = fmt.Sprintf(G("Cannot reach the session manager or logind: %s"), err)
-			d.apply()
-			return
-		}
-		d.sess, d.manager = sess, m
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.st.Busy, d.st.Message = true, ""
 	d.apply()
-	var helper actions.Helper = noBus{fmt.Errorf("cannot reach the system bus: %v", d.sysErr)}
-	if d.sys != nil {
-		helper = busapi.NewClient(d.sys)
-	}
-	r := &actions.Runner{
-		Helper:  helper,
-		Manager: d.manager,
-		Watch: func() (actions.Waiter, error) {
-			return session.NewWatch(d.sys, d.sess, d.manager)
-		},
-		Grace:       d.cfg.Grace,
-		KexecLoaded: actions.KexecLoaded(d.opts.Sys),
-		Progress: func(s string) {
-			glib.IdleAdd(func() { d.st.Message = s; d.apply() })
-		},
-	}
+	// Read on the main thread, used in the goroutine.
+	sys, sysErr, sess, m := d.sys, d.sysErr, d.sess, d.manager
+	grace, kexec := d.cfg.Grace, actions.KexecLoaded(d.opts.Sys)
 	go func() {
-		res := r.Run(ctx, a)
+		res := func() actions.Result {
+			if m == nil {
+				// A click before the session bus answered: find the
+				// session manager now rather than lose the click.
+				d.wg.Wait() // early() is bounded by its own time-outs
+				sys, sysErr = d.sys, d.sysErr
+				if c, err := dbus.ConnectSessionBus(); err == nil {
+					sess = c
+				}
+				dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+				var err error
+				m, err = session.Detect(dctx, sess, sys, nil)
+				dcancel()
+				if err != nil {
+					return actions.Result{Message: fmt.Sprintf(G("Cannot reach the session manager or logind: %s"), err), Err: err}
+				}
+			}
+			var helper actions.Helper = noBus{fmt.Errorf("cannot reach the system bus: %v", sysErr)}
+			if sys != nil {
+				helper = busapi.NewClient(sys)
+			}
+			r := &actions.Runner{
+				Helper:      helper,
+				Manager:     m,
+				Watch:       func() (actions.Waiter, error) { return session.NewWatch(sys, sess, m) },
+				Grace:       grace,
+				KexecLoaded: kexec,
+				Progress: func(s string) {
+					glib.IdleAdd(func() { d.st.Message = s; d.apply() })
+				},
+			}
+			return r.Run(ctx, a)
+		}()
 		glib.IdleAdd(func() {
 			d.cancel = nil
 			cancel()
+			if d.manager == nil && m != nil {
+				d.sess, d.manager = sess, m
+			}
 			d.trace("result %s done=%v message=%q", a, res.Done, res.Message)
 			if res.Err != nil {
 				fmt.Fprintln(os.Stderr, "rapidreboot:", res.Err)

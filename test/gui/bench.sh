@@ -10,10 +10,13 @@ bin=$(readlink -f "$1"); shift
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d /tmp/rr-bench.XXXXXX)
-pids=""
+xvfb="" standins=""
 cleanup() {
-	exec 4>&- 2>/dev/null || true   # the stand-ins stop their buses on EOF
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	# The stand-ins stop their buses on EOF, and with them the accessibility
+	# bus launcher, an X client: before the X server goes.
+	exec 4>&- 2>/dev/null || true
+	[ -z "$standins" ] || wait "$standins" 2>/dev/null || true
+	[ -z "$xvfb" ] || kill "$xvfb" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$tmp"
 }
@@ -21,7 +24,7 @@ trap cleanup EXIT INT TERM
 
 # Xvfb picks a free display itself and writes its number to fd 3.
 Xvfb -displayfd 3 -screen 0 1920x1200x24 -nolisten tcp -noreset 3>"$tmp/display" 2>"$tmp/xvfb.log" &
-pids="$pids $!"
+xvfb=$!
 i=0
 while [ ! -s "$tmp/display" ]; do
 	i=$((i + 1)); [ $i -lt 150 ] || { echo "bench: Xvfb did not start" >&2; cat "$tmp/xvfb.log" >&2; exit 1; }
@@ -33,7 +36,7 @@ DISPLAY=:$(cat "$tmp/display"); export DISPLAY
 (cd "$repo" && go build -o "$tmp/standins" ./test/gui/standins)
 mkfifo "$tmp/hold"
 "$tmp/standins" <"$tmp/hold" >"$tmp/env" &
-pids="$pids $!"
+standins=$!
 exec 4>"$tmp/hold"   # the stand-ins run while this stays open
 i=0
 while ! grep -q SYSTEM "$tmp/env" 2>/dev/null; do
