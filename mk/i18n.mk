@@ -13,7 +13,10 @@ PO_DIR      := po
 POT         := $(PO_DIR)/rapidreboot.pot
 LINGUAS     := $(shell sed 's/\#.*//' $(PO_DIR)/LINGUAS 2>/dev/null)
 POT_FILES   := $(shell sed 's/\#.*//' $(PO_DIR)/POTFILES 2>/dev/null)
-POT_GO      := $(filter %.go,$(POT_FILES))
+# Go files listed in POTFILES, and any other tracked Go file that calls
+# i18n.G/NG/N_ or reason.N_, so another area's new strings are not missed.
+POT_GO      := $(sort $(filter %.go,$(POT_FILES)) \
+                 $(shell git grep -l -e 'i18n\.G' -e 'i18n\.NG' -e 'i18n\.N_' -e 'reason\.N_' -- '*.go' ':!:*_test.go' 2>/dev/null))
 POT_DESKTOP := $(filter %.desktop.in,$(POT_FILES))
 POT_XML     := $(wildcard $(filter %.xml.in %.policy.in,$(POT_FILES)))
 LOCALE_DIR  := $(BUILD)/locale
