@@ -137,6 +137,7 @@ type interp struct {
 	boot    *Boot
 	warns   []string
 	loaded  []string
+	envVals map[string]string // values as load_env read them
 }
 
 func (in *interp) warnf(format string, a ...any) {
@@ -585,6 +586,10 @@ func (in *interp) loadEnv(args []string, ref Ref) error {
 			return err
 		}
 		in.sc.vars[kv.Name].fromEnv = kv.Name
+		if in.envVals == nil {
+			in.envVals = map[string]string{}
+		}
+		in.envVals[kv.Name] = kv.Value
 	}
 	return nil
 }

@@ -195,11 +195,14 @@ func (lx *lexer) word() (word, error) {
 			}
 			s := lx.src[lx.pos+1 : lx.pos+1+end]
 			lx.line += strings.Count(s, "\n")
+			flush() // quoted and unquoted text are separate segments
 			lit.WriteString(s)
 			litQuoted = true
+			flush()
 			lx.pos += end + 2
 		case '"':
 			lx.pos++
+			flush()
 			litQuoted = true
 			closed := false
 			for lx.pos < len(lx.src) && !closed {
@@ -243,6 +246,7 @@ func (lx *lexer) word() (word, error) {
 			if !closed {
 				return w, lx.errorf("unterminated double quote")
 			}
+			flush()
 		case '$':
 			if name, ok := lx.varName(); ok {
 				addVar(segVar, name)

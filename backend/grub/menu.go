@@ -156,13 +156,9 @@ func (in *interp) menuHasLinux(menu []*entry, sc *scope, depth int) bool {
 	return false
 }
 
-// envValue is the value grubenv gave name, if load_env read it.
-func (in *interp) envValue(name string) string {
-	if v, ok := in.sc.vars[name]; ok && v.fromEnv == name {
-		return v.val
-	}
-	return ""
-}
+// envValue is the value grubenv gave name, if load_env read it (the
+// script may have cleared the variable since, as it does next_entry).
+func (in *interp) envValue(name string) string { return in.envVals[name] }
 
 // pick returns the index of the entry `default` names, as
 // grub-core/normal/menu.c get_entry_number does: a number (GRUB's strtoul:

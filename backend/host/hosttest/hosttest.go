@@ -101,7 +101,8 @@ func mkparent(t testing.TB, root, p string) string {
 	return full
 }
 
-// WriteFile writes p (as the target sees it) under root with mode, creating parents.
+// WriteFile writes p (as the target sees it) under root with mode, creating
+// parents, and gives it FixtureTime as its modification time.
 func WriteFile(t testing.TB, root, p, content string, mode fs.FileMode) {
 	t.Helper()
 	full := mkparent(t, root, p)
@@ -110,6 +111,9 @@ func WriteFile(t testing.TB, root, p, content string, mode fs.FileMode) {
 	}
 	if err := os.Chmod(full, mode); err != nil {
 		t.Fatalf("cannot chmod %s: %v", p, err)
+	}
+	if err := os.Chtimes(full, FixtureTime, FixtureTime); err != nil {
+		t.Fatalf("cannot set the time of %s: %v", p, err)
 	}
 }
 
