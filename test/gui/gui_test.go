@@ -200,6 +200,12 @@ func TestUnavailableQuickRestartIsInsensitiveWithTheReason(t *testing.T) {
 	if calls := h.helper.Calls(); len(calls) != 1 {
 		t.Errorf("helper calls %q", calls)
 	}
+	if calls := h.gnome.Calls(); len(calls) != 0 {
+		t.Errorf("session manager calls %q", calls)
+	}
+	if err := d.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Error("the dialog is gone")
+	}
 }
 
 func TestNormalRestartStillWorksWhenQuickRestartIsUnavailable(t *testing.T) {

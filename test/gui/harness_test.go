@@ -441,10 +441,26 @@ func (d *dlg) geom(button string) (x, y, w, h int) {
 // click clicks a button with the pointer (holding whatever keys are held).
 func (d *dlg) click(button string) {
 	d.h.t.Helper()
+	d.quiet()
 	x, y, w, h := d.geom(button)
 	d.xdotool("mousemove", "--window", d.xid, strconv.Itoa(x+w/2), strconv.Itoa(y+h/2))
 	time.Sleep(50 * time.Millisecond)
 	d.xdotool("click", "1")
+}
+
+// quiet waits until the dialog has traced nothing for a moment, so that a
+// relayout after the last change (a longer line, a new button) is done and
+// the button geometry is current.
+func (d *dlg) quiet() {
+	n, since := d.mark(), time.Now()
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(25 * time.Millisecond)
+		if m := d.mark(); m != n {
+			n, since = m, time.Now()
+		} else if time.Since(since) >= 150*time.Millisecond {
+			return
+		}
+	}
 }
 
 // a11y is the screen reader's view of the dialog.
