@@ -42,7 +42,7 @@ const (
 )
 
 // Plan is the wire form of GetPlan's and Arm's reply, D-Bus signature
-// (sssassasasbss). Paths are as the target system sees them.
+// (ssasssasasbss), in field order. Paths are as the target system sees them.
 type Plan struct {
 	Kernel    string
 	Version   string
@@ -57,7 +57,7 @@ type Plan struct {
 }
 
 // PlanSignature is the D-Bus signature of Plan.
-const PlanSignature = "(sssassasasbss)"
+const PlanSignature = "(ssasssasasbss)"
 
 // Sentence renders the plan's reason with tr (nil: English).
 func (p Plan) Sentence(tr func(string) string) string {

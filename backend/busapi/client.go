@@ -13,12 +13,34 @@ import (
 // Client talks to the helper. It is the only caller-side code that knows
 // the method names; the dialog and rapidrebootctl both use it.
 type Client struct {
-	obj dbus.BusObject
+	conn *dbus.Conn
+	obj  dbus.BusObject
 }
 
 // NewClient wraps conn (normally the system bus; a private bus in tests).
 func NewClient(conn *dbus.Conn) *Client {
-	return &Client{obj: conn.Object(BusName, ObjectPath)}
+	return &Client{conn: conn, obj: conn.Object(BusName, ObjectPath)}
+}
+
+// call calls one of the helper's methods. godbus's BusObject drops the
+// ALLOW_INTERACTIVE_AUTHORIZATION flag (object.go keeps only NoAutoStart
+// and NoReplyExpected), and the helper lets polkit ask for a password only
+// when that flag is on the message, so such a call is built by hand.
+func (c *Client) call(ctx context.Context, method string, flags dbus.Flags) *dbus.Call {
+	if flags&dbus.FlagAllowInteractiveAuthorization == 0 {
+		return c.obj.CallWithContext(ctx, Interface+"."+method, flags)
+	}
+	msg := &dbus.Message{
+		Type:  dbus.TypeMethodCall,
+		Flags: flags,
+		Headers: map[dbus.HeaderField]dbus.Variant{
+			dbus.FieldDestination: dbus.MakeVariant(BusName),
+			dbus.FieldPath:        dbus.MakeVariant(dbus.ObjectPath(ObjectPath)),
+			dbus.FieldInterface:   dbus.MakeVariant(Interface),
+			dbus.FieldMember:      dbus.MakeVariant(method),
+		},
+	}
+	return <-c.conn.SendWithContext(ctx, msg, make(chan *dbus.Call, 1)).Done
 }
 
 // CallError is a helper reply that is a refusal or a failure, with the
@@ -100,7 +122,7 @@ func (c *Client) GetPlan(ctx context.Context) (Plan, error) {
 // interactive lets polkit ask for a password through the user's agent.
 func (c *Client) Arm(ctx context.Context, interactive bool) (Plan, error) {
 	var p Plan
-	err := c.obj.CallWithContext(ctx, Interface+".Arm", flags(interactive)).Store(&p)
+	err := c.call(ctx, "Arm", flags(interactive)).Store(&p)
 	return p, asCallError("Arm", err)
 }
 
@@ -112,7 +134,7 @@ func (c *Client) Disarm(ctx context.Context) error {
 
 // QuickRestart arms and asks logind for a clean reboot, which ends in kexec.
 func (c *Client) QuickRestart(ctx context.Context, interactive bool) error {
-	return asCallError("QuickRestart", c.obj.CallWithContext(ctx, Interface+".QuickRestart", flags(interactive)).Err)
+	return asCallError("QuickRestart", c.call(ctx, "QuickRestart", flags(interactive)).Err)
 }
 
 // Armed reads the Armed property.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Kernel version and files of the fake root.
@@ -78,6 +79,16 @@ func NewHelperRoot(t testing.TB) string {
 		if err := os.Chmod(full, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// update-initramfs runs after the kernel is unpacked: the initrd is
+	// newer, which bootplan checks (row 25).
+	kt := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(filepath.Join(root, RootKernel), kt, kt); err != nil {
+		t.Fatal(err)
+	}
+	it := kt.Add(time.Minute)
+	if err := os.Chtimes(filepath.Join(root, RootInitrd), it, it); err != nil {
+		t.Fatal(err)
 	}
 	for _, d := range []string{"/run", "/lib", "/var/lib"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {

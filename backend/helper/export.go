@@ -89,7 +89,16 @@ func Export(conn *dbus.Conn, h *Helper) (*prop.Properties, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot export the helper's properties: %w", err)
 	}
-	h.OnArmed(func(v bool) { props.SetMust(busapi.Interface, busapi.PropArmed, v) })
+	h.OnArmed(func(v bool) {
+		// SetMust stores the value, then panics if the signal cannot be
+		// sent (the bus went away): the state is right either way.
+		defer func() {
+			if r := recover(); r != nil {
+				h.cfg.Log.Warning("cannot signal Armed=%v: %v", v, r)
+			}
+		}()
+		props.SetMust(busapi.Interface, busapi.PropArmed, v)
+	})
 	if err := conn.Export(introspect.NewIntrospectable(node), busapi.ObjectPath, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return nil, fmt.Errorf("cannot export the introspection data: %w", err)
 	}

@@ -109,6 +109,7 @@ type Helper struct {
 	restarting bool // our own reboot was asked for
 
 	onArmed []func(bool)
+	ready   chan struct{} // closed when the restore is done; nil: none reserved
 }
 
 // OnArmed adds f to be told every change of Armed, in order, outside the
@@ -164,6 +165,7 @@ func refuse(name string, err error) error { return &CallError{Name: name, Err: e
 // ---- activity (idle exit) ----
 
 func (h *Helper) begin() {
+	h.waitReady()
 	h.mu.Lock()
 	h.calls++
 	h.lastCall = h.cfg.Now()
@@ -293,7 +295,7 @@ func (h *Helper) authorize(ctx context.Context, method, sender string, interacti
 	uid, err := h.cfg.Users.UnixUser(ctx, sender)
 	if err != nil {
 		h.cfg.Log.Decision(method, sender, -1, "", "refused: cannot identify the caller: "+err.Error())
-		return 0, refuse(busapi.ErrNotAuthorized, reason.Wrap(reason.Internal, "cannot identify the caller", err))
+		return 0, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot identify the caller", err))
 	}
 	action := busapi.ActionQuickRestart
 	lctx, cancel := context.WithTimeout(ctx, opTimeout)
@@ -305,8 +307,14 @@ func (h *Helper) authorize(ctx context.Context, method, sender string, interacti
 		action = busapi.ActionQuickRestartMultipleSessions
 	}
 	if err := h.cfg.Auth.Check(ctx, sender, action, nil, interactive); err != nil {
-		name := busapi.ErrNotAuthorized
-		if reason.CodeOf(err) == reason.AuthenticationRequired {
+		// A no is NotAuthorized; polkit absent, hung or broken is a
+		// failure to decide, refused as Failed so that the person reads
+		// what went wrong instead of "not allowed".
+		name := busapi.ErrFailed
+		switch reason.CodeOf(err) {
+		case reason.NotAuthorized:
+			name = busapi.ErrNotAuthorized
+		case reason.AuthenticationRequired:
 			name = busapi.ErrAuthenticationRequired
 		}
 		h.cfg.Log.Decision(method, sender, int64(uid), action, "refused: "+err.Error())
@@ -639,22 +647,38 @@ func (h *Helper) Stop(ctx context.Context) {
 // mark — is removed, because a loaded image that nobody armed is a hazard.
 func (h *Helper) Restore() error { return h.ReserveRestore()() }
 
-// ReserveRestore takes the first place in the queue for Restore and
-// returns the function that runs it. The helper exports its object and
-// owns its name in between (activation delivers the first call as soon as
-// the name is owned), so that calls queue behind the restore, and nothing
-// is touched before the name is ours.
+// ReserveRestore reads the earlier state at once, without changing
+// anything, so that Armed is right before the object is exported, and
+// returns the function that does the clean-up. In between, the helper
+// owns its name (activation delivers the first call as soon as it does):
+// calls wait until the clean-up is done, and a second helper that cannot
+// own the name never touches anything.
 func (h *Helper) ReserveRestore() func() error {
 	h.mu.Lock()
 	t := h.ticketLocked()
+	ready := make(chan struct{})
+	h.ready = ready
 	h.mu.Unlock()
-	return func() error { return h.restore(t) }
+	cleanup := h.inspect()
+	return func() error {
+		defer close(ready)
+		h.waitTurn(t)
+		defer h.doneTurn()
+		return cleanup()
+	}
 }
 
-func (h *Helper) restore(t uint64) error {
-	h.waitTurn(t)
-	defer h.doneTurn()
+// waitReady waits for the restore, if one was reserved.
+func (h *Helper) waitReady() {
+	h.mu.Lock()
+	r := h.ready
+	h.mu.Unlock()
+	if r != nil {
+		<-r
+	}
+}
 
+func (h *Helper) inspect() func() error {
 	st, err := armstate.Read(h.cfg.ArmDir)
 	if err == nil {
 		verr := st.Valid(h.cfg.Now(), h.cfg.BootID)
@@ -669,26 +693,32 @@ func (h *Helper) restore(t uint64) error {
 		if verr == nil {
 			h.setArmed(&st)
 			h.cfg.Log.Info("kept the arm of an earlier run: Linux %s until %s", st.Plan.Version, st.ExpiresAt.Format(time.RFC3339))
-			return nil
+			return func() error { return nil }
 		}
-		h.cfg.Log.Notice("dropping the arm of an earlier run: %v", verr)
-		return h.disarmNow()
+		return func() error {
+			h.cfg.Log.Notice("dropping the arm of an earlier run: %v", verr)
+			return h.disarmNow()
+		}
 	}
 	if !errors.Is(err, armstate.ErrNotArmed) {
-		h.cfg.Log.Warning("dropping an arm that cannot be read: %v", err)
-		return h.disarmNow()
+		return func() error {
+			h.cfg.Log.Warning("dropping an arm that cannot be read: %v", err)
+			return h.disarmNow()
+		}
 	}
 	// Not armed: a pending mark would make the next boot believe a Quick
 	// Restart failed; a loaded image would be kexec'd by systemctl (255+).
-	var errs []error
-	if err := armstate.ClearPending(h.cfg.StateDir); err != nil {
-		errs = append(errs, err)
-	}
-	if loaded, err := h.cfg.Loaded(); err == nil && loaded {
-		h.cfg.Log.Notice("a kexec image is loaded but nothing is armed: unloading it")
-		if err := h.cfg.Loader.Unload(); err != nil {
+	return func() error {
+		var errs []error
+		if err := armstate.ClearPending(h.cfg.StateDir); err != nil {
 			errs = append(errs, err)
 		}
+		if loaded, err := h.cfg.Loaded(); err == nil && loaded {
+			h.cfg.Log.Notice("a kexec image is loaded but nothing is armed: unloading it")
+			if err := h.cfg.Loader.Unload(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
 	}
-	return errors.Join(errs...)
 }

@@ -148,13 +148,7 @@ func (a *Authority) CheckAuthorization(ctx context.Context, subject Subject, act
 	defer cancel()
 	cancelID := "rapidreboot-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(cancelSeq.Add(1), 10)
 
-	// The godbus call sets the D-Bus flag too: polkitd may ask an agent
-	// only if we allow interaction in the message as well.
-	var mflags dbus.Flags
-	if interactive {
-		mflags = dbus.FlagAllowInteractiveAuthorization
-	}
-	call := a.obj.CallWithContext(cctx, Interface+".CheckAuthorization", mflags,
+	call := a.obj.CallWithContext(cctx, Interface+".CheckAuthorization", 0,
 		subject, action, details, flags, cancelID)
 	if call.Err != nil {
 		if cctx.Err() != nil && ctx.Err() == nil {
