@@ -48,7 +48,9 @@ func (l *Logind) Do(ctx context.Context, a Action) error {
 	default:
 		return fmt.Errorf("cannot do unknown %s", a)
 	}
-	return callErr("logind", a, l.obj.CallWithContext(ctx, loginIface+"."+m, dbus.FlagAllowInteractiveAuthorization, true).Err)
+	// interactive=true is the argument logind reads (godbus would drop the
+	// message flag anyway).
+	return callErr("logind", a, l.obj.CallWithContext(ctx, loginIface+"."+m, 0, true).Err)
 }
 
 // sessionID is the caller's logind session: XDG_SESSION_ID when set, else
