@@ -110,6 +110,10 @@ func NewLogSink(t testing.TB, dir string) *LogSink {
 	return s
 }
 
+// Close stops listening, as a journal that went away: the next write of
+// a connected writer fails.
+func (s *LogSink) Close() { s.conn.Close() }
+
 // Lines returns what was logged so far.
 func (s *LogSink) Lines() []string {
 	s.mu.Lock()

@@ -895,4 +895,3 @@ func goSignature(t testing.TB, mt reflect.Type) string {
 	}
 	return strings.Join(in, "") + "->" + strings.Join(out, "")
 }
-

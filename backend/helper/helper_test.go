@@ -1,0 +1,447 @@
+package helper_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rapidreboot/rapidreboot/backend/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/bustest"
+	"github.com/rapidreboot/rapidreboot/backend/helper"
+	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
+	"github.com/rapidreboot/rapidreboot/backend/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
+	"github.com/rapidreboot/rapidreboot/backend/logind"
+	"github.com/rapidreboot/rapidreboot/backend/polkit"
+	"github.com/rapidreboot/rapidreboot/backend/preflight"
+	"github.com/rapidreboot/rapidreboot/backend/reason"
+)
+
+// In-process tests of the mechanism: the same Helper the binary runs, with
+// the kexec syscalls faked (kexectest), a fake root, and small fakes for
+// polkit, the bus's uid lookup and logind. The bus itself is tested by the
+// integration tests (integration_test.go, make test-integration).
+
+type fakeAuth struct {
+	mu      sync.Mutex
+	err     error
+	actions []string
+	inter   []bool
+}
+
+func (a *fakeAuth) Check(ctx context.Context, sender, action string, details map[string]string, interactive bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.actions = append(a.actions, action)
+	a.inter = append(a.inter, interactive)
+	return a.err
+}
+
+type fakeUsers struct{ err error }
+
+func (u fakeUsers) UnixUser(ctx context.Context, sender string) (uint32, error) {
+	if u.err != nil {
+		return 0, u.err
+	}
+	return 1000, nil
+}
+
+type fakeLogind struct {
+	mu        sync.Mutex
+	others    bool
+	othersErr error
+	blocker   *logind.Inhibitor
+	rebootErr error
+	reboots   []uint64
+}
+
+func (l *fakeLogind) OtherUsersSessions(ctx context.Context, uid uint32) (bool, error) {
+	return l.others, l.othersErr
+}
+func (l *fakeLogind) ShutdownBlocker(ctx context.Context) (*logind.Inhibitor, error) {
+	return l.blocker, nil
+}
+func (l *fakeLogind) RebootWithFlags(ctx context.Context, flags uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reboots = append(l.reboots, flags)
+	return l.rebootErr
+}
+func (l *fakeLogind) Reboot(ctx context.Context, interactive bool) error { return l.rebootErr }
+
+// syncBuffer is a bytes.Buffer the helper's timers may write while the
+// test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor waits up to 5 s for sub in the buffer.
+func (s *syncBuffer) waitFor(sub string) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if strings.Contains(s.String(), sub) {
+			return true
+		}
+	}
+	return false
+}
+
+type env struct {
+	root   string
+	fake   *kexectest.Fake
+	auth   *fakeAuth
+	users  fakeUsers
+	logind *fakeLogind
+	stderr *syncBuffer
+	h      *helper.Helper
+}
+
+func newEnv(t *testing.T, mod func(*helper.Config)) *env {
+	t.Helper()
+	root := bustest.NewHelperRoot(t)
+	e := &env{
+		root:   root,
+		fake:   kexectest.New(filepath.Join(root, "sys")),
+		auth:   &fakeAuth{},
+		logind: &fakeLogind{},
+		stderr: &syncBuffer{},
+	}
+	target := hosttest.Target(root)
+	pe := preflight.Env{Proc: filepath.Join(root, "proc"), Sys: filepath.Join(root, "sys"), Run: filepath.Join(root, "run"), Root: root}
+	cfg := helper.Config{
+		Auth:   e.auth,
+		Users:  e.users,
+		Logind: e.logind,
+		Loader: kexec.Loader{Sys: e.fake, Target: target, SysDir: pe.Sys, ProcDir: pe.Proc},
+		Plan: func() (*bootplan.Plan, error) {
+			live := "BOOT_IMAGE=" + bustest.RootKernel + " " + bustest.RootCmdline
+			return bootplan.Compute(target, bootplan.Options{LiveCmdline: &live})
+		},
+		Preflight: func() error { return preflight.Check(pe) },
+		Loaded:    func() (bool, error) { return kexec.Loaded(pe.Sys) },
+		ArmDir:    filepath.Join(root, armstate.RunDir),
+		StateDir:  filepath.Join(root, armstate.StateDir),
+		BootID:    bustest.RootBootID,
+		Log:       helper.NewLogger("", e.stderr),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	e.h = helper.New(cfg)
+	if err := e.h.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) assertDisarmed(t *testing.T) {
+	t.Helper()
+	if e.fake.Loaded() {
+		t.Error("kexec_loaded is 1")
+	}
+	if e.h.Armed() {
+		t.Error("Armed")
+	}
+	if _, err := armstate.Read(filepath.Join(e.root, armstate.RunDir)); !errors.Is(err, armstate.ErrNotArmed) {
+		t.Errorf("arm state: %v", err)
+	}
+}
+
+func errName(err error) string {
+	var ce *helper.CallError
+	if errors.As(err, &ce) {
+		return ce.Name
+	}
+	return ""
+}
+
+func TestConcurrentArmsShareOneLoadAndOnePlan(t *testing.T) {
+	e := newEnv(t, nil)
+	e.fake.Delay = 100 * time.Millisecond
+	var wg sync.WaitGroup
+	plans := make([]busapi.Plan, 20)
+	errs := make([]error, 20)
+	for i := range plans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			plans[i], errs[i] = e.h.Arm(context.Background(), ":1.9", false)
+		}()
+	}
+	wg.Wait()
+	for i := range plans {
+		if errs[i] != nil || plans[i].Kernel != plans[0].Kernel || plans[i].Cmdline != plans[0].Cmdline {
+			t.Errorf("Arm %d: %+v, %v", i, plans[i], errs[i])
+		}
+	}
+	if n := e.fake.Count(kexectest.OpLoad); n != 1 {
+		t.Errorf("%d loads, want 1", n)
+	}
+	if !e.h.Armed() || !e.fake.Loaded() {
+		t.Error("not armed")
+	}
+}
+
+func TestDisarmDuringALoadCancelsItAndWins(t *testing.T) {
+	e := newEnv(t, nil)
+	started := make(chan struct{})
+	release := make(chan struct{})
+	e.fake.OnLoad = func() {
+		close(started)
+		<-release
+	}
+	armErr := make(chan error, 1)
+	go func() {
+		_, err := e.h.Arm(context.Background(), ":1.9", false)
+		armErr <- err
+	}()
+	<-started
+	disarmErr := make(chan error, 1)
+	go func() { disarmErr <- e.h.Disarm(context.Background(), ":1.10") }()
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	if err := <-disarmErr; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-armErr; errName(err) != busapi.ErrFailed {
+		t.Errorf("Arm = %v, want a Failed refusal", err)
+	}
+	e.assertDisarmed(t)
+}
+
+func TestAnArmExpiresUnloaded(t *testing.T) {
+	e := newEnv(t, func(c *helper.Config) { c.TTL = 50 * time.Millisecond })
+	changes := make(chan bool, 4)
+	e.h.OnArmed(func(v bool) { changes <- v })
+	if _, err := e.h.Arm(context.Background(), ":1.9", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []bool{true, false} {
+		select {
+		case v := <-changes:
+			if v != want {
+				t.Fatalf("Armed went %v, want %v", v, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no Armed=%v", want)
+		}
+	}
+	if !e.stderr.waitFor("expired unused") {
+		t.Errorf("log: %s", e.stderr)
+	}
+	e.assertDisarmed(t)
+}
+
+func TestAnExpiryDuringShutdownLeavesTheArmToTheHook(t *testing.T) {
+	e := newEnv(t, func(c *helper.Config) { c.TTL = 50 * time.Millisecond })
+	if _, err := e.h.Arm(context.Background(), ":1.9", false); err != nil {
+		t.Fatal(err)
+	}
+	e.h.SetShutdown(true)
+	time.Sleep(200 * time.Millisecond)
+	if !e.h.Armed() || !e.fake.Loaded() {
+		t.Error("disarmed while shutting down")
+	}
+	e.h.Stop(context.Background())
+	if !e.fake.Loaded() {
+		t.Error("Stop during shutdown unloaded")
+	}
+}
+
+func TestAFailedLoadLeavesNothingArmedAndSaysWhy(t *testing.T) {
+	e := newEnv(t, nil)
+	e.fake.LoadErr = kexectest.Errno(7) // E2BIG: an unnamed errno
+	_, err := e.h.Arm(context.Background(), ":1.9", false)
+	if errName(err) != busapi.ErrFailed || reason.CodeOf(err) != reason.LoadFailed {
+		t.Errorf("Arm = %v (%s)", err, reason.CodeOf(err))
+	}
+	e.assertDisarmed(t)
+	if _, err := os.Stat(filepath.Join(e.root, armstate.StateDir, armstate.PendingFile)); err == nil {
+		t.Error("the pending mark stayed after a failed load")
+	}
+}
+
+// CVE-2021-3560: polkitd once took a failed uid lookup for root. Here a
+// caller that cannot be identified gets nothing, and polkit is not asked.
+func TestACallerThatCannotBeIdentifiedIsRefused(t *testing.T) {
+	e2 := newEnv(t, func(c *helper.Config) { c.Users = fakeUsers{err: errors.New("the name has no owner")} })
+	_, err := e2.h.Arm(context.Background(), ":1.9", false)
+	if errName(err) != busapi.ErrFailed || reason.CodeOf(err) != reason.Internal {
+		t.Errorf("Arm = %v", err)
+	}
+	if len(e2.auth.actions) != 0 {
+		t.Error("polkit was asked about an unidentified caller")
+	}
+	e2.assertDisarmed(t)
+	if n := e2.fake.Count(kexectest.OpLoad); n != 0 {
+		t.Errorf("%d loads", n)
+	}
+}
+
+func TestPolkitsAnswersBecomeTheirRefusals(t *testing.T) {
+	cases := []struct {
+		desc string
+		err  error
+		name string
+		code reason.Code
+	}{
+		{"no", reason.Wrap(reason.NotAuthorized, "", polkit.ErrDenied), busapi.ErrNotAuthorized, reason.NotAuthorized},
+		{"challenge", reason.Wrap(reason.AuthenticationRequired, "", polkit.ErrChallenge), busapi.ErrAuthenticationRequired, reason.AuthenticationRequired},
+		{"no answer", reason.Wrap(reason.Internal, "cannot check authorization: polkit did not answer in time", polkit.ErrTimeout), busapi.ErrFailed, reason.Internal},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.auth.err = c.err
+			_, err := e.h.Arm(context.Background(), ":1.9", true)
+			if errName(err) != c.name || reason.CodeOf(err) != c.code {
+				t.Errorf("Arm = %v (%s, %s)", err, errName(err), reason.CodeOf(err))
+			}
+			if !e.auth.inter[0] {
+				t.Error("interactive was not passed on")
+			}
+			e.assertDisarmed(t)
+		})
+	}
+}
+
+func TestNotKnowingWhoElseIsLoggedInAsksTheStricterAction(t *testing.T) {
+	for _, c := range []struct {
+		desc   string
+		others bool
+		err    error
+		want   string
+	}{
+		{"alone", false, nil, busapi.ActionQuickRestart},
+		{"others", true, nil, busapi.ActionQuickRestartMultipleSessions},
+		{"logind fails", false, errors.New("no logind"), busapi.ActionQuickRestartMultipleSessions},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.logind.others, e.logind.othersErr = c.others, c.err
+			e.auth.err = reason.New(reason.NotAuthorized, "")
+			e.h.Arm(context.Background(), ":1.9", false)
+			if len(e.auth.actions) != 1 || e.auth.actions[0] != c.want {
+				t.Errorf("actions = %v, want %s", e.auth.actions, c.want)
+			}
+		})
+	}
+}
+
+func TestQuickRestartRebootsThroughLogindHonouringInhibitorsAndDisarmsIfRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	if err := e.h.QuickRestart(context.Background(), ":1.9", false); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.logind.reboots) != 1 || e.logind.reboots[0] != logind.FlagRootCheckInhibitors {
+		t.Errorf("reboots = %v", e.logind.reboots)
+	}
+	if !e.h.Armed() {
+		t.Error("not armed after a reboot was asked for")
+	}
+
+	e2 := newEnv(t, nil)
+	e2.logind.rebootErr = errors.New("Access denied to root due to active block inhibitor")
+	err := e2.h.QuickRestart(context.Background(), ":1.9", false)
+	if errName(err) != busapi.ErrFailed {
+		t.Errorf("QuickRestart = %v", err)
+	}
+	e2.assertDisarmed(t)
+}
+
+func TestRow49LoggingThatCannotReachTheJournalIsSaidOnStderrAndChangesNoDecision(t *testing.T) {
+	var stderr bytes.Buffer
+	log := helper.NewLogger(filepath.Join(t.TempDir(), "no-journal-here"), &stderr)
+	e := newEnv(t, func(c *helper.Config) { c.Log = log })
+	e.auth.err = reason.New(reason.NotAuthorized, "")
+	_, err := e.h.Arm(context.Background(), ":1.9", false)
+	if errName(err) != busapi.ErrNotAuthorized {
+		t.Errorf("Arm = %v, want the refusal", err)
+	}
+	e.assertDisarmed(t)
+	out := stderr.String()
+	if !strings.Contains(out, "cannot log to") || strings.Count(out, "cannot log to") != 1 {
+		t.Errorf("stderr does not say once that the journal is unreachable:\n%s", out)
+	}
+	if !strings.Contains(out, "<4>Arm: sender=:1.9 uid=1000 action="+busapi.ActionQuickRestart+" result=refused") {
+		t.Errorf("the decision is not on stderr with its priority:\n%s", out)
+	}
+}
+
+func TestRow49ALogSocketThatGoesAwayFallsBackToStderr(t *testing.T) {
+	dir := t.TempDir()
+	sink := bustest.NewLogSink(t, dir)
+	var stderr bytes.Buffer
+	log := helper.NewLogger(sink.Path, &stderr)
+	log.Notice("first")
+	if sink.WaitFor(2*time.Second, "first") == "" {
+		t.Fatal("nothing reached the socket")
+	}
+	sink.Close()
+	log.Notice("second")
+	log.Notice("third")
+	out := stderr.String()
+	if !strings.Contains(out, "<5>second") || !strings.Contains(out, "<5>third") || strings.Count(out, "cannot log") != 1 {
+		t.Errorf("stderr:\n%s", out)
+	}
+}
+
+func TestGetPlanNeedsNoAuthorisationAndNamesTheBlockingInhibitor(t *testing.T) {
+	e := newEnv(t, nil)
+	e.logind.blocker = &logind.Inhibitor{What: "shutdown", Who: "Backup", Why: "copying", Mode: "block", UID: 1000, PID: 5}
+	p := e.h.GetPlan(context.Background())
+	if p.Available || p.Reason != reason.Inhibited || p.Detail != "Backup (copying)" || p.Kernel != bustest.RootKernel {
+		t.Errorf("plan = %+v", p)
+	}
+	if len(e.auth.actions) != 0 {
+		t.Error("polkit asked for GetPlan")
+	}
+}
+
+func TestRestoreDropsAnArmOfAnotherBootAndClearsAStalePendingMark(t *testing.T) {
+	e := newEnv(t, nil)
+	if _, err := e.h.Arm(context.Background(), ":1.9", false); err != nil {
+		t.Fatal(err)
+	}
+	// The same state seen by a helper of another boot (boot ids differ).
+	h2 := helper.New(helper.Config{
+		Auth: e.auth, Users: e.users, Logind: e.logind,
+		Loader:    kexec.Loader{Sys: e.fake, Target: hosttest.Target(e.root)},
+		Plan:      func() (*bootplan.Plan, error) { return nil, errors.New("unused") },
+		Preflight: func() error { return nil },
+		Loaded:    func() (bool, error) { return e.fake.Loaded(), nil },
+		ArmDir:    filepath.Join(e.root, armstate.RunDir),
+		StateDir:  filepath.Join(e.root, armstate.StateDir),
+		BootID:    "00000000-0000-0000-0000-000000000000",
+		Log:       helper.DiscardLogger(),
+	})
+	if err := h2.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if h2.Armed() || e.fake.Loaded() {
+		t.Error("an arm of another boot was kept")
+	}
+	if _, err := os.Stat(filepath.Join(e.root, armstate.StateDir, armstate.PendingFile)); err == nil {
+		t.Error("the pending mark stayed")
+	}
+}
