@@ -363,3 +363,38 @@ func TestTheInhibitorListFollowsChanges(t *testing.T) {
 	h.logind.SetInhibitors(nil)
 	d.waitTrace(mark, "inhibitors=0", 10*time.Second)
 }
+
+func TestOtherSessionManagersGetTheirOwnCalls(t *testing.T) {
+	for _, tc := range []struct {
+		sm, desktop, button, call string
+		quick                     bool
+	}{
+		{"xfce", "XFCE", "restart", "Restart(true)", false},
+		{"xfce", "XFCE", "restart", "Restart(true)", true},
+		{"kde", "KDE", "shutdown", "logoutAndShutdown()", false},
+		{"kde", "KDE", "restart", "logoutAndReboot()", true},
+		{"lxqt", "LXQt", "logout", "logout()", false},
+		{"lxqt", "LXQt", "restart", "reboot()", true},
+	} {
+		name := tc.sm + "/" + tc.button
+		if tc.quick {
+			name += "/quick"
+		}
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, withSM(tc.sm))
+			h.setenv("XDG_CURRENT_DESKTOP=" + tc.desktop)
+			d := h.start()
+			if tc.quick {
+				hold(t, "Shift_L")
+				d.waitLabel("Quick Restart")
+			}
+			d.click(tc.button)
+			waitCall(t, h.other, tc.call)
+			if tc.quick {
+				waitCall(t, h.helper, "Arm()")
+				h.logind.EmitPrepareForShutdown(true)
+				d.waitExit(10 * time.Second)
+			}
+		})
+	}
+}

@@ -139,13 +139,15 @@ type harness struct {
 	sys    *sessiontest.Bus
 	logind *sessiontest.LogindStandIn
 	helper *uitest.HelperStandIn
-	gnome  *sessiontest.GnomeSMStandIn // nil with noSM
+	gnome  *sessiontest.GnomeSMStandIn // nil with noSM or withSM
+	other  recorder                    // withSM's stand-in
 	env    []string
 }
 
 type setup struct {
 	noSM, noHelper bool
 	inhibitors     []sessiontest.GnomeInhibitor
+	other          string // "xfce", "kde" or "lxqt" instead of GNOME
 }
 
 type option func(*setup)
@@ -155,6 +157,9 @@ func noSM(s *setup) { s.noSM = true }
 
 // noHelper leaves rapidreboot-helper out, as on a system without it.
 func noHelper(s *setup) { s.noHelper = true }
+
+// withSM replaces the GNOME stand-in by another session manager's.
+func withSM(name string) option { return func(s *setup) { s.other = name } }
 
 func withInhibitors(in ...sessiontest.GnomeInhibitor) option {
 	return func(s *setup) { s.inhibitors = in }
@@ -180,11 +185,19 @@ func newHarness(t *testing.T, opts ...option) *harness {
 			t.Fatal(err)
 		}
 	}
-	if !cfg.noSM {
+	switch {
+	case cfg.noSM:
+	case cfg.other == "xfce":
+		h.other, err = sessiontest.NewXfceSMStandIn(sessiontest.NewConn(t, h.sess))
+	case cfg.other == "kde":
+		h.other, err = sessiontest.NewKDEStandIn(sessiontest.NewConn(t, h.sess))
+	case cfg.other == "lxqt":
+		h.other, err = sessiontest.NewLXQtStandIn(sessiontest.NewConn(t, h.sess))
+	default:
 		h.gnome, err = sessiontest.NewGnomeSMStandIn(sessiontest.NewConn(t, h.sess), false, cfg.inhibitors)
-		if err != nil {
-			t.Fatal(err)
-		}
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	os.MkdirAll(filepath.Join(h.dir, "root", "run"), 0o755)
 	os.MkdirAll(filepath.Join(h.dir, "root", "sys", "kernel"), 0o755)
@@ -539,11 +552,13 @@ func (d *dlg) shot(name string) string {
 	return p
 }
 
-// waitCall waits for a stand-in call.
-func waitCall(t *testing.T, r interface {
+type recorder interface {
 	WaitFor(string, time.Duration) bool
 	Calls() []string
-}, call string) {
+}
+
+// waitCall waits for a stand-in call.
+func waitCall(t *testing.T, r recorder, call string) {
 	t.Helper()
 	if !r.WaitFor(call, 10*time.Second) {
 		t.Fatalf("no %s; calls %q", call, r.Calls())
