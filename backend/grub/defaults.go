@@ -252,7 +252,7 @@ func SplitArgs(text string) ([]string, error) { return ExpandArgs(text, nil) }
 // ExpandArgs splits text into arguments with GRUB's lexer and expands its
 // variables from vars (unknown ones are empty), as a linux line would.
 func ExpandArgs(text string, vars map[string]string) ([]string, error) {
-	list, err := parse("x "+strings.ReplaceAll(text, "\n", " "), "command line")
+	list, err := parse("x "+text, "command line")
 	if err != nil {
 		return nil, err
 	}

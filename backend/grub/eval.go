@@ -156,6 +156,8 @@ func (in *interp) spend(n int) error {
 
 func (in *interp) get(name string) (string, bool) {
 	switch name {
+	case "":
+		return "", false // "${}"
 	case "?":
 		return strconv.Itoa(in.status), true
 	case "#":
@@ -403,7 +405,7 @@ func (in *interp) command(s *cmdStmt) error {
 		return nil
 	}
 	// NAME=value as a command (GRUB's grammar allows it without `set`).
-	if len(s.words) == 1 {
+	if len(s.words) == 1 && len(s.words[0].segs) > 0 {
 		if lit := s.words[0].segs[0]; lit.kind == segLit && !lit.quoted {
 			if name, _, ok := strings.Cut(lit.text, "="); ok && validName(name) {
 				full := in.expandOne(s.words[0])
