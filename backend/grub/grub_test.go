@@ -118,7 +118,7 @@ GRUB_DEFAULT=0
 export GRUB_TIMEOUT=5 # trailing comment
 GRUB_CMDLINE_LINUX_DEFAULT="quiet splash"
 GRUB_CMDLINE_LINUX='console=ttyS0 "x y"'
-GRUB_DISTRIBUTOR=` + "`lsb_release -i -s 2> /dev/null || echo Debian`" + `
+GRUB_DISTRIBUTOR=`+"`lsb_release -i -s 2> /dev/null || echo Debian`"+`
 GRUB_A="multi
 line"; GRUB_B=after\ semicolon
 GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT ${GRUB_TIMEOUT}s \$lit"
@@ -174,17 +174,17 @@ func TestEveryFixtureGrubCfgParses(t *testing.T) {
 func TestTenMegabyteInputsFinish(t *testing.T) {
 	mb := 10 << 20
 	shapes := map[string]string{
-		"comments":        "# " + strings.Repeat("c", 60) + "\n",
-		"assignments":     "set a=$a\n",
-		"nested ifs":      "if true; then\n",
-		"open quote":      "'",
-		"dollar braces":   "${",
-		"backslashes":     "\\",
-		"menu entries":    "menuentry 'x' { linux /vmlinuz a b c }\n",
-		"while loops":     "while false; do set a=b; done\n",
-		"function calls":  "function f { f; }\nf\n",
-		"unbalanced }":    "}",
-		"binary":          "\x00\xff{\"'$\\\n",
+		"comments":       "# " + strings.Repeat("c", 60) + "\n",
+		"assignments":    "set a=$a\n",
+		"nested ifs":     "if true; then\n",
+		"open quote":     "'",
+		"dollar braces":  "${",
+		"backslashes":    "\\",
+		"menu entries":   "menuentry 'x' { linux /vmlinuz a b c }\n",
+		"while loops":    "while false; do set a=b; done\n",
+		"function calls": "function f { f; }\nf\n",
+		"unbalanced }":   "}",
+		"binary":         "\x00\xff{\"'$\\\n",
 	}
 	for name, unit := range shapes {
 		src := strings.Repeat(unit, mb/len(unit)+1)
