@@ -12,6 +12,7 @@
 #   INITDIR             [$(SYSCONFDIR)/init.d]           empty: no init script
 #   AUTOSTARTDIR        [$(SYSCONFDIR)/xdg/autostart]
 #   MANDIR              [$(DATADIR)/man]
+#   DOCDIR              [$(DATADIR)/doc/rapidreboot]
 #   LOCALEDIR           [$(DATADIR)/locale]
 #
 # A file another area has not written yet is skipped with a loud "MISSING"
@@ -24,6 +25,7 @@ SYSTEMSHUTDOWNDIR  ?= $(PREFIX)/lib/systemd/system-shutdown
 INITDIR            ?= $(SYSCONFDIR)/init.d
 AUTOSTARTDIR       ?= $(SYSCONFDIR)/xdg/autostart
 MANDIR             ?= $(DATADIR)/man
+DOCDIR             ?= $(DATADIR)/doc/rapidreboot
 LOCALEDIR          ?= $(DATADIR)/locale
 PKGDATADIR         ?= $(DATADIR)/rapidreboot
 
@@ -37,6 +39,10 @@ SYSTEM_UNITS = $(sort assets/systemd/rapidreboot-helper.service assets/systemd/r
                       $(wildcard assets/systemd/rapidreboot-*.service assets/systemd/rapidreboot-*.timer))
 USER_FILES   = $(wildcard assets/user/*.service assets/user/*.path)
 MAN_PAGES    = docs/man/rapidreboot.1 docs/man/rapidrebootctl.1 docs/man/rapidreboot-helper.8
+# Init scripts for systems without systemd: the kernel side's, all of them.
+INIT_SCRIPTS = $(sort assets/sysvinit/rapidreboot $(wildcard assets/sysvinit/rapidreboot*))
+# The documents units and man pages point to (Documentation=file://...).
+DOCS         = $(sort README.md $(wildcard docs/*.md))
 
 # The manifest: MODE:SOURCE:DESTINATION, one entry per installed file.
 # install and install-files both read it, so they cannot disagree.
@@ -51,7 +57,7 @@ INSTALL_MANIFEST = \
   0644:$(BUILD)/io.github.rapidreboot.policy:$(DATADIR)/polkit-1/actions/io.github.rapidreboot.policy \
   $(foreach u,$(SYSTEM_UNITS),0644:$(u):$(SYSTEMDUNITDIR)/$(notdir $(u))) \
   $(foreach u,$(USER_FILES),0644:$(u):$(SYSTEMDUSERUNITDIR)/$(notdir $(u))) \
-  $(if $(INITDIR),0755:assets/sysvinit/rapidreboot:$(INITDIR)/rapidreboot) \
+  $(if $(INITDIR),$(foreach i,$(INIT_SCRIPTS),0755:$(i):$(INITDIR)/$(notdir $(i)))) \
   0644:assets/user/rapidreboot-reboot-required.desktop:$(AUTOSTARTDIR)/rapidreboot-reboot-required.desktop \
   0644:$(BUILD)/rapidreboot.desktop:$(DATADIR)/applications/rapidreboot.desktop \
   0644:$(BUILD)/rapidreboot-quick.desktop:$(DATADIR)/applications/rapidreboot-quick.desktop \
@@ -59,6 +65,7 @@ INSTALL_MANIFEST = \
   0644:$(BUILD)/io.github.rapidreboot.metainfo.xml:$(DATADIR)/metainfo/io.github.rapidreboot.metainfo.xml \
   0644:assets/ui/dialog.css:$(PKGDATADIR)/dialog.css \
   $(foreach m,$(MAN_PAGES),0644:$(m):$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+  $(foreach d,$(DOCS),0644:$(d):$(DOCDIR)/$(notdir $(d))) \
   $(foreach l,$(LINGUAS),0644:$(BUILD)/locale/$(l)/LC_MESSAGES/rapidreboot.mo:$(LOCALEDIR)/$(l)/LC_MESSAGES/rapidreboot.mo)
 
 .PHONY: install install-files uninstall install-prereqs
