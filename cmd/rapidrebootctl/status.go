@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rapidreboot/rapidreboot/backend/i18n"
+)
+
+func init() {
+	commands["status"] = command{
+		run:  runStatus,
+		help: i18n.N_("show whether Quick Restart is armed and possible, and what it would boot"),
+	}
+}
+
+func runStatus(ctx *cliContext, args []string) error {
+	if len(args) > 0 {
+		return &usageError{i18n.G("status takes no arguments")}
+	}
+	local, err := inProcess(ctx)
+	if err != nil {
+		return err
+	}
+	var st status
+	if local {
+		t, err := newRootTarget(ctx.Root)
+		if err != nil {
+			return err
+		}
+		_, w, _ := t.plan()
+		st = statusOf(t.armed(), w)
+	} else {
+		c, done, err := helperConn()
+		if err != nil {
+			return err
+		}
+		defer done()
+		cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		p, err := c.GetPlan(cctx)
+		if err != nil {
+			return helperErr(err)
+		}
+		armed, err := c.Armed(cctx)
+		if err != nil {
+			return helperErr(err)
+		}
+		st = statusOf(armed, p)
+	}
+	if ctx.JSON {
+		return writeJSON(ctx.Stdout, st)
+	}
+	printStatus(ctx, st)
+	return nil
+}
+
+func printStatus(ctx *cliContext, st status) {
+	w := ctx.Stdout
+	yes := func(b bool) string {
+		if b {
+			return i18n.G("yes")
+		}
+		return i18n.G("no")
+	}
+	fmt.Fprintf(w, "%-9s %s\n", i18n.G("Armed:"), yes(st.Armed))
+	if st.Available {
+		fmt.Fprintf(w, "%-9s %s\n", i18n.G("Possible:"), yes(true))
+	} else {
+		fmt.Fprintf(w, "%-9s %s: %s\n", i18n.G("Possible:"), yes(false), st.Message)
+	}
+	if st.Plan != nil {
+		printPlan(ctx, st.Plan)
+	}
+}
