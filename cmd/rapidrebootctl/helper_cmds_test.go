@@ -192,7 +192,9 @@ func TestARefusalIsOneTranslatedLineOrAJSONErrorAndExitStatusOne(t *testing.T) {
 		t.Errorf("arm: %d %q %q", code, out, errs)
 	}
 	code, out, _ = ctl(t, "--json", "arm")
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	json.Unmarshal([]byte(out), &e)
 	if code != 1 || e.Error.Code != string(reason.NotAuthorized) {
 		t.Errorf("arm --json: %d %s", code, out)
