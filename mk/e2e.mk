@@ -1,0 +1,39 @@
+# End-to-end tests in a real Debian 12 guest under qemu (test/e2e,
+# docs/e2e.md). Owner: the e2e area.
+#
+#   make test-e2e     image (cached), the product installed from its .deb,
+#                     scenarios, attack-list V rows, figures table (in check)
+#   make soak         20 Quick Restarts in a row (scenario 6, row 50)
+#   make e2e-figures  the figures with 5 restarts of each kind
+#   make e2e-image    build (or find) the cached guest image only
+#
+# Figures: build/e2e-figures.txt. Guest console logs are kept with
+# E2E_KEEP=1 (the run directory is printed). The first run builds the image
+# (about 6 minutes); later runs reuse ~/.cache/rapidreboot/e2e/<key>/.
+
+E2E_TIMEOUT ?= 60m
+E2E_RUN     ?=
+E2E_GOTEST   = RAPIDREBOOT_E2E=1 RAPIDREBOOT_CACHE=$(CACHE_DIR) \
+               $(if $(E2E_KEEP),RAPIDREBOOT_E2E_KEEP=1) \
+               $(GO) test -count=1 -v -timeout $(E2E_TIMEOUT) ./test/e2e/
+
+# The guest installs the freshly built package. Until mk/package.mk
+# provides `deb`, the programs from `build` are installed by make install
+# (if it exists) or not at all, and the product's tests skip.
+E2E_PRODUCT := $(if $(wildcard mk/package.mk),deb,build)
+
+.PHONY: test-e2e soak e2e-figures e2e-image
+
+test-e2e: $(E2E_PRODUCT)
+	$(E2E_GOTEST) $(if $(E2E_RUN),-run '$(E2E_RUN)')
+
+soak: $(E2E_PRODUCT)
+	RAPIDREBOOT_E2E_SOAK=20 $(E2E_GOTEST) -run 'TestScenario6'
+
+e2e-figures: $(E2E_PRODUCT)
+	RAPIDREBOOT_E2E_ROUNDS=5 $(E2E_GOTEST) -run 'TestFigures'
+
+e2e-image:
+	RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh
+
+CHECK_TARGETS += test-e2e

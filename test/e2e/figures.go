@@ -1,0 +1,254 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Analyze is `systemd-analyze time` of one boot.
+type Analyze struct {
+	Kernel, Initrd, Userspace time.Duration
+}
+
+// Total is kernel + initrd + userspace: from the kernel's start to
+// default.target.
+func (a Analyze) Total() time.Duration { return a.Kernel + a.Initrd + a.Userspace }
+
+var analyzeRE = regexp.MustCompile(`([0-9][0-9a-z. ]*?) \((kernel|initrd|userspace)\)`)
+
+// ParseAnalyze reads "Startup finished in 1.2s (kernel) + 3.4s (initrd) +
+// 1min 2.5s (userspace) = ..." (systemd 252's wording). Firmware and
+// loader times appear only with a boot loader that reports them (not
+// GRUB), and are ignored.
+func ParseAnalyze(s string) (Analyze, error) {
+	var a Analyze
+	ms := analyzeRE.FindAllStringSubmatch(s, -1)
+	if len(ms) == 0 {
+		return a, fmt.Errorf("cannot read systemd-analyze output %q", strings.TrimSpace(s))
+	}
+	for _, m := range ms {
+		d, err := parseSystemdSpan(m[1])
+		if err != nil {
+			return a, err
+		}
+		switch m[2] {
+		case "kernel":
+			a.Kernel = d
+		case "initrd":
+			a.Initrd = d
+		case "userspace":
+			a.Userspace = d
+		}
+	}
+	return a, nil
+}
+
+// parseSystemdSpan reads systemd's format_timespan output: "1min 2.345s",
+// "850ms", "2.5s", "1h 2min 3s".
+func parseSystemdSpan(s string) (time.Duration, error) {
+	var total time.Duration
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return 0, fmt.Errorf("cannot read time span %q", s)
+	}
+	units := []struct {
+		suffix string
+		unit   time.Duration
+	}{{"min", time.Minute}, {"ms", time.Millisecond}, {"us", time.Microsecond}, {"µs", time.Microsecond}, {"h", time.Hour}, {"s", time.Second}}
+	for _, f := range fields {
+		ok := false
+		for _, u := range units {
+			if num, found := strings.CutSuffix(f, u.suffix); found {
+				v, err := strconv.ParseFloat(num, 64)
+				if err != nil {
+					return 0, fmt.Errorf("cannot read time span %q", s)
+				}
+				total += time.Duration(v * float64(u.unit))
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return 0, fmt.Errorf("cannot read time span %q", s)
+		}
+	}
+	return total, nil
+}
+
+// RestartSample is one measured restart.
+type RestartSample struct {
+	R       Restart
+	Analyze Analyze
+}
+
+// Split divides the wall time: shutdown (request → systemd-shutdown's hooks),
+// kernel + userspace (systemd-analyze of the new boot), and the rest, which
+// is reset + firmware + GRUB for a firmware reboot and the kexec jump (plus
+// the marker's own delay) for a kexec.
+func (s RestartSample) Split() (shutdown, between, boot time.Duration) {
+	wall := s.R.Wall()
+	if !s.R.HookAt.IsZero() {
+		shutdown = s.R.HookAt.Sub(s.R.Requested)
+	}
+	boot = s.Analyze.Total()
+	between = wall - shutdown - boot
+	return
+}
+
+// Figures collects what the run measured, to print as one table.
+type Figures struct {
+	mu       sync.Mutex
+	Accel    string
+	Kernel   string
+	restarts map[string][]RestartSample
+	spans    map[string][]time.Duration
+	notes    []string
+}
+
+// Restart kinds.
+const (
+	KindFirmware = "full reboot"
+	KindQuick    = "Quick Restart"
+	KindSystemd  = "systemctl kexec"
+)
+
+func NewFigures() *Figures {
+	return &Figures{restarts: map[string][]RestartSample{}, spans: map[string][]time.Duration{}}
+}
+
+func (f *Figures) AddRestart(kind string, s RestartSample) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.restarts[kind] = append(f.restarts[kind], s)
+}
+
+func (f *Figures) AddSpan(name string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.spans[name] = append(f.spans[name], d)
+}
+
+func (f *Figures) Note(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notes = append(f.notes, fmt.Sprintf(format, args...))
+}
+
+func (f *Figures) Count(kind string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.restarts[kind])
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func secs(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+// Write prints the table. Targets are judged from medians; the product's
+// own costs (Arm, the hook) from its own timings, never from the
+// difference of two reboots (TCG swings ±50 %).
+func (f *Figures) Write(w io.Writer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fmt.Fprintf(w, "rapidreboot end-to-end figures (Debian 12 guest, qemu %s, 2 vCPU, medians)\n", f.Accel)
+	if f.Kernel != "" {
+		fmt.Fprintf(w, "kernel after Quick Restart: %s\n", f.Kernel)
+	}
+	fmt.Fprintln(w)
+	type row struct {
+		name                string
+		n                   int
+		wall, sd, btw, boot time.Duration
+	}
+	var rows []row
+	for _, kind := range []string{KindFirmware, KindQuick, KindSystemd} {
+		ss := f.restarts[kind]
+		if len(ss) == 0 {
+			continue
+		}
+		var wall, sd, btw, boot []time.Duration
+		for _, s := range ss {
+			a, b, c := s.Split()
+			wall = append(wall, s.R.Wall())
+			sd = append(sd, a)
+			btw = append(btw, b)
+			boot = append(boot, c)
+		}
+		rows = append(rows, row{kind, len(ss), median(wall), median(sd), median(btw), median(boot)})
+	}
+	fmt.Fprintf(w, "%-16s %3s %12s %12s %18s %16s\n", "restart", "n", "wall", "shutdown", "firmware+GRUB|jump", "kernel+userspace")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-16s %3d %12s %12s %18s %16s\n", r.name, r.n, secs(r.wall), secs(r.sd), secs(r.btw), secs(r.boot))
+	}
+	full, quick := f.restarts[KindFirmware], f.restarts[KindQuick]
+	if len(full) > 0 && len(quick) > 0 {
+		var a, b []time.Duration
+		for _, s := range full {
+			a = append(a, s.R.Wall())
+		}
+		for _, s := range quick {
+			b = append(b, s.R.Wall())
+		}
+		ratio := median(b).Seconds() / median(a).Seconds()
+		fmt.Fprintf(w, "\nQuick Restart / full reboot (wall, medians): %.2f   target <= 0.40: %s\n", ratio, verdict(ratio <= 0.40))
+	}
+	arm, kx := f.spans["Arm"], f.spans["kexec -s -l"]
+	if len(arm) > 0 || len(kx) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "%-34s %3s %10s\n", "inside the guest", "n", "median")
+		for _, name := range sortedKeys(f.spans) {
+			fmt.Fprintf(w, "%-34s %3d %10s\n", name, len(f.spans[name]), secs(median(f.spans[name])))
+		}
+	}
+	if len(arm) > 0 && len(kx) > 0 {
+		ratio := median(arm).Seconds() / median(kx).Seconds()
+		fmt.Fprintf(w, "Arm / kexec -s -l: %.2f   target <= 1.2: %s\n", ratio, verdict(ratio <= 1.2))
+	}
+	if hook := f.spans["hook: start to kexec, beyond siblings"]; len(hook) > 0 {
+		m := median(hook)
+		fmt.Fprintf(w, "shutdown hook beyond its siblings: %s   target <= 0.2 s: %s\n", secs(m), verdict(m <= 200*time.Millisecond))
+	}
+	if len(f.notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range f.notes {
+			fmt.Fprintln(w, "note:", n)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,437 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Timeouts under TCG on a shared 2-core machine: a boot takes about 40 s
+// and a firmware reboot about 80 s, but either can take three times that.
+const (
+	BootTimeout    = 8 * time.Minute
+	RestartTimeout = 10 * time.Minute
+	CommandTimeout = 2 * time.Minute
+)
+
+// Config says how to start a guest.
+type Config struct {
+	Base    string // the cached base image (raw, read-only)
+	Dir     string // per-guest files: overlay, OVMF vars, sockets, logs
+	Accel   string // "tcg" or "kvm"
+	Payload string // optional second disk (ext4, label "payload")
+	MemMB   int
+	CPUs    int
+}
+
+// Boot is one boot of the guest as its marker line tells it.
+type Boot struct {
+	ID     string
+	Kernel string
+	At     time.Time // host time of the marker line
+	Uptime float64   // guest seconds since its kernel started, at the marker
+}
+
+// Guest is one running qemu: the serial console, QMP, and the boot it is
+// in. Methods are not safe for concurrent use: tests drive one guest at a
+// time.
+type Guest struct {
+	cfg  Config
+	cmd  *exec.Cmd
+	con  *console
+	qmp  *qmp
+	log  *os.File
+	exit chan error
+
+	Boot  Boot
+	Boots []Boot
+}
+
+const ovmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+const ovmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+// Start creates the copy-on-write overlay, starts qemu paused, connects the
+// console and QMP, lets it run and waits for the first boot.
+func Start(ctx context.Context, cfg Config) (*Guest, error) {
+	if cfg.MemMB == 0 {
+		cfg.MemMB = 2048
+	}
+	if cfg.CPUs == 0 {
+		cfg.CPUs = 2
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the guest directory: %w", err)
+	}
+	overlay := filepath.Join(cfg.Dir, "run.qcow2")
+	os.Remove(overlay)
+	if out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", "-b", cfg.Base, "-F", "raw", overlay).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("cannot create the overlay: %v: %s", err, out)
+	}
+	vars := filepath.Join(cfg.Dir, "OVMF_VARS.fd")
+	if err := copyFile(ovmfVars, vars); err != nil {
+		return nil, err
+	}
+	serialSock := filepath.Join(cfg.Dir, "serial.sock")
+	qmpSock := filepath.Join(cfg.Dir, "qmp.sock")
+	os.Remove(serialSock)
+	os.Remove(qmpSock)
+	args := []string{
+		"-name", "rapidreboot-e2e",
+		"-machine", "q35",
+		"-m", strconv.Itoa(cfg.MemMB), "-smp", strconv.Itoa(cfg.CPUs),
+		"-drive", "if=pflash,format=raw,readonly=on,file=" + ovmfCode,
+		"-drive", "if=pflash,format=raw,file=" + vars,
+		"-drive", "file=" + overlay + ",format=qcow2,if=virtio,cache=unsafe",
+		"-nic", "none",
+		"-display", "none", // the default VGA stays: it gives the guest tty1
+		"-serial", "unix:" + serialSock + ",server=on,wait=off",
+		"-qmp", "unix:" + qmpSock + ",server=on,wait=off",
+		"-S", // paused until the console and QMP are connected: no line lost
+	}
+	if cfg.Accel == "kvm" {
+		args = append(args, "-accel", "kvm", "-cpu", "host")
+	} else {
+		args = append(args, "-accel", "tcg,thread=multi", "-cpu", "max")
+	}
+	if cfg.Payload != "" {
+		args = append(args, "-drive", "file="+cfg.Payload+",format=raw,if=virtio,readonly=on")
+	}
+	logf, err := os.Create(filepath.Join(cfg.Dir, "console.log"))
+	if err != nil {
+		return nil, err
+	}
+	g := &Guest{cfg: cfg, log: logf, exit: make(chan error, 1)}
+	g.cmd = exec.Command("qemu-system-x86_64", args...)
+	qlog, err := os.Create(filepath.Join(cfg.Dir, "qemu.log"))
+	if err != nil {
+		return nil, err
+	}
+	g.cmd.Stdout, g.cmd.Stderr = qlog, qlog
+	// qemu dies with the test binary, even on a panic or kill -9.
+	g.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := g.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start qemu: %w", err)
+	}
+	go func() { g.exit <- g.cmd.Wait(); qlog.Close() }()
+
+	if err := waitForSocket(serialSock, qmpSock, 20*time.Second, g.exit); err != nil {
+		g.Kill()
+		return nil, fmt.Errorf("%w (see %s)", err, filepath.Join(cfg.Dir, "qemu.log"))
+	}
+	conn, err := dialUnix(serialSock)
+	if err != nil {
+		g.Kill()
+		return nil, err
+	}
+	g.con = newConsole(conn, logf)
+	if g.qmp, err = dialQMP(qmpSock, 20*time.Second); err != nil {
+		g.Kill()
+		return nil, err
+	}
+	mark := g.con.mark()
+	if _, err := g.qmp.command("cont", nil, 20*time.Second); err != nil {
+		g.Kill()
+		return nil, err
+	}
+	b, err := g.waitBoot(ctx, &mark, "", BootTimeout)
+	if err != nil {
+		g.Kill()
+		return nil, err
+	}
+	g.Boot = b
+	return g, nil
+}
+
+func waitForSocket(a, b string, timeout time.Duration, exit chan error) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		_, e1 := os.Stat(a)
+		_, e2 := os.Stat(b)
+		if e1 == nil && e2 == nil {
+			return nil
+		}
+		select {
+		case err := <-exit:
+			exit <- err
+			return fmt.Errorf("qemu exited at start: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("qemu did not create its sockets in %s", timeout)
+}
+
+var markerRE = regexp.MustCompile(`@@BOOTED boot_id=(\S+) kernel=(\S+) uptime=(\S+)`)
+
+// waitBoot waits for a marker line of a boot other than notID, then for
+// the root command loop of that boot and the tty1 user's loop.
+func (g *Guest) waitBoot(ctx context.Context, mark *int, notID string, timeout time.Duration) (Boot, error) {
+	deadline := time.Now().Add(timeout)
+	var b Boot
+	readyMark := *mark
+	_, err := g.con.wait(mark, timeout, "boot marker", func(s string) bool {
+		m := markerRE.FindStringSubmatch(s)
+		if m == nil || m[1] == notID {
+			return false
+		}
+		b.ID, b.Kernel = m[1], m[2]
+		b.Uptime, _ = strconv.ParseFloat(m[3], 64)
+		return true
+	})
+	if err != nil {
+		return b, g.explain(err)
+	}
+	b.At = g.con.linesSince(*mark - 1)[0].At
+	// The serial loop may have come up before or after the marker.
+	if _, err := g.con.wait(&readyMark, time.Until(deadline), "root command loop", func(s string) bool {
+		return strings.Contains(s, "@@READY "+b.ID)
+	}); err != nil {
+		return b, g.explain(err)
+	}
+	g.Boots = append(g.Boots, b)
+	g.Boot = b
+	// The tty1 autologin comes a little after multi-user.target.
+	for {
+		out, rc, err := g.Root(ctx, `test -p /run/e2e-user/fifo && cat /run/e2e-user/ready`, 30*time.Second)
+		if err != nil {
+			return b, err
+		}
+		if rc == 0 && strings.TrimSpace(out) == b.ID {
+			return b, nil
+		}
+		if time.Now().After(deadline) {
+			return b, fmt.Errorf("the tty1 user's command loop did not start in %s", timeout)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// explain adds qemu's exit, if it has exited, to err.
+func (g *Guest) explain(err error) error {
+	select {
+	case e := <-g.exit:
+		g.exit <- e
+		return fmt.Errorf("%w (qemu exited: %v; see %s)", err, e, g.cfg.Dir)
+	default:
+		return fmt.Errorf("%w (console log: %s)", err, g.log.Name())
+	}
+}
+
+// Root runs script with bash as root in the guest and returns its combined
+// output and exit code. err is only for the harness (no answer, console
+// gone), never for the script's own failure.
+func (g *Guest) Root(ctx context.Context, script string, timeout time.Duration) (string, int, error) {
+	mark := g.con.mark()
+	id, err := g.con.send(script, timeout)
+	if err != nil {
+		return "", -1, err
+	}
+	out, rc, err := g.con.result(&mark, id, timeout+20*time.Second)
+	if err != nil {
+		err = g.explain(err)
+	}
+	return out, rc, err
+}
+
+// RootStart sends script to run as root and does not wait: for commands
+// that end the boot.
+func (g *Guest) RootStart(script string) error {
+	_, err := g.con.send(script, time.Minute)
+	return err
+}
+
+// userJob wraps script so that root hands it to the tty1 user's loop.
+func userJob(script string, timeout time.Duration, wait bool) string {
+	id := fmt.Sprintf("u%d", jobSeq.Add(1))
+	enc := base64.StdEncoding.EncodeToString([]byte(script))
+	s := fmt.Sprintf(`set -e
+d=/run/e2e-user id=%s
+[ -p "$d/fifo" ] || { echo "e2e: the tty1 user's command loop is not running" >&2; exit 253; }
+echo %s | base64 -d >"$d/$id.sh"
+chmod 0644 "$d/$id.sh"
+timeout 10 sh -c 'echo "$1 $2" >"$3"' - "$id" %d "$d/fifo"
+`, id, enc, int(timeout.Seconds()+0.999))
+	if !wait {
+		return s
+	}
+	return s + `set +e
+while [ ! -e "$d/$id.rc" ]; do sleep 0.1; done
+cat "$d/$id.out"
+rc=$(cat "$d/$id.rc")
+rm -f "$d/$id.sh" "$d/$id.out" "$d/$id.rc"
+exit "$rc"
+`
+}
+
+// User runs script with bash as the tty1 user (alice) inside her active
+// seat0 session.
+func (g *Guest) User(ctx context.Context, script string, timeout time.Duration) (string, int, error) {
+	return g.Root(ctx, userJob(script, timeout, true), timeout+15*time.Second)
+}
+
+// UserStart hands script to the tty1 user and does not wait.
+func (g *Guest) UserStart(ctx context.Context, script string) error {
+	out, rc, err := g.Root(ctx, userJob(script, 5*time.Minute, false), 30*time.Second)
+	if err == nil && rc != 0 {
+		err = fmt.Errorf("cannot hand the job to the tty1 user (%d): %s", rc, out)
+	}
+	return err
+}
+
+// Restart is what one restart looked like from outside the guest.
+type Restart struct {
+	Requested time.Time
+	HookAt    time.Time // the e2e stamp hook's line: systemd-shutdown reached its hooks
+	Resets    []Event   // QMP RESET events between request and marker
+	Firmware  bool      // firmware output on the console (OVMF's BdsDxe lines)
+	Lines     []Line    // the console between request and marker
+	From, To  Boot
+}
+
+// Wall is the time from the request to the marker of the new boot.
+func (r Restart) Wall() time.Duration { return r.To.At.Sub(r.Requested) }
+
+// ByKexec tells whether the restart skipped the firmware: no QMP RESET and
+// no firmware output.
+func (r Restart) ByKexec() bool { return len(r.Resets) == 0 && !r.Firmware }
+
+func (r Restart) String() string {
+	kind := "kexec"
+	if !r.ByKexec() {
+		kind = fmt.Sprintf("firmware (%d RESET, banner %v)", len(r.Resets), r.Firmware)
+	}
+	return fmt.Sprintf("%s in %.1f s, %s → %s", kind, r.Wall().Seconds(), r.From.Kernel, r.To.Kernel)
+}
+
+// RestartWith runs start (which asks the guest to restart somehow), waits
+// for the next boot and reports how the guest came back.
+func (g *Guest) RestartWith(ctx context.Context, start func() error) (Restart, error) {
+	r := Restart{From: g.Boot}
+	mark := g.con.mark()
+	qmark := g.qmp.mark()
+	r.Requested = time.Now()
+	if err := start(); err != nil {
+		return r, err
+	}
+	m := mark
+	b, err := g.waitBoot(ctx, &m, r.From.ID, RestartTimeout)
+	r.To = b
+	r.Lines = g.con.linesSince(mark)
+	for _, l := range r.Lines {
+		if l.At.After(b.At) {
+			break
+		}
+		switch {
+		case strings.Contains(l.Text, "@@SHUTDOWN-HOOK") && r.HookAt.IsZero():
+			r.HookAt = l.At
+		case strings.Contains(l.Text, "BdsDxe"):
+			r.Firmware = true
+		}
+	}
+	for _, e := range g.qmp.since(qmark, "RESET") {
+		if b.At.IsZero() || e.At.Before(b.At) {
+			r.Resets = append(r.Resets, e)
+		}
+	}
+	return r, err
+}
+
+// Reset pulls the guest's reset line, as a person presses the button.
+func (g *Guest) Reset() error {
+	_, err := g.qmp.command("system_reset", nil, 20*time.Second)
+	return err
+}
+
+// WaitNextBoot waits for a boot other than the current one, reading the
+// console from mark (taken before the reset or request).
+func (g *Guest) WaitNextBoot(ctx context.Context, mark int) (Boot, error) {
+	return g.waitBoot(ctx, &mark, g.Boot.ID, RestartTimeout)
+}
+
+// ConsoleMark and ConsoleSince give tests the raw console.
+func (g *Guest) ConsoleMark() int             { return g.con.mark() }
+func (g *Guest) ConsoleSince(mark int) []Line { return g.con.linesSince(mark) }
+func (g *Guest) ConsoleLog() string           { return g.log.Name() }
+func (g *Guest) Dir() string                  { return g.cfg.Dir }
+func (g *Guest) WaitConsole(mark *int, timeout time.Duration, what string, match func(string) bool) (Line, error) {
+	return g.con.wait(mark, timeout, what, match)
+}
+
+// Alive tells whether qemu still runs.
+func (g *Guest) Alive() bool {
+	select {
+	case e := <-g.exit:
+		g.exit <- e
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop asks qemu to quit and kills it if it does not within 10 s. The
+// guest's disk is a throw-away overlay, so nothing needs a clean shutdown.
+func (g *Guest) Stop() {
+	if g.qmp != nil {
+		g.qmp.command("quit", nil, 5*time.Second)
+	}
+	select {
+	case e := <-g.exit:
+		g.exit <- e
+	case <-time.After(10 * time.Second):
+		g.Kill()
+	}
+	g.closeAll()
+}
+
+// Kill ends qemu at once.
+func (g *Guest) Kill() {
+	if g.cmd != nil && g.cmd.Process != nil {
+		syscall.Kill(-g.cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case e := <-g.exit:
+			g.exit <- e
+		case <-time.After(10 * time.Second):
+		}
+	}
+	g.closeAll()
+}
+
+func (g *Guest) closeAll() {
+	if g.qmp != nil {
+		g.qmp.close()
+		g.qmp = nil
+	}
+	if g.con != nil {
+		g.con.conn.Close()
+		<-g.con.done
+		g.con = nil
+	}
+	g.log.Close()
+}
+
+func dialUnix(path string) (net.Conn, error) {
+	conn, err := net.DialTimeout("unix", path, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to the serial console: %w", err)
+	}
+	return conn, nil
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", from, err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %w", to, err)
+	}
+	return nil
+}

@@ -1,0 +1,331 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The suite shares one booted guest across tests: a boot costs about 40 s
+// and a firmware reboot 80 s under TCG. Tests run in file and declaration
+// order; each leaves the guest booted and as it found it, or marks it
+// broken so that the next test starts a fresh one from the base image.
+var suite struct {
+	ctx     context.Context
+	repo    string
+	work    string
+	base    string
+	accel   string
+	payload string
+	product Product
+	kernels []string // newest first, from the image's /etc/e2e-kernels
+	figures *Figures
+	rounds  int // figures: restarts of each kind (3 in CI, 5 with make e2e-figures)
+	soak    int // scenario 6: Quick Restarts in a row (10 in CI, 20 with make soak)
+
+	g      *Guest
+	nGuest int
+	broken bool
+}
+
+var keepWork = flag.Bool("e2e.keep", false, "keep the run directory (overlay, console logs)")
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if os.Getenv("RAPIDREBOOT_E2E") != "1" {
+		fmt.Println("SKIP: the end-to-end tests boot a Debian 12 guest under qemu and take tens of minutes;" +
+			" run them with `make test-e2e` (or RAPIDREBOOT_E2E=1 go test -timeout 60m ./test/e2e/)")
+		return 0
+	}
+	for _, tool := range []string{"qemu-system-x86_64", "qemu-img", "mkfs.ext4"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			fmt.Printf("e2e: %s is missing (scripts/deps/e2e.txt, make deps): %v\n", tool, err)
+			return 1
+		}
+	}
+	suite.ctx = context.Background()
+	suite.repo, _ = filepath.Abs("../..")
+	suite.rounds = envInt("RAPIDREBOOT_E2E_ROUNDS", 3)
+	suite.soak = envInt("RAPIDREBOOT_E2E_SOAK", 10)
+	suite.figures = NewFigures()
+
+	cache := os.Getenv("RAPIDREBOOT_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "rapidreboot")
+	}
+	if err := os.MkdirAll(filepath.Join(cache, "e2e"), 0o755); err != nil {
+		fmt.Println("e2e:", err)
+		return 1
+	}
+	// Never two guests at once on this machine, whoever starts them.
+	lock, err := os.OpenFile(filepath.Join(cache, "e2e", ".guest.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		fmt.Println("e2e:", err)
+		return 1
+	}
+	defer lock.Close()
+	if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		fmt.Println("e2e: another guest run holds", lock.Name(), "- waiting for it")
+		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+			fmt.Println("e2e:", err)
+			return 1
+		}
+	}
+
+	suite.work, err = os.MkdirTemp("", "rr-e2e-")
+	if err != nil {
+		fmt.Println("e2e:", err)
+		return 1
+	}
+	if *keepWork || os.Getenv("RAPIDREBOOT_E2E_KEEP") != "" {
+		fmt.Println("e2e: run directory kept:", suite.work)
+	} else {
+		defer os.RemoveAll(suite.work)
+	}
+
+	t0 := time.Now()
+	if suite.base = os.Getenv("RAPIDREBOOT_E2E_IMAGE"); suite.base == "" {
+		build := exec.Command(filepath.Join(suite.repo, "test/e2e/image/build.sh"))
+		build.Stderr = os.Stderr
+		out, err := build.Output()
+		if err != nil {
+			fmt.Println("e2e: cannot get the guest image:", err)
+			return 1
+		}
+		suite.base = strings.TrimSpace(string(out))
+	}
+	fmt.Printf("e2e: image %s (%.0f s)\n", suite.base, time.Since(t0).Seconds())
+	if b, err := os.ReadFile(filepath.Join(filepath.Dir(suite.base), "manifest")); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, ok := strings.CutPrefix(l, "kernels "); ok {
+				suite.kernels = strings.Fields(k)
+			}
+		}
+	}
+
+	var why string
+	suite.accel, why = ChooseAccel(suite.ctx, os.Getenv("RAPIDREBOOT_E2E_ACCEL"), suite.work)
+	fmt.Printf("e2e: accelerator %s (%s)\n", suite.accel, why)
+	suite.figures.Accel = suite.accel
+
+	suite.product, err = FindProduct(suite.repo, suite.work)
+	if err != nil {
+		fmt.Println("e2e:", err)
+		return 1
+	}
+	switch suite.product.How {
+	case "deb":
+		fmt.Printf("e2e: installing %s in the guest\n", strings.Join(suite.product.Debs, " "))
+	case "":
+		fmt.Println("e2e: no product built (no build/*.deb, no make install): only the harness tests run")
+	default:
+		fmt.Println("e2e: no .deb; installing the product through", suite.product.How)
+	}
+	tools, _ := fs.Sub(guestTools, "tools")
+	probe := filepath.Join(suite.work, "rr-probe")
+	build := exec.Command("go", "build", "-trimpath", "-o", probe, "./test/e2e/guestprobe")
+	build.Dir = suite.repo
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Printf("e2e: cannot build the guest probe: %v\n%s", err, out)
+		return 1
+	}
+	if suite.payload, err = MakePayload(suite.product, tools, map[string]string{"rr-probe": probe}, suite.work); err != nil {
+		fmt.Println("e2e:", err)
+		return 1
+	}
+
+	code := m.Run()
+	if suite.g != nil {
+		suite.g.Stop()
+	}
+	writeFigures()
+	return code
+}
+
+func writeFigures() {
+	var b strings.Builder
+	suite.figures.Write(&b)
+	fmt.Print("\n", b.String())
+	path := os.Getenv("RAPIDREBOOT_E2E_FIGURES")
+	if path == "" {
+		path = filepath.Join(suite.repo, "build", "e2e-figures.txt")
+	}
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		fmt.Println("e2e: cannot write the figures:", err)
+		return
+	}
+	fmt.Println("e2e: figures written to", path)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// guest returns the shared guest, booted and ready, starting a fresh one
+// (and installing the product in it) when there is none or the last test
+// left it broken.
+func guest(t *testing.T) *Guest {
+	t.Helper()
+	if suite.g != nil && (suite.broken || !suite.g.Alive()) {
+		t.Logf("replacing the guest left broken by an earlier test")
+		suite.g.Kill()
+		suite.g = nil
+	}
+	if suite.g != nil {
+		if _, rc, err := suite.g.Root(suite.ctx, "true", 30*time.Second); err != nil || rc != 0 {
+			t.Logf("the guest does not answer (%v); replacing it", err)
+			suite.g.Kill()
+			suite.g = nil
+		}
+	}
+	if suite.g == nil {
+		suite.nGuest++
+		t0 := time.Now()
+		g, err := Start(suite.ctx, Config{
+			Base: suite.base, Dir: filepath.Join(suite.work, fmt.Sprintf("guest%d", suite.nGuest)),
+			Accel: suite.accel, Payload: suite.payload,
+		})
+		if err != nil {
+			t.Fatalf("cannot start the guest: %v", err)
+		}
+		suite.figures.Note("first boot of guest %d: %.0f s from qemu start to marker", suite.nGuest, time.Since(t0).Seconds())
+		suite.g, suite.broken = g, false
+		out, rc, err := g.Root(suite.ctx, `set -e
+mkdir -p /mnt/payload
+mount -o ro LABEL=payload /mnt/payload
+sh /mnt/payload/install.sh
+umount /mnt/payload`, 5*time.Minute)
+		if err != nil || rc != 0 {
+			suite.broken = true
+			t.Fatalf("cannot install the product in the guest (rc %d, %v):\n%s", rc, err, out)
+		}
+		t.Logf("guest %d booted %s in %.0f s, product installed (%s)", suite.nGuest, g.Boot.Kernel, time.Since(t0).Seconds(), orNone(suite.product.How))
+	}
+	// A failed test may have left the guest anywhere: do not trust it.
+	t.Cleanup(func() {
+		if t.Failed() {
+			suite.broken = true
+			t.Logf("console log: %s", suite.g.ConsoleLog())
+		}
+	})
+	return suite.g
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none: not built"
+	}
+	return s
+}
+
+// needProduct skips a test that needs the product when it was not built.
+func needProduct(t *testing.T) {
+	t.Helper()
+	if suite.product.How == "" {
+		t.Skip("the product is not built (no build/*.deb from make deb, no make install): nothing to test in the guest")
+	}
+}
+
+// root runs script as root and returns its output and exit code; a harness
+// failure (no answer) fails the test.
+func root(t *testing.T, g *Guest, script string) (string, int) {
+	t.Helper()
+	out, rc, err := g.Root(suite.ctx, script, CommandTimeout)
+	if err != nil {
+		suite.broken = true
+		t.Fatalf("root command failed in the harness: %v\nscript:\n%s\noutput:\n%s", err, script, out)
+	}
+	return out, rc
+}
+
+// mustRoot runs script as root and fails the test unless it exits 0.
+func mustRoot(t *testing.T, g *Guest, script string) string {
+	t.Helper()
+	out, rc := root(t, g, script)
+	if rc != 0 {
+		t.Fatalf("root command exited %d:\n%s\noutput:\n%s", rc, script, out)
+	}
+	return out
+}
+
+// user runs script as alice in her active tty1 session.
+func user(t *testing.T, g *Guest, script string) (string, int) {
+	t.Helper()
+	out, rc, err := g.User(suite.ctx, script, CommandTimeout)
+	if err != nil {
+		suite.broken = true
+		t.Fatalf("user command failed in the harness: %v\nscript:\n%s\noutput:\n%s", err, script, out)
+	}
+	return out, rc
+}
+
+func mustUser(t *testing.T, g *Guest, script string) string {
+	t.Helper()
+	out, rc := user(t, g, script)
+	if rc != 0 {
+		t.Fatalf("user command exited %d:\n%s\noutput:\n%s", rc, script, out)
+	}
+	return out
+}
+
+// restart runs start, waits for the next boot and fails the test if the
+// guest does not come back.
+func restart(t *testing.T, g *Guest, what string, start func() error) Restart {
+	t.Helper()
+	r, err := g.RestartWith(suite.ctx, start)
+	if err != nil {
+		suite.broken = true
+		t.Fatalf("%s: the guest did not come back: %v", what, err)
+	}
+	t.Logf("%s: %s", what, r)
+	return r
+}
+
+// analyze returns systemd-analyze time of the current boot, waiting for
+// the boot to finish.
+func analyze(t *testing.T, g *Guest) Analyze {
+	t.Helper()
+	out := mustRoot(t, g, `for i in $(seq 120); do systemd-analyze time 2>/dev/null | grep -q 'Startup finished' && break; sleep 1; done; systemd-analyze time`)
+	a, err := ParseAnalyze(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// kexecLoaded reads /sys/kernel/kexec_loaded.
+func kexecLoaded(t *testing.T, g *Guest) string {
+	t.Helper()
+	return strings.TrimSpace(mustRoot(t, g, "cat /sys/kernel/kexec_loaded"))
+}
+
+// cmdlineWithoutBootImage drops GRUB's BOOT_IMAGE= token, which a kexec
+// does not carry.
+func cmdlineWithoutBootImage(s string) string {
+	var keep []string
+	for _, f := range strings.Fields(s) {
+		if !strings.HasPrefix(f, "BOOT_IMAGE=") {
+			keep = append(keep, f)
+		}
+	}
+	return strings.Join(keep, " ")
+}
