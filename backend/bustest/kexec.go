@@ -44,6 +44,7 @@ type KexecCall struct {
 	KernelSize int64  `json:"kernel_size"`
 	InitrdSize int64  `json:"initrd_size"`
 	Errno      int    `json:"errno,omitempty"`
+	TimeNs     int64  `json:"t_ns"` // when it was recorded (Unix ns), for latency figures
 }
 
 // Ops as recorded; OpLoadStart is written when a load begins, before any
@@ -63,6 +64,7 @@ const (
 )
 
 func (f *FileKexec) record(c KexecCall) {
+	c.TimeNs = time.Now().UnixNano()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b, _ := json.Marshal(c)

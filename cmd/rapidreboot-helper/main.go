@@ -102,7 +102,7 @@ func run(log *helper.Logger) error {
 		Logind: li,
 		Loader: loader,
 		Plan: func() (*bootplan.Plan, error) {
-			return computePlan(target, p.proc)
+			return computePlan(target, p.proc, p.sys)
 		},
 		Preflight:    func() error { return preflight.Check(env) },
 		Warnings:     func() []string { return preflight.Warnings(env) },
@@ -210,7 +210,10 @@ func kexecTools() string {
 // KiB on every architecture.
 const maxCmdline = 64 << 10
 
-func computePlan(t host.Target, proc string) (*bootplan.Plan, error) {
+// computePlan is rapidrebootctl plan's computation for the running system
+// (cmd/rapidrebootctl/plan.go): the live command line, and GRUB's platform
+// from how this kernel was booted, so that both print the same plan.
+func computePlan(t host.Target, proc, sys string) (*bootplan.Plan, error) {
 	b, err := os.ReadFile(filepath.Join(proc, "cmdline"))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the running kernel's command line: %w", err)
@@ -218,8 +221,12 @@ func computePlan(t host.Target, proc string) (*bootplan.Plan, error) {
 	if len(b) > maxCmdline {
 		return nil, fmt.Errorf("cannot read the running kernel's command line: over %d bytes", maxCmdline)
 	}
-	live := strings.TrimRight(string(b), "\n\x00")
-	return bootplan.Compute(t, bootplan.Options{LiveCmdline: &live})
+	live := strings.TrimSpace(string(b))
+	opt := bootplan.Options{LiveCmdline: &live, Platform: "pc"}
+	if _, err := os.Stat(filepath.Join(sys, "firmware/efi")); err == nil {
+		opt.Platform = "efi"
+	}
+	return bootplan.Compute(t, opt)
 }
 
 // shutdownTargets are the units whose start job means the system is going
