@@ -17,6 +17,11 @@ DEB_WORK     := $(BUILD)/deb-work
 DEB_SRC      := $(DEB_WORK)/rapidreboot-$(DEB_UPSTREAM)
 DEB_FILE     := $(BUILD)/rapidreboot_$(DEB_VERSION)_$(DEB_ARCH).deb
 DEB_CHANGES  := $(BUILD)/rapidreboot_$(DEB_VERSION)_$(DEB_ARCH).changes
+# The build runs in a network namespace of its own, with no network at all,
+# when the machine allows it (root, or unprivileged user namespaces): the
+# proof that it is offline, not a promise. DEB_OFFLINE= turns it off.
+DEB_OFFLINE  ?= $(shell unshare -n true 2>/dev/null && echo "unshare -n" || \
+                        (unshare -rn true 2>/dev/null && echo "unshare -rn"))
 
 .PHONY: deb test-package
 
@@ -28,7 +33,8 @@ deb:
 	  | xargs -0 sh -c 'for f; do [ -e "$$f" ] || [ -L "$$f" ] && printf "%s\0" "$$f"; done; true' sh \
 	  | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
 	cd $(DEB_SRC) && GOFLAGS=-mod=mod $(GO) mod vendor
-	cd $(DEB_SRC) && GO="$$(command -v $(GO))" GOCACHE=$(GOCACHE) dpkg-buildpackage -us -uc -b
+	@echo "deb: building $(if $(DEB_OFFLINE),without network ($(DEB_OFFLINE)),offline by GOPROXY=off only)"
+	cd $(DEB_SRC) && GO="$$(command -v $(GO))" GOCACHE=$(GOCACHE) $(DEB_OFFLINE) dpkg-buildpackage -us -uc -b
 	rm -f $(BUILD)/rapidreboot_*.deb $(BUILD)/rapidreboot*_*.ddeb $(BUILD)/rapidreboot_*.changes $(BUILD)/rapidreboot_*.buildinfo
 	cp $(DEB_WORK)/rapidreboot_$(DEB_VERSION)_* $(DEB_WORK)/rapidreboot-dbgsym_$(DEB_VERSION)_* $(BUILD)/ 2>/dev/null || true
 	@ls -l $(DEB_FILE)

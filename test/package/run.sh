@@ -95,6 +95,22 @@ for f in usr/bin/rapidreboot usr/bin/rapidrebootctl usr/libexec/rapidreboot/rapi
 	if [ "$(stat -c %a "$root/$f")" != 755 ]; then fail "contents: /$f is not mode 0755"; fi
 done
 
+# Every vendored module has its licence in debian/copyright.
+modules=$(ls "$build"/deb-work/rapidreboot-*/vendor/modules.txt 2>/dev/null | head -1)
+if [ -n "$modules" ]; then
+	nolicence=""
+	for m in $(awk '$1 == "#" && $2 !~ /^=>/ {print $2}' "$modules"); do
+		grep -q "^Files: vendor/$m/\*\$" "$top/debian/copyright" || nolicence="$nolicence $m"
+	done
+	if [ -z "$nolicence" ]; then
+		pass "debian/copyright names all $(grep -c '^# ' "$modules") vendored modules"
+	else
+		fail "debian/copyright lacks a Files: vendor/<module>/* stanza for:$nolicence"
+	fi
+else
+	fail "no vendor/modules.txt under $build/deb-work: was the package built by make deb?"
+fi
+
 # --- 2. lintian ----------------------------------------------------------------
 if need lintian lintian; then
 	# Info tags are shown for the record; errors and warnings fail.
