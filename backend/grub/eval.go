@@ -103,7 +103,7 @@ type entry struct {
 	title   string
 	id      string
 	args    []string
-	body    []stmt
+	body    func() ([]stmt, error)
 	submenu bool
 	ref     Ref
 	bls     *BLSEntry
@@ -197,8 +197,18 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // into words at blanks, quoted text and "$var" never split, a word that
 // expands to nothing unquoted disappears.
 func (in *interp) expand(ws []word) ([]string, error) {
-	var out []string
+	out := make([]string, 0, len(ws))
 	for _, w := range ws {
+		// Most words are one literal: no building, no copying.
+		if len(w.segs) == 1 && w.segs[0].kind == segLit {
+			if s := w.segs[0]; s.quoted || s.text != "" {
+				out = append(out, s.text)
+			}
+			if err := in.spend(1 + len(w.segs[0].text)/64); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		var cur strings.Builder
 		have := false
 		for _, s := range w.segs {
@@ -345,6 +355,9 @@ func (in *interp) menuentry(s *menuStmt) error {
 		return err
 	}
 	e := &entry{body: s.body, submenu: s.submenu, ref: in.ref(s.line)}
+	if s.file == "" {
+		s.file = in.file
+	}
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -680,7 +693,7 @@ func (in *interp) blscfg(ref Ref) error {
 		if title == "" {
 			title = b.ID
 		}
-		in.sc.menu = append(in.sc.menu, &entry{title: title, id: b.ID, body: body, ref: Ref{File: b.File}, bls: b})
+		in.sc.menu = append(in.sc.menu, &entry{title: title, id: b.ID, body: func() ([]stmt, error) { return body, nil }, ref: Ref{File: b.File}, bls: b})
 	}
 	return nil
 }

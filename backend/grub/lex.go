@@ -96,6 +96,9 @@ type lexer struct {
 	pos  int
 	line int
 	file string
+	// arena holds the segments of all words: one allocation per many words
+	// instead of one per word. Words keep capped slices of it.
+	arena []seg
 }
 
 func isNameStart(c byte) bool {
@@ -155,68 +158,132 @@ tok:
 	return token{kind: tWord, w: w, line: line}, nil
 }
 
+// litBuf collects a literal; a run taken whole from the source is kept
+// as a substring, without copying (most words are one such run).
+type litBuf struct {
+	s    string
+	b    []byte
+	useB bool
+}
+
+func (l *litBuf) add(x string) {
+	switch {
+	case l.useB:
+		l.b = append(l.b, x...)
+	case l.s == "":
+		l.s = x
+	default:
+		l.b = append(append(l.b[:0], l.s...), x...)
+		l.useB = true
+	}
+}
+
+func (l *litBuf) len() int {
+	if l.useB {
+		return len(l.b)
+	}
+	return len(l.s)
+}
+
+func (l *litBuf) take() string {
+	out := l.s
+	if l.useB {
+		out = string(l.b)
+	}
+	l.s, l.b, l.useB = "", l.b[:0], false
+	return out
+}
+
+// special are the bytes that end a run of ordinary word characters.
+var special = func() (t [256]bool) {
+	for _, c := range " \t\r\n;{}\\'\"$" {
+		t[c] = true
+	}
+	return
+}()
+
+// dqSpecial end a run inside double quotes.
+var dqSpecial = func() (t [256]bool) {
+	for _, c := range "\"\\$\n" {
+		t[c] = true
+	}
+	return
+}()
+
 func (lx *lexer) word() (word, error) {
-	var w word
-	var lit strings.Builder
+	if cap(lx.arena)-len(lx.arena) < 8 {
+		lx.arena = make([]seg, 0, 256)
+	}
+	start := len(lx.arena)
+	var lit litBuf
 	litQuoted := false
 	flush := func() {
-		if lit.Len() > 0 || litQuoted {
-			w.segs = append(w.segs, seg{kind: segLit, text: lit.String(), quoted: litQuoted})
+		if lit.len() > 0 || litQuoted {
+			lx.arena = append(lx.arena, seg{kind: segLit, text: lit.take(), quoted: litQuoted})
 		}
-		lit.Reset()
 		litQuoted = false
 	}
 	addVar := func(kind segKind, name string) {
 		flush()
-		w.segs = append(w.segs, seg{kind: kind, text: name})
+		lx.arena = append(lx.arena, seg{kind: kind, text: name})
 	}
-	for lx.pos < len(lx.src) {
-		c := lx.src[lx.pos]
+	w, err := lx.wordBody(&lit, &litQuoted, flush, addVar)
+	end := len(lx.arena)
+	w.segs = lx.arena[start:end:end]
+	return w, err
+}
+
+func (lx *lexer) wordBody(lit *litBuf, quoted *bool, flush func(), addVar func(segKind, string)) (word, error) {
+	var w word
+	litQuoted := quoted
+	src := lx.src
+	for lx.pos < len(src) {
+		c := src[lx.pos]
 		switch c {
 		case ' ', '\t', '\r', '\n', ';', '{', '}':
 			flush()
 			return w, nil
 		case '\\':
-			if lx.pos+1 >= len(lx.src) {
+			if lx.pos+1 >= len(src) {
 				lx.pos++
 				continue
 			}
-			n := lx.src[lx.pos+1]
+			n := src[lx.pos+1]
 			lx.pos += 2
 			if n == '\n' {
 				lx.line++
 				continue
 			}
-			lit.WriteByte(n)
+			lit.add(src[lx.pos-1 : lx.pos])
 		case '\'':
-			end := strings.IndexByte(lx.src[lx.pos+1:], '\'')
+			end := strings.IndexByte(src[lx.pos+1:], '\'')
 			if end < 0 {
 				return w, lx.errorf("unterminated single quote")
 			}
-			s := lx.src[lx.pos+1 : lx.pos+1+end]
-			lx.line += strings.Count(s, "\n")
+			q := src[lx.pos+1 : lx.pos+1+end]
+			lx.line += strings.Count(q, "\n")
 			flush() // quoted and unquoted text are separate segments
-			lit.WriteString(s)
-			litQuoted = true
+			lit.add(q)
+			*litQuoted = true
 			flush()
 			lx.pos += end + 2
 		case '"':
 			lx.pos++
 			flush()
-			litQuoted = true
+			*litQuoted = true
 			closed := false
-			for lx.pos < len(lx.src) && !closed {
-				d := lx.src[lx.pos]
+			for lx.pos < len(src) && !closed {
+				d := src[lx.pos]
 				switch d {
 				case '"':
 					lx.pos++
 					closed = true
 				case '\\':
-					if lx.pos+1 < len(lx.src) {
-						n := lx.src[lx.pos+1]
+					if lx.pos+1 < len(src) {
+						n := src[lx.pos+1]
 						switch n {
 						case '$', '"', '\\':
-							lit.WriteByte(n)
+							lit.add(src[lx.pos+1 : lx.pos+2])
 							lx.pos += 2
 							continue
 						case '\n':
@@ -225,22 +292,27 @@ func (lx *lexer) word() (word, error) {
 							continue
 						}
 					}
-					lit.WriteByte('\\')
+					lit.add(`\`)
 					lx.pos++
 				case '$':
 					if name, ok := lx.varName(); ok {
 						addVar(segDQVar, name)
-						litQuoted = true // the rest of the quoted run
+						*litQuoted = true // the rest of the quoted run
 					} else {
-						lit.WriteByte('$')
+						lit.add("$")
 						lx.pos++
 					}
-				default:
-					if d == '\n' {
-						lx.line++
-					}
-					lit.WriteByte(d)
+				case '\n':
+					lx.line++
+					lit.add("\n")
 					lx.pos++
+				default:
+					j := lx.pos + 1
+					for j < len(src) && !dqSpecial[src[j]] {
+						j++
+					}
+					lit.add(src[lx.pos:j])
+					lx.pos = j
 				}
 			}
 			if !closed {
@@ -251,12 +323,16 @@ func (lx *lexer) word() (word, error) {
 			if name, ok := lx.varName(); ok {
 				addVar(segVar, name)
 			} else {
-				lit.WriteByte('$')
+				lit.add("$")
 				lx.pos++
 			}
 		default:
-			lit.WriteByte(c)
-			lx.pos++
+			j := lx.pos + 1
+			for j < len(src) && !special[src[j]] {
+				j++
+			}
+			lit.add(src[lx.pos:j])
+			lx.pos = j
 		}
 	}
 	flush()

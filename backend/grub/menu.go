@@ -77,7 +77,14 @@ func Evaluate(src []byte, opt Options) (*Boot, error) {
 			in.sc = sc
 			in.params = e.args
 			in.file = e.ref.File
-			if err := in.run(e.body); err != nil {
+			body, err := e.body()
+			if err != nil {
+				return nil, err
+			}
+			if len(b.Path) > maxDepth {
+				return nil, fmt.Errorf("%s: submenus nested more than %d deep", e.ref, maxDepth)
+			}
+			if err := in.run(body); err != nil {
 				return nil, err
 			}
 			in.stop = false
@@ -91,7 +98,11 @@ func Evaluate(src []byte, opt Options) (*Boot, error) {
 		in.params = e.args
 		in.file = e.ref.File
 		in.inEntry = true
-		if err := in.run(e.body); err != nil {
+		body, err := e.body()
+		if err != nil {
+			return nil, err
+		}
+		if err := in.run(body); err != nil {
 			return nil, err
 		}
 		in.inEntry = false
@@ -134,8 +145,9 @@ func (in *interp) menuHasLinux(menu []*entry, sc *scope, depth int) bool {
 			in.sc = copyScope(sc, true)
 			in.sc.menu = nil
 			in.inEntry = false
-			if in.run(e.body) != nil {
-				return false
+			body, err := e.body()
+			if err != nil || in.run(body) != nil {
+				continue
 			}
 			sub := in.sc
 			if in.menuHasLinux(sub.menu, sub, depth+1) {
@@ -146,8 +158,9 @@ func (in *interp) menuHasLinux(menu []*entry, sc *scope, depth int) bool {
 		in.sc = copyScope(sc, false)
 		in.boot = &Boot{}
 		in.inEntry = true
-		if in.run(e.body) != nil {
-			return false
+		body, err := e.body()
+		if err != nil || in.run(body) != nil {
+			continue
 		}
 		if bootCommands[in.boot.Loader] {
 			return true

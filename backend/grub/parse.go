@@ -1,5 +1,7 @@
 package grub
 
+import "strings"
+
 // The parse tree. Menu entry bodies are kept parsed (GRUB keeps their text
 // and parses it when the entry runs; the result is the same).
 
@@ -37,11 +39,28 @@ type funcStmt struct {
 	line int
 }
 
+// menuStmt keeps its body as text, parsed only if the entry runs, as
+// GRUB does: a syntax error in an entry that is not booted does not
+// matter, and a large grub.cfg costs one scan instead of a parse tree.
 type menuStmt struct {
-	submenu bool
-	args    []word
-	body    []stmt
-	line    int
+	submenu  bool
+	args     []word
+	src      string
+	srcLine  int
+	file     string
+	parsed   []stmt
+	parseErr error
+	done     bool
+	line     int
+}
+
+// body parses the entry's text the first time it is needed.
+func (s *menuStmt) body() ([]stmt, error) {
+	if !s.done {
+		s.parsed, s.parseErr = parseAt(s.src, s.file, s.srcLine)
+		s.done = true
+	}
+	return s.parsed, s.parseErr
 }
 
 func (s *cmdStmt) stmtLine() int   { return s.line }
@@ -98,8 +117,11 @@ func keyword(t token, kw ...string) bool {
 }
 
 // parse parses a whole script.
-func parse(src, file string) ([]stmt, error) {
-	p := &parser{lx: lexer{src: src, line: 1, file: file}}
+func parse(src, file string) ([]stmt, error) { return parseAt(src, file, 1) }
+
+// parseAt parses src whose first line is line of file.
+func parseAt(src, file string, line int) ([]stmt, error) {
+	p := &parser{lx: lexer{src: src, line: line, file: file}}
 	list, err := p.list(nil, false)
 	if err != nil {
 		return nil, err
@@ -338,7 +360,7 @@ func (p *parser) stmt() (stmt, error) {
 		}
 		return &funcStmt{name: name, body: body, line: line}, nil
 	case "menuentry", "submenu":
-		s := &menuStmt{submenu: kw == "submenu", line: line}
+		s := &menuStmt{submenu: kw == "submenu", line: line, args: make([]word, 0, 8)}
 		for {
 			t, err := p.peek()
 			if err != nil {
@@ -350,13 +372,23 @@ func (p *parser) stmt() (stmt, error) {
 			p.take()
 			s.args = append(s.args, t.w)
 		}
-		if s.body, err = p.block(); err != nil {
+		t, err := p.skipNewlines()
+		if err != nil {
+			return nil, err
+		}
+		if t.kind != tLBrace {
+			return nil, p.lx.errorf("expected '{', found %s", describe(t))
+		}
+		// The lexer stands just after the '{' the parser peeked at.
+		p.peeked = false
+		s.srcLine, s.file = p.lx.line, p.lx.file
+		if s.src, err = p.lx.skipBlock(); err != nil {
 			return nil, err
 		}
 		return s, nil
 	}
 	// A simple command: words up to a separator, '}' or the end.
-	s := &cmdStmt{line: line}
+	s := &cmdStmt{line: line, words: make([]word, 0, 4)}
 	for {
 		t, err := p.peek()
 		if err != nil {
@@ -372,4 +404,108 @@ func (p *parser) stmt() (stmt, error) {
 		s.words = append(s.words, t.w)
 	}
 	return s, nil
+}
+
+// skipBlock scans from just after a '{' to its matching '}' token with the
+// lexer's rules (quotes, escapes, ${...}, comments) but builds nothing,
+// and returns the text between them.
+func (lx *lexer) skipBlock() (string, error) {
+	s := lx.src
+	start := lx.pos
+	depth := 1
+	wordStart := true // where '#' begins a comment
+	for lx.pos < len(s) {
+		c := s[lx.pos]
+		switch c {
+		case ' ', '\t', '\r', ';':
+			wordStart = true
+			lx.pos++
+		case '\n':
+			wordStart = true
+			lx.line++
+			lx.pos++
+		case '#':
+			if wordStart {
+				for lx.pos < len(s) && s[lx.pos] != '\n' {
+					lx.pos++
+				}
+				continue
+			}
+			lx.pos++
+		case '{':
+			depth++
+			if depth > maxDepth {
+				return "", lx.errorf("blocks nested more than %d deep", maxDepth)
+			}
+			wordStart = true
+			lx.pos++
+		case '}':
+			depth--
+			lx.pos++
+			if depth == 0 {
+				return s[start : lx.pos-1], nil
+			}
+			wordStart = true
+		case '\\':
+			if lx.pos+1 < len(s) && s[lx.pos+1] == '\n' {
+				lx.line++
+				lx.pos += 2
+				continue // a continuation keeps the word state
+			}
+			lx.pos += 2
+			wordStart = false
+		case '\'':
+			end := strings.IndexByte(s[lx.pos+1:], '\'')
+			if end < 0 {
+				return "", lx.errorf("unterminated single quote")
+			}
+			lx.line += strings.Count(s[lx.pos+1:lx.pos+1+end], "\n")
+			lx.pos += end + 2
+			wordStart = false
+		case '"':
+			lx.pos++
+			closed := false
+			for lx.pos < len(s) && !closed {
+				switch d := s[lx.pos]; d {
+				case '"':
+					closed = true
+					lx.pos++
+				case '\\':
+					if lx.pos+1 < len(s) && strings.IndexByte("$\"\\\n", s[lx.pos+1]) >= 0 {
+						if s[lx.pos+1] == '\n' {
+							lx.line++
+						}
+						lx.pos += 2
+					} else {
+						lx.pos++
+					}
+				case '$':
+					lx.skipVar()
+				default:
+					if d == '\n' {
+						lx.line++
+					}
+					lx.pos++
+				}
+			}
+			if !closed {
+				return "", lx.errorf("unterminated double quote")
+			}
+			wordStart = false
+		case '$':
+			lx.skipVar()
+			wordStart = false
+		default:
+			lx.pos++
+			wordStart = false
+		}
+	}
+	return "", lx.errorf("missing '}'")
+}
+
+// skipVar steps over a '$' at pos as varName would read it.
+func (lx *lexer) skipVar() {
+	if _, ok := lx.varName(); !ok {
+		lx.pos++
+	}
 }

@@ -17,6 +17,7 @@
 package host
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -253,11 +254,13 @@ func (t Target) ReadFile(p string, max int64) ([]byte, error) {
 	if st.Size > max {
 		return nil, reason.Wrap(reason.TooLarge, clean(p), fmt.Errorf("%d bytes, limit %d", st.Size, max))
 	}
-	// The limit also holds if the file grows while we read it.
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
+	// Sized from stat so a large grub.cfg is read without regrowing; the
+	// limit also holds if the file grows while we read it.
+	buf := bytes.NewBuffer(make([]byte, 0, st.Size+bytes.MinRead+1))
+	if _, err := buf.ReadFrom(io.LimitReader(f, max+1)); err != nil {
 		return nil, reason.Wrap(reason.BadConfig, clean(p), fmt.Errorf("cannot read: %w", err))
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > max {
 		return nil, reason.Wrap(reason.TooLarge, clean(p), fmt.Errorf("over %d bytes", max))
 	}
