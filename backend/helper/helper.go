@@ -606,6 +606,11 @@ func (h *Helper) QuickRestart(ctx context.Context, sender string, interactive bo
 func (h *Helper) SetShutdown(v bool) {
 	h.mu.Lock()
 	h.shutdown = v
+	if !v {
+		// The shutdown was cancelled: our own reboot request is over too,
+		// and the arm expires as usual again.
+		h.restarting = false
+	}
 	h.mu.Unlock()
 	h.cfg.Log.Info("logind: PrepareForShutdown(%v)", v)
 }

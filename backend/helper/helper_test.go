@@ -142,7 +142,7 @@ func newEnv(t *testing.T, mod func(*helper.Config)) *env {
 		ArmDir:    filepath.Join(root, armstate.RunDir),
 		StateDir:  filepath.Join(root, armstate.StateDir),
 		BootID:    bustest.RootBootID,
-		Log:       helper.NewLogger("", e.stderr),
+		Log:       helper.NewLogger(e.stderr),
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -371,7 +371,7 @@ func TestQuickRestartRebootsThroughLogindHonouringInhibitorsAndDisarmsIfRefused(
 
 func TestRow49LoggingThatCannotReachTheJournalIsSaidOnStderrAndChangesNoDecision(t *testing.T) {
 	var stderr bytes.Buffer
-	log := helper.NewLogger(filepath.Join(t.TempDir(), "no-journal-here"), &stderr)
+	log := helper.NewLogger(&stderr, filepath.Join(t.TempDir(), "no-journal-here"), filepath.Join(t.TempDir(), "nor-here"))
 	e := newEnv(t, func(c *helper.Config) { c.Log = log })
 	e.auth.err = reason.New(reason.NotAuthorized, "")
 	_, err := e.h.Arm(context.Background(), ":1.9", false)
@@ -380,7 +380,7 @@ func TestRow49LoggingThatCannotReachTheJournalIsSaidOnStderrAndChangesNoDecision
 	}
 	e.assertDisarmed(t)
 	out := stderr.String()
-	if !strings.Contains(out, "cannot log to") || strings.Count(out, "cannot log to") != 1 {
+	if !strings.Contains(out, "no-journal-here") || !strings.Contains(out, "nor-here") || strings.Count(out, "cannot log to") != 1 {
 		t.Errorf("stderr does not say once that the journal is unreachable:\n%s", out)
 	}
 	if !strings.Contains(out, "<4>Arm: sender=:1.9 uid=1000 action="+busapi.ActionQuickRestart+" result=refused") {
@@ -392,7 +392,7 @@ func TestRow49ALogSocketThatGoesAwayFallsBackToStderr(t *testing.T) {
 	dir := t.TempDir()
 	sink := bustest.NewLogSink(t, dir)
 	var stderr bytes.Buffer
-	log := helper.NewLogger(sink.Path, &stderr)
+	log := helper.NewLogger(&stderr, sink.Path)
 	log.Notice("first")
 	if sink.WaitFor(2*time.Second, "first") == "" {
 		t.Fatal("nothing reached the socket")

@@ -27,19 +27,25 @@ const (
 	prioInfo    = 6
 )
 
-// NewLogger logs to the syslog socket at socket ("" for none), falling
-// back to stderr.
-func NewLogger(socket string, stderr io.Writer) *Logger {
+// NewLogger logs to the first syslog socket of sockets that accepts a
+// connection (none: stderr only), falling back to stderr.
+func NewLogger(stderr io.Writer, sockets ...string) *Logger {
 	l := &Logger{stderr: stderr}
-	if socket == "" {
-		return l
+	var errs []string
+	for _, s := range sockets {
+		if s == "" {
+			continue
+		}
+		w, err := syslog.Dial("unixgram", s, syslog.LOG_DAEMON|syslog.LOG_INFO, "rapidreboot-helper")
+		if err == nil {
+			l.sys = w
+			return l
+		}
+		errs = append(errs, err.Error())
 	}
-	w, err := syslog.Dial("unixgram", socket, syslog.LOG_DAEMON|syslog.LOG_INFO, "rapidreboot-helper")
-	if err != nil {
-		l.note(fmt.Errorf("cannot log to %s: %w", socket, err))
-		return l
+	if len(errs) > 0 {
+		l.note(fmt.Errorf("cannot log to syslog: %s", strings.Join(errs, "; ")))
 	}
-	l.sys = w
 	return l
 }
 

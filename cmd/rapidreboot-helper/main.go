@@ -41,7 +41,7 @@ var (
 	armTTL               = flag.Duration("arm-ttl", armstate.DefaultTTL, "disarm when no reboot started this long after Arm")
 	polkitTimeout        = flag.Duration("polkit-timeout", polkit.DefaultTimeout, "refuse when polkit has not answered a non-interactive check within this time")
 	polkitInteractive    = flag.Duration("polkit-interactive-timeout", polkit.DefaultInteractiveTimeout, "the same for a check that may ask for a password")
-	logSocket            = flag.String("log-socket", "/dev/log", "syslog socket (the journal's); stderr when it cannot be used")
+	logSocket            = flag.String("log-socket", "", "syslog socket; default /dev/log, then the journal's /run/systemd/journal/dev-log; stderr when none can be used")
 	showVersion          = flag.Bool("version", false, "print the version and exit")
 	kexecToolsCandidates = []string{"/usr/sbin/kexec", "/sbin/kexec"}
 )
@@ -56,7 +56,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "rapidreboot-helper: no arguments are taken")
 		os.Exit(2)
 	}
-	log := helper.NewLogger(*logSocket, os.Stderr)
+	sockets := []string{"/dev/log", "/run/systemd/journal/dev-log"}
+	if *logSocket != "" {
+		sockets = []string{*logSocket}
+	}
+	log := helper.NewLogger(os.Stderr, sockets...)
 	if err := run(log); err != nil {
 		log.Err("%v", err)
 		os.Exit(1)
