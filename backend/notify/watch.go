@@ -107,16 +107,20 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	defer w.Bus.RemoveSignal(sigs)
 
+	// inotify when it can be had; else a look every Poll. Never both: an
+	// idle watcher should not wake up at all.
 	var changes <-chan struct{}
+	var poll <-chan time.Time
 	dw, err := watchDir(filepath.Join(w.Root, "run"))
 	if err != nil {
 		w.Logf("%v; looking every %s instead", err, w.Poll)
+		t := time.NewTicker(w.Poll)
+		defer t.Stop()
+		poll = t.C
 	} else {
 		defer dw.stop()
 		changes = dw.C
 	}
-	poll := time.NewTicker(w.Poll)
-	defer poll.Stop()
 
 	// The first look is immediate: a marker left from before the login
 	// is a state the user may not have heard of yet.
@@ -132,10 +136,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 			return nil
 		case <-changes:
 			resetTimer(settle, w.Quiet)
-		case <-poll.C:
-			if changes == nil {
-				resetTimer(settle, 0)
-			}
+		case <-poll:
+			resetTimer(settle, 0)
 		case <-settle.C:
 			if w.look(ctx) {
 				retry = time.After(w.nextRetry())
