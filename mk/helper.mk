@@ -27,11 +27,15 @@ helper-test-bin:
 	@mkdir -p $(dir $(HELPER_TEST_BIN))
 	$(GO) build -tags rapidreboot_fakekexec -o $(HELPER_TEST_BIN) ./cmd/rapidreboot-helper
 
+# rapidrebootctl's other tests (plan, notify) run in `make unit`; here only
+# the one that drives the real helper.
 test-integration: helper-test-bin
 	$(GO) vet -tags integration $(HELPER_INTEG_PKGS)
 	$(GO) vet -tags rapidreboot_fakekexec ./cmd/rapidreboot-helper/
 	RAPIDREBOOT_TEST_HELPER=$(CURDIR)/$(HELPER_TEST_BIN) \
-	  $(GO) test -tags integration -count=1 -timeout 10m $(HELPER_INTEG_PKGS)
+	  $(GO) test -tags integration -count=1 -timeout 10m ./backend/helper/
+	RAPIDREBOOT_TEST_HELPER=$(CURDIR)/$(HELPER_TEST_BIN) \
+	  $(GO) test -tags integration -count=1 -timeout 5m -run '^TestTheCommandsDriveTheRealHelper$$' ./cmd/rapidrebootctl/
 
 bench-helper: helper-test-bin
 	RAPIDREBOOT_TEST_HELPER=$(CURDIR)/$(HELPER_TEST_BIN) \
