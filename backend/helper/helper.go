@@ -143,8 +143,14 @@ func New(cfg Config) *Helper {
 	return h
 }
 
-// opTimeout bounds the calls one operation makes to logind and the like.
-const opTimeout = 30 * time.Second
+// opTimeout bounds one operation's calls that change something (the
+// reboot request); queryTimeout the questions asked on the way (the
+// caller's uid, sessions, inhibitors), which must leave room within the
+// caller's own D-Bus timeout (25 s by default).
+const (
+	opTimeout    = 30 * time.Second
+	queryTimeout = 5 * time.Second
+)
 
 // Refusal kinds, one per D-Bus error name of busapi.
 var (
@@ -249,7 +255,7 @@ func (h *Helper) prepare(ctx context.Context) (*bootplan.Plan, busapi.Plan, erro
 	case planErr != nil:
 		unavailable = planErr
 	default:
-		lctx, cancel := context.WithTimeout(ctx, opTimeout)
+		lctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		blocker, err := h.cfg.Logind.ShutdownBlocker(lctx)
 		cancel()
 		switch {
@@ -292,13 +298,15 @@ func toWire(p *bootplan.Plan) busapi.Plan {
 // authorize names the caller's uid, picks the polkit action and asks
 // polkit. Every failure is a refusal, logged with what is known.
 func (h *Helper) authorize(ctx context.Context, method, sender string, interactive bool) (uint32, error) {
-	uid, err := h.cfg.Users.UnixUser(ctx, sender)
+	uctx, ucancel := context.WithTimeout(ctx, queryTimeout)
+	uid, err := h.cfg.Users.UnixUser(uctx, sender)
+	ucancel()
 	if err != nil {
 		h.cfg.Log.Decision(method, sender, -1, "", "refused: cannot identify the caller: "+err.Error())
 		return 0, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot identify the caller", err))
 	}
 	action := busapi.ActionQuickRestart
-	lctx, cancel := context.WithTimeout(ctx, opTimeout)
+	lctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	others, err := h.cfg.Logind.OtherUsersSessions(lctx, uid)
 	cancel()
 	if err != nil || others {
@@ -535,9 +543,11 @@ func (h *Helper) Disarm(ctx context.Context, sender string) error {
 	h.begin()
 	defer h.end()
 	uid := int64(-1)
-	if u, err := h.cfg.Users.UnixUser(ctx, sender); err == nil {
+	uctx, ucancel := context.WithTimeout(ctx, queryTimeout)
+	if u, err := h.cfg.Users.UnixUser(uctx, sender); err == nil {
 		uid = int64(u)
 	}
+	ucancel()
 	err := h.disarm()
 	if err != nil {
 		h.cfg.Log.Decision("Disarm", sender, uid, "", "failed: "+err.Error())
