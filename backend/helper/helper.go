@@ -560,8 +560,12 @@ func (h *Helper) Disarm(ctx context.Context, sender string) error {
 func (h *Helper) disarm() error {
 	h.mu.Lock()
 	h.gen++
+	inFlight := h.flight != nil
 	t := h.ticketLocked()
 	h.mu.Unlock()
+	if inFlight {
+		h.cfg.Log.Info("a Disarm cancels the Arm in flight")
+	}
 	h.waitTurn(t)
 	defer h.doneTurn()
 	return h.disarmNow()

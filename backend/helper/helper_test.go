@@ -218,7 +218,9 @@ func TestDisarmDuringALoadCancelsItAndWins(t *testing.T) {
 	<-started
 	disarmErr := make(chan error, 1)
 	go func() { disarmErr <- e.h.Disarm(context.Background(), ":1.10") }()
-	time.Sleep(20 * time.Millisecond)
+	if !e.stderr.waitFor("a Disarm cancels the Arm in flight") {
+		t.Fatal("the Disarm was not seen during the load")
+	}
 	close(release)
 	if err := <-disarmErr; err != nil {
 		t.Fatal(err)

@@ -169,12 +169,13 @@ func TestRow03APolkitThatHangsIsRefusedInBoundedTimeWhileOthersAreServed(t *test
 	// While that check hangs, another caller is served at once.
 	time.Sleep(200 * time.Millisecond)
 	other := busapi.NewClient(bustest.NewConn(t, r.bus))
-	gpStart := time.Now()
 	if _, err := other.GetPlan(r.ctx()); err != nil {
 		t.Fatalf("GetPlan during a hung polkit: %v", err)
 	}
-	if d := time.Since(gpStart); d > time.Second {
-		t.Errorf("GetPlan took %s during a hung polkit check", d)
+	select {
+	case <-done:
+		t.Error("GetPlan was answered only after the hung check ended")
+	default:
 	}
 	err := <-done
 	elapsed := time.Since(start)
@@ -282,7 +283,9 @@ func TestRow06DisarmWhileALoadIsInFlightEndsUnloadedAndNotArmed(t *testing.T) {
 	}
 	disarmErr := make(chan error, 1)
 	go func() { disarmErr <- busapi.NewClient(bustest.NewConn(t, r.bus)).Disarm(r.ctx()) }()
-	time.Sleep(100 * time.Millisecond) // let the Disarm reach the helper
+	if r.log.WaitFor(10*time.Second, "a Disarm cancels the Arm in flight") == "" {
+		t.Fatalf("the Disarm did not reach the helper during the load; log: %q", r.log.Lines())
+	}
 	if err := os.WriteFile(gate, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
