@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rapidreboot/rapidreboot/backend/armstate"
+)
+
+func TestClearFailedRemovesTheMarkerUnderTheRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, armstate.StateDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, armstate.FailedFile)
+	if err := os.WriteFile(marker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	ctx := &cliContext{Root: root, Stdout: &out, Stderr: &errb}
+	if err := runClearFailed(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("marker still there: %v", err)
+	}
+	if !strings.Contains(out.String(), "switched on again") {
+		t.Fatalf("output %q", out.String())
+	}
+	// Clearing twice is fine: nothing to do is not an error.
+	if err := runClearFailed(ctx, nil); err != nil {
+		t.Fatalf("second clear: %v", err)
+	}
+}
+
+func TestClearFailedRejectsArguments(t *testing.T) {
+	ctx := &cliContext{Root: "/", Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+	if err := runClearFailed(ctx, []string{"x"}); err == nil {
+		t.Fatal("want a usage error")
+	}
+}
