@@ -3,6 +3,7 @@
 #   make deb            build/rapidreboot_<version>_<arch>.deb (+ .changes, .buildinfo)
 #   make test-package   lintian, the validators, the package's file list,
 #                       install and purge in a Debian 12 chroot   (in check)
+#   make demo-package   the package's fields and files            (in demo)
 #
 # deb copies the tree (tracked and new files, as `git add -A` would see
 # them) to $(DEB_WORK), vendors the Go modules there, and runs
@@ -23,7 +24,7 @@ DEB_CHANGES  := $(BUILD)/rapidreboot_$(DEB_VERSION)_$(DEB_ARCH).changes
 DEB_OFFLINE  ?= $(shell unshare -n true 2>/dev/null && echo "unshare -n" || \
                         (unshare -rn true 2>/dev/null && echo "unshare -rn"))
 
-.PHONY: deb test-package
+.PHONY: deb test-package demo-package
 
 deb:
 	@command -v dpkg-buildpackage >/dev/null || { echo "deb: dpkg-buildpackage missing (make deps)"; exit 1; }
@@ -42,4 +43,11 @@ deb:
 test-package: deb
 	test/package/run.sh $(DEB_CHANGES)
 
+# make demo: the package, what it holds and needs.
+demo-package: deb
+	@echo "== the Debian package: $(DEB_FILE) ($$(du -k $(DEB_FILE) | cut -f1) KiB)"
+	@dpkg-deb -f $(DEB_FILE) Package Version Depends Suggests
+	@dpkg-deb -c $(DEB_FILE) | awk '$$1 !~ /^d/ {sub(/^\./, "", $$6); print "  " $$6 ($$7 == "->" ? " -> " $$8 : "")}'
+
 CHECK_TARGETS += test-package
+DEMO_TARGETS  += demo-package

@@ -71,6 +71,7 @@ if [ ! -e "$base/.complete" ]; then
 	mv "$base.tmp" "$base"
 fi
 
+echo "$base" >"$work/base"
 upper=$work/overlay/upper lower_work=$work/overlay/work
 merged=$work/merged
 mkdir -p "$upper" "$lower_work" "$merged"
