@@ -35,12 +35,14 @@
 //
 // Command line from /proc/cmdline: tokens that make sense for one boot
 // only are dropped and named in Why — BOOT_IMAGE= and initrd= (set by the
-// boot loader, kexec passes its own initrd), init=, rdinit=, single, s, S,
+// boot loader, kexec passes its own initrd), init=, single, s, S,
 // 1, emergency, -b, rescue, systemd.unit=, rd.systemd.unit=, systemd.run=,
 // systemd.run_success_action=, systemd.run_failure_action=,
 // systemd.debug_shell, rd.break, rd.shell, rd.emergency, rd.rescue,
 // systemd.confirm_spawn, kexec_jump_back_entry=. Everything else is kept
-// byte for byte, quotes included.
+// byte for byte, quotes included. rdinit= is kept: unlike init=/bin/sh it
+// is how some systems (Firecracker guests, initramfs-only systems) always
+// boot.
 //
 // Not supported (a plan may differ from a cold boot): GRUB's `fallback`
 // (a missing default kernel is refused rather than retried), EFI variables

@@ -256,7 +256,7 @@ func (p *planner) scanCmdline() (string, error) {
 // oneShot are /proc/cmdline words that describe one particular boot, not
 // the system's normal one; they are not carried into the next kernel.
 var oneShotKeys = map[string]bool{
-	"BOOT_IMAGE": true, "initrd": true, "init": true, "rdinit": true,
+	"BOOT_IMAGE": true, "initrd": true, "init": true,
 	"systemd.unit": true, "rd.systemd.unit": true, "systemd.run": true,
 	"systemd.run_success_action": true, "systemd.run_failure_action": true,
 	"systemd.debug_shell": true, "systemd.confirm_spawn": true,

@@ -1,0 +1,50 @@
+# The boot plan: backend/{host,kver,grub,bls,menulst,bootplan} and
+# `rapidrebootctl plan`. Owner: the boot plan's area. Unit tests (fixture
+# roots, attack rows) run in `make unit`.
+#
+#   make fuzz-short   each parser's fuzz target for FUZZTIME (in check)
+#   make bench-plan   plan for 100 kernels + 2 MB grub.cfg, and 2x, 4x
+#                     (figures, not pass/fail; target < 20 ms, linear growth)
+#   make demo-plan    `rapidrebootctl plan` on this machine and on a fixture
+#                     root (in demo; a machine without kernels in /boot
+#                     correctly refuses, which does not fail the demo)
+
+FUZZTIME        ?= 10s
+PLAN_BENCHTIME  ?= 20x
+PLAN_FIXTURE    ?= backend/bootplan/testdata/debian-12-own-two-kernels/root
+FUZZ_TARGETS    := \
+	backend/kver:FuzzCompare \
+	backend/grub:FuzzEvaluate \
+	backend/grub:FuzzParseEnv \
+	backend/grub:FuzzParseDefaults \
+	backend/bls:FuzzParse \
+	backend/bls:FuzzVersionCompare \
+	backend/menulst:FuzzParse
+
+CHECK_TARGETS += fuzz-short
+DEMO_TARGETS  += demo-plan
+
+.PHONY: fuzz-short bench-plan demo-plan
+
+# One worker each: the machine is shared. The corpus found is kept in
+# GOCACHE; anything worth keeping is copied into testdata/fuzz by hand.
+fuzz-short:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel 1 ./$$pkg | tail -2; \
+	done
+
+bench-plan:
+	$(GO) test -run '^$$' -bench 'BenchmarkPlan' -benchmem -benchtime $(PLAN_BENCHTIME) -count 3 ./backend/bootplan/
+	$(GO) test -run '^$$' -bench 'BenchmarkEvaluateScales' -benchtime 10x ./backend/grub/
+
+demo-plan:
+	@mkdir -p $(BUILD)
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BUILD)/rapidrebootctl ./cmd/rapidrebootctl
+	@echo "== rapidrebootctl plan (this machine)"
+	-$(BUILD)/rapidrebootctl plan
+	@echo "== rapidrebootctl --root $(PLAN_FIXTURE) plan"
+	$(BUILD)/rapidrebootctl --root $(PLAN_FIXTURE) plan
+	@echo "== the same as JSON"
+	$(BUILD)/rapidrebootctl --root $(PLAN_FIXTURE) plan --json
