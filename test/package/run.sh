@@ -17,6 +17,8 @@
 #    each run on an overlay): every file arrives, units are enabled as
 #    designed and pass systemd-analyze verify, and after dpkg --purge the
 #    tree is as before to the file.
+# 5. make install DESTDIR=… PREFIX=/usr/local lays out the same manifest,
+#    and make uninstall takes it back.
 #
 # Each failing check is listed; the exit status is 1 if any failed. Tools
 # that cannot be installed skip their check with a loud notice.
@@ -254,6 +256,27 @@ EOF
 	wait $pid 2>/dev/null
 else
 	[ -f "$conf" ] && skip "dbus-daemon not installed: the bus policy was not parsed"
+fi
+
+# --- 5. make install for other distributions -----------------------------------
+# The same manifest under another prefix, and uninstall takes it all back.
+stage=$work/stage
+vars="PREFIX=/usr/local SYSCONFDIR=/usr/local/etc"
+if make -s --no-print-directory -C "$top" install DESTDIR="$stage" $vars >"$work/install.log" 2>&1; then
+	(cd "$stage" && find . -type f -o -type l) | sed 's|^\.||' | sort >"$work/staged"
+	make -s --no-print-directory -C "$top" install-files $vars | sort >"$work/manifest"
+	if [ -z "$(comm -3 "$work/manifest" "$work/staged")" ]; then
+		pass "make install DESTDIR=… $vars lays out the $(wc -l <"$work/staged") manifest files"
+	else
+		fail "make install $vars differs from install-files:
+$(comm -3 "$work/manifest" "$work/staged" | sed 's/^/      /')"
+	fi
+	make -s --no-print-directory -C "$top" uninstall DESTDIR="$stage" $vars
+	left=$(find "$stage" -type f -o -type l)
+	if [ -z "$left" ]; then pass "make uninstall removes every file"; else fail "make uninstall left: $left"; fi
+else
+	sed 's/^/      /' "$work/install.log" | tail -20
+	fail "make install DESTDIR=… $vars"
 fi
 
 echo
