@@ -106,6 +106,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return usage(stderr, usagef(i18n.G("unknown command %q"), name))
 	}
+	// Attack list row 46: --root works in-process on another system's
+	// files, which only root may act on; refuse before touching anything.
+	if ctx.Root != "/" && geteuid() != 0 {
+		return fail(ctx, reason.New(reason.NotRoot, ""))
+	}
 	err := cmd.run(ctx, rest)
 	if err == nil {
 		return 0
