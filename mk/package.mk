@@ -30,9 +30,12 @@ deb:
 	@command -v dpkg-buildpackage >/dev/null || { echo "deb: dpkg-buildpackage missing (make deps)"; exit 1; }
 	rm -rf $(DEB_WORK)
 	mkdir -p $(DEB_SRC)
-	git ls-files -z --cached --others --exclude-standard \
+	@# A git checkout: what `git add -A` would see; a tarball: all but build/.
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  git ls-files -z --cached --others --exclude-standard \
 	  | xargs -0 sh -c 'for f; do [ -e "$$f" ] || [ -L "$$f" ] && printf "%s\0" "$$f"; done; true' sh \
-	  | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	  | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else tar --exclude=./$(BUILD) --exclude=./vendor -cf - . | tar -xf - -C $(DEB_SRC); fi
 	cd $(DEB_SRC) && GOFLAGS=-mod=mod $(GO) mod vendor
 	@echo "deb: building $(if $(DEB_OFFLINE),without network ($(DEB_OFFLINE)),offline by GOPROXY=off only)"
 	cd $(DEB_SRC) && GO="$$(command -v $(GO))" GOCACHE=$(GOCACHE) $(DEB_OFFLINE) dpkg-buildpackage -us -uc -b
