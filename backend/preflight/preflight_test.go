@@ -161,7 +161,7 @@ func TestADracutExitrdIsRefused(t *testing.T) {
 	put(t, env.Run, "initramfs/shutdown", "#!/bin/sh\n")
 	err := preflight.Check(env)
 	wantCode(t, err, preflight.Exitrd)
-	if s := reason.Sentence(nil, reason.CodeOf(err), reason.DetailOf(err)); !strings.Contains(s, "dracut") {
+	if s := reason.Sentence(nil, reason.CodeOf(err), reason.DetailOf(err)); !strings.Contains(s, "shutdown initramfs") {
 		t.Fatalf("sentence = %q", s)
 	}
 
