@@ -56,15 +56,19 @@ type Watcher struct {
 	Bus *dbus.Conn
 	// Launch opens the dialog with args. It must not wait for the dialog.
 	Launch func(args []string) error
-	// QuickAvailable says whether the helper can arm Quick Restart now,
-	// with the sentence saying why not. nil: never offer Quick Restart.
-	QuickAvailable func(ctx context.Context) (bool, string)
+	// QuickAvailable says whether the helper can arm Quick Restart now.
+	// nil: never offer Quick Restart.
+	QuickAvailable func(ctx context.Context) Availability
 	// Quiet is how long the marker files must stay unchanged before they
 	// are read: package managers write them in bursts. 0 means 2 s.
 	Quiet time.Duration
 	// Poll is the fallback look interval when inotify is unavailable, and
 	// the first retry delay when the server cannot be reached. 0 means 30 s.
 	Poll time.Duration
+	// MaxWait bounds how long a new state's notification is held back for
+	// a package manager (Availability.Wait); after it, it is posted
+	// without Quick Restart. 0 means 30 min.
+	MaxWait time.Duration
 	// Logf reports what the user cannot see (a server that refuses, a
 	// state directory that cannot be written). nil: discard.
 	Logf func(format string, args ...any)
@@ -76,6 +80,20 @@ type Watcher struct {
 	told    bool   // key is set
 	pkgs    string // the packages the open notification lists
 	retry   time.Duration
+	// waitFrom is when the watcher started holding back a new state's
+	// notification for a package manager to finish (zero: not waiting).
+	waitFrom time.Time
+}
+
+// Availability is the helper's answer, as the notification needs it.
+type Availability struct {
+	Quick bool   // Quick Restart can be armed now
+	Why   string // the sentence saying why not, when not
+	// Wait: not now, but soon: a package manager is still at work. The
+	// marker is written by packages' postinst scripts in the middle of an
+	// upgrade; a notification posted then would never offer Quick Restart
+	// for this state, so it is held back until the upgrade ends.
+	Wait bool
 }
 
 // maxRetry caps the delay between attempts to reach the server.
@@ -92,6 +110,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	if w.Poll <= 0 {
 		w.Poll = 30 * time.Second
+	}
+	if w.MaxWait <= 0 {
+		w.MaxWait = 30 * time.Minute
 	}
 	if w.Logf == nil {
 		w.Logf = func(string, ...any) {}
@@ -139,9 +160,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-poll:
 			resetTimer(settle, 0)
 		case <-settle.C:
-			if w.look(ctx) {
+			switch again := w.look(ctx); {
+			case again == lookFailed:
 				retry = time.After(w.nextRetry())
-			} else {
+			case again == lookWaiting:
+				w.retry, retry = 0, time.After(w.Poll)
+			default:
 				w.retry, retry = 0, nil
 			}
 		case <-retry:
@@ -177,14 +201,21 @@ func (w *Watcher) nextRetry() time.Duration {
 	return w.retry
 }
 
+// What look wants next.
+type lookResult int
+
+const (
+	lookDone    lookResult = iota
+	lookFailed             // the server could not be reached: try again, backing off
+	lookWaiting            // a package manager is at work: look again in Poll
+)
+
 // look reads the marker and posts, updates or withdraws the notification.
-// It reports whether it should be tried again later (the server could
-// not be reached).
-func (w *Watcher) look(ctx context.Context) (again bool) {
+func (w *Watcher) look(ctx context.Context) lookResult {
 	st, err := rebootreq.Read(w.Root)
 	if err != nil {
 		w.Logf("%v", err)
-		return false
+		return lookDone
 	}
 	if !st.Required {
 		// Gone without a restart (removed by hand, or a package purged
@@ -195,30 +226,43 @@ func (w *Watcher) look(ctx context.Context) (again bool) {
 			}
 			w.current = 0
 		}
-		return false
+		w.waitFrom = time.Time{}
+		return lookDone
 	}
 	k, err := markerKey(w.Root, w.BootID)
 	if err != nil {
 		// Removed between the two reads: the next event says so.
 		w.Logf("%v", err)
-		return false
+		return lookDone
 	}
 	same := w.told && k == w.key
 	pkgs := strings.Join(st.Packages, " ")
 	if same && (w.current == 0 || pkgs == w.pkgs) {
 		// Told already, and the user has closed it, or nothing new to
 		// show: quiet.
-		return false
+		return lookDone
 	}
 	// New state, or more packages for the open notification (replaced in
 	// place: servers update it without a new popup).
-	m := w.message(ctx, st)
+	m, wait := w.message(ctx, st)
+	if wait && !same {
+		if w.waitFrom.IsZero() {
+			w.waitFrom = time.Now()
+		}
+		if time.Since(w.waitFrom) < w.MaxWait {
+			return lookWaiting
+		}
+	}
+	w.waitFrom = time.Time{}
 	callCtx, cancel := context.WithTimeout(ctx, 25*time.Second)
 	defer cancel()
 	id, err := w.notes.notify(callCtx, w.current, m)
 	if err != nil {
 		w.Logf("%v", err)
-		return !same
+		if same {
+			return lookDone
+		}
+		return lookFailed
 	}
 	w.current, w.pkgs = id, pkgs
 	w.owner = w.serverOwner(callCtx)
@@ -229,7 +273,7 @@ func (w *Watcher) look(ctx context.Context) (again bool) {
 			w.Logf("%v", err)
 		}
 	}
-	return false
+	return lookDone
 }
 
 // serverOwner is the unique name of the server that took the
@@ -244,8 +288,9 @@ func (w *Watcher) serverOwner(ctx context.Context) string {
 	return owner
 }
 
-// message builds the notification for st.
-func (w *Watcher) message(ctx context.Context, st rebootreq.Status) Message {
+// message builds the notification for st, and says whether the helper
+// asked to wait for a package manager.
+func (w *Watcher) message(ctx context.Context, st rebootreq.Status) (Message, bool) {
 	m := Message{
 		AppName: i18n.G("Restart"),
 		Icon:    "io.github.rapidreboot",
@@ -261,13 +306,14 @@ func (w *Watcher) message(ctx context.Context, st rebootreq.Status) Message {
 	if len(st.Packages) > 0 {
 		body = append(body, fmt.Sprintf(i18n.G("Updated: %s."), listNames(st.Packages, 4)))
 	}
-	quick, why := false, ""
+	quick, why, wait := false, "", false
 	if !st.QuickEnough {
 		why = fmt.Sprintf(i18n.G("%s finishes its update while the computer starts, so this needs a normal restart."), strings.Join(st.NeedsCold, ", "))
 	} else if w.QuickAvailable != nil {
 		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		quick, why = w.QuickAvailable(qctx)
+		a := w.QuickAvailable(qctx)
 		cancel()
+		quick, why, wait = a.Quick, a.Why, a.Wait
 	}
 	if why != "" {
 		body = append(body, why)
@@ -287,7 +333,7 @@ func (w *Watcher) message(ctx context.Context, st rebootreq.Status) Message {
 		body = append(body, i18n.G("Choose Shut Down… in the menu to restart."))
 	}
 	m.Body = strings.Join(body, "\n")
-	return m
+	return m, wait
 }
 
 // listNames shows at most n names and counts the rest.

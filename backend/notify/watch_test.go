@@ -33,8 +33,9 @@ type rig struct {
 	root     string
 	state    string
 	launches chan []string
-	quick    func(context.Context) (bool, string)
+	quick    func(context.Context) Availability
 	poll     time.Duration
+	maxWait  time.Duration
 	stop     func()
 }
 
@@ -50,7 +51,7 @@ func newRig(t *testing.T, caps ...string) *rig {
 	}
 	r := &rig{t: t, bus: bus, server: srv, root: t.TempDir(), state: t.TempDir(),
 		launches: make(chan []string, 8),
-		quick:    func(context.Context) (bool, string) { return true, "" }}
+		quick:    func(context.Context) Availability { return Availability{Quick: true} }}
 	if err := os.Mkdir(filepath.Join(r.root, "run"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func (r *rig) start() {
 	w := &Watcher{
 		Root: r.root, StateDir: r.state, BootID: "0123abcd", Bus: conn,
 		Launch:         func(args []string) error { r.launches <- args; return nil },
-		QuickAvailable: r.quick, Quiet: quiet, Poll: r.poll,
+		QuickAvailable: r.quick, Quiet: quiet, Poll: r.poll, MaxWait: r.maxWait,
 		Logf: func(f string, a ...any) { r.t.Logf("watcher: "+f, a...) },
 	}
 	done := make(chan error, 1)
@@ -352,8 +353,8 @@ func TestAnUpdateFinishedByTheFirmwareOffersOnlyRestart(t *testing.T) {
 
 func TestQuickRestartUnavailableOffersOnlyRestartAndSaysWhy(t *testing.T) {
 	r := newRig(t)
-	r.quick = func(context.Context) (bool, string) {
-		return false, "This kernel cannot start another kernel directly (kexec is not available)."
+	r.quick = func(context.Context) Availability {
+		return Availability{Why: "This kernel cannot start another kernel directly (kexec is not available)."}
 	}
 	r.start()
 	r.mark("libc6")
@@ -362,6 +363,52 @@ func TestQuickRestartUnavailableOffersOnlyRestartAndSaysWhy(t *testing.T) {
 		t.Errorf("actions %q, want %q", got, want)
 	}
 	if !strings.Contains(n.Body, "kexec is not available") {
+		t.Errorf("body %q does not say why", n.Body)
+	}
+}
+
+// The marker is written by postinst scripts in the middle of an upgrade,
+// while the helper refuses Quick Restart because dpkg is at work.
+func TestANewStateDuringAnUpgradeWaitsForThePackageManagerThenOffersQuickRestart(t *testing.T) {
+	r := newRig(t)
+	r.poll = 100 * time.Millisecond
+	var mu sync.Mutex
+	upgrading := true
+	r.quick = func(context.Context) Availability {
+		mu.Lock()
+		defer mu.Unlock()
+		if upgrading {
+			return Availability{Why: "Software is being installed or removed (apt). Wait until it has finished.", Wait: true}
+		}
+		return Availability{Quick: true}
+	}
+	r.start()
+	r.mark("linux-image-6.1.0-18-amd64")
+	r.quietFor(0)
+	mu.Lock()
+	upgrading = false
+	mu.Unlock()
+	n := r.posted(1)[0]
+	if got, want := n.ActionKeys(), []string{"default", "quick-restart", "restart"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("actions %q, want %q", got, want)
+	}
+	r.quietFor(1)
+}
+
+func TestAnUpgradeThatNeverEndsDelaysTheNotificationOnlyUpToMaxWait(t *testing.T) {
+	r := newRig(t)
+	r.poll = 50 * time.Millisecond
+	r.maxWait = 300 * time.Millisecond
+	r.quick = func(context.Context) Availability {
+		return Availability{Why: "Software is being installed or removed (apt). Wait until it has finished.", Wait: true}
+	}
+	r.start()
+	r.mark("libc6")
+	n := r.posted(1)[0]
+	if got, want := n.ActionKeys(), []string{"default", "restart"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("actions %q, want %q", got, want)
+	}
+	if !strings.Contains(n.Body, "Wait until it has finished") {
 		t.Errorf("body %q does not say why", n.Body)
 	}
 }

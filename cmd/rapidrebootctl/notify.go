@@ -17,6 +17,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 	"github.com/rapidreboot/rapidreboot/backend/notify"
+	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
 func init() {
@@ -108,17 +109,21 @@ func dialogPath(flagged string) (string, error) {
 // quickAvailable asks the helper whether Quick Restart can be armed now,
 // so the notification never offers what the dialog would then refuse.
 // GetPlan needs no authorisation; any error means "do not offer it".
-func quickAvailable(ctx context.Context) (bool, string) {
+func quickAvailable(ctx context.Context) notify.Availability {
 	conn, err := dbus.ConnectSystemBus(dbus.WithContext(ctx))
 	if err != nil {
-		return false, ""
+		return notify.Availability{}
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	p, err := busapi.NewClient(conn).GetPlan(ctx)
 	if err != nil {
-		return false, ""
+		return notify.Availability{}
 	}
-	return p.Available, p.Sentence(i18n.G)
+	return notify.Availability{
+		Quick: p.Available,
+		Why:   p.Sentence(i18n.G),
+		Wait:  !p.Available && p.Reason == reason.PackageManager,
+	}
 }
