@@ -23,3 +23,6 @@ bench-gui: build
 	test/gui/bench.sh $(BUILD)/rapidreboot
 
 CHECK_TARGETS += test-gui
+
+# make demo: the dialog as a user sees it, normal and with Shift held.
+DEMO_TARGETS  += screenshots
