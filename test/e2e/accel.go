@@ -61,6 +61,10 @@ func probeKVM(ctx context.Context, dir string, timeout time.Duration) error {
 	for {
 		select {
 		case err := <-done:
+			if i := bytes.Index(stderr.Bytes(), []byte("KVM internal error")); i >= 0 {
+				msg, _, _ := bytes.Cut(stderr.Bytes()[i:], []byte("\n"))
+				return fmt.Errorf("%s (the firmware cannot run under this KVM)", msg)
+			}
 			return fmt.Errorf("qemu ended before the firmware ran (%v): %s", err, lastLine(stderr.String()))
 		case <-tick.C:
 			b, _ := os.ReadFile(serial)
@@ -69,10 +73,11 @@ func probeKVM(ctx context.Context, dir string, timeout time.Duration) error {
 				<-done
 				return nil
 			}
-			if bytes.Contains(stderr.Bytes(), []byte("KVM internal error")) {
+			if i := bytes.Index(stderr.Bytes(), []byte("KVM internal error")); i >= 0 {
 				cmd.Process.Kill()
 				<-done
-				return fmt.Errorf("%s", lastLine(stderr.String()))
+				msg, _, _ := bytes.Cut(stderr.Bytes()[i:], []byte("\n"))
+				return fmt.Errorf("%s (the firmware cannot run under this KVM)", msg)
 			}
 		case <-ctx.Done():
 			cmd.Process.Kill()

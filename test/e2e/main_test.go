@@ -101,6 +101,7 @@ func run(m *testing.M) int {
 	if suite.base = os.Getenv("RAPIDREBOOT_E2E_IMAGE"); suite.base == "" {
 		build := exec.Command(filepath.Join(suite.repo, "test/e2e/image/build.sh"))
 		build.Stderr = os.Stderr
+		build.Env = append(os.Environ(), "RAPIDREBOOT_E2E_GUEST_LOCK_HELD=1")
 		out, err := build.Output()
 		if err != nil {
 			fmt.Println("e2e: cannot get the guest image:", err)
@@ -220,14 +221,15 @@ umount /mnt/payload`, 5*time.Minute)
 		}
 		t.Logf("guest %d booted %s in %.0f s, product installed (%s)", suite.nGuest, g.Boot.Kernel, time.Since(t0).Seconds(), orNone(suite.product.How))
 	}
-	// A failed test may have left the guest anywhere: do not trust it.
+	// An assertion that fails leaves the guest usable (each test cleans up
+	// after itself); a harness failure (no answer, no boot) sets broken.
+	g := suite.g
 	t.Cleanup(func() {
 		if t.Failed() {
-			suite.broken = true
-			t.Logf("console log: %s", suite.g.ConsoleLog())
+			t.Logf("console log: %s", g.ConsoleLog())
 		}
 	})
-	return suite.g
+	return g
 }
 
 func orNone(s string) string {

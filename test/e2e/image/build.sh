@@ -209,17 +209,14 @@ cp -a "$here/guest/." "$mnt/"
 chown -R root:root "$mnt/etc/systemd" "$mnt/usr/local/lib/e2e" "$mnt/etc/tmpfiles.d"
 in_root useradd -m -s /bin/bash -u 1000 -c "tty1 desktop user" alice
 in_root useradd -m -s /bin/bash -u 1001 -c "user without a session" bob
-cat >>"$mnt/root/.profile" <<'EOF'
-
-# e2e: the harness's command loop on the serial console.
-if [ "$(tty)" = /dev/ttyS0 ]; then exec /usr/local/lib/e2e/serial-loop; fi
-EOF
 cat >>"$mnt/home/alice/.profile" <<'EOF'
 
 # e2e: run the harness's user commands inside this seat0 session.
 if [ "$(tty)" = /dev/tty1 ]; then exec /usr/local/lib/e2e/user-loop; fi
 EOF
-in_root systemctl enable e2e-marker.service e2e-firstboot.service >>"$work/build.log" 2>&1
+in_root systemctl enable e2e-marker.service e2e-firstboot.service e2e-console.service >>"$work/build.log" 2>&1
+# The console's loop replaces the getty that console=ttyS0 would get.
+in_root systemctl mask serial-getty@ttyS0.service >>"$work/build.log" 2>&1
 in_root systemctl set-default multi-user.target >>"$work/build.log" 2>&1
 mkdir -p "$mnt/var/log/journal"
 touch "$mnt/etc/e2e-firstboot"
@@ -264,6 +261,12 @@ losetup -d "$loop"
 loop=""
 
 log "first boot (regenerates grub.cfg, then powers off; about a minute under TCG)"
+# Never two guests at once on this machine: the tests hold this lock while
+# their guest runs (and say so when they start this build).
+if [ -z "${RAPIDREBOOT_E2E_GUEST_LOCK_HELD:-}" ]; then
+	exec 8>"$cache/.guest.lock"
+	flock -w 3600 8 || die "a guest of another run holds $cache/.guest.lock"
+fi
 cp "$ovmf_vars" "$work/vars.fd"
 : >"$work/firstboot.log"
 timeout 900 qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -m 2048 -smp 2 \

@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The figures (printed as a table at the end of the run and written to
+// build/e2e-figures.txt): restarts of each kind until there are
+// suite.rounds of each (3 in CI, 5 with `make e2e-figures`), taken
+// alternately in the same guest, counting the plain ones the scenarios
+// made; and Arm against kexec-tools loading the same files, both timed
+// inside the guest. Figures are not pass/fail: the table says whether the
+// targets were met.
+func TestFigures(t *testing.T) {
+	needProduct(t)
+	g := guest(t)
+	p := probeAsUser(t, g, "plan")
+	if p.Plan == nil || !p.Plan.Available {
+		t.Fatalf("no plan to measure: %s", p)
+	}
+	if len(p.Plan.Initrds) > 1 {
+		suite.figures.Note("the plan has %d initrds; kexec -s -l was given the first only", len(p.Plan.Initrds))
+	}
+	kexecArgs := "-s -l " + shellQuote(p.Plan.Kernel) + " --append=" + shellQuote(p.Plan.Cmdline)
+	if len(p.Plan.Initrds) > 0 {
+		kexecArgs += " --initrd=" + shellQuote(p.Plan.Initrds[0])
+	}
+	ns := func(out string) time.Duration {
+		t.Helper()
+		f := strings.Fields(out)
+		if len(f) == 0 {
+			t.Fatalf("no time in %q", out)
+		}
+		n, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+		if err != nil {
+			t.Fatalf("no time in %q", out)
+		}
+		return time.Duration(n)
+	}
+	timeArm := func(record bool) {
+		a := probeAsUser(t, g, "arm")
+		if !a.OK {
+			t.Fatalf("Arm: %s", a)
+		}
+		disarm(t, g)
+		cli := ns(mustUser(t, g, `t0=$(date +%s%N); `+ctl+` arm >/dev/null; t1=$(date +%s%N); `+ctl+` disarm >/dev/null; echo $((t1-t0))`))
+		kx := ns(mustRoot(t, g, `t0=$(date +%s%N); kexec `+kexecArgs+`; t1=$(date +%s%N); kexec -u; echo $((t1-t0))`))
+		if record {
+			suite.figures.AddSpan("Arm (D-Bus call)", time.Duration(a.Elapsed))
+			suite.figures.AddSpan("rapidrebootctl arm", cli)
+			suite.figures.AddSpan("kexec -s -l", kx)
+		}
+	}
+	timeArm(false) // warm: the helper is activated, the files are in the page cache
+	for i := 0; i < suite.rounds; i++ {
+		timeArm(true)
+	}
+	for suite.figures.Count(KindFirmware) < suite.rounds || suite.figures.Count(KindQuick) < suite.rounds {
+		if suite.figures.Count(KindFirmware) < suite.rounds {
+			r := fullReboot(t, g, "figures: full reboot")
+			if r.ByKexec() {
+				t.Fatalf("a normal restart came back by kexec")
+			}
+			suite.figures.AddRestart(KindFirmware, RestartSample{r, analyze(t, g)})
+		}
+		if suite.figures.Count(KindQuick) < suite.rounds {
+			r := quickRestart(t, g, "figures: Quick Restart")
+			if !r.ByKexec() {
+				t.Fatalf("a Quick Restart came back through the firmware")
+			}
+			recordQuick(t, g, r)
+		}
+	}
+}
