@@ -10,18 +10,16 @@
 package bustest
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/godbus/dbus/v5"
 
 	"github.com/rapidreboot/rapidreboot/assets"
+	"github.com/rapidreboot/rapidreboot/backend/dbusdaemon"
 )
 
 // systemConf is the bus configuration: the default policy is the real
@@ -75,9 +73,8 @@ const standInsConf = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus 
 
 // SystemBus is a private dbus-daemon configured like the system bus.
 type SystemBus struct {
-	Dir  string // holds the socket, the configuration and the service dir
-	Addr string
-	cmd  *exec.Cmd
+	Dir string // holds the socket, the configuration and the service dir
+	*dbusdaemon.Daemon
 }
 
 // StartSystemBus starts a bus in dir (which must be short enough for a
@@ -105,56 +102,14 @@ func StartSystemBus(dir, activation string) (*SystemBus, error) {
 			return nil, err
 		}
 	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+filepath.Join(dir, "system.conf"), "--nofork", "--print-address=1")
-	out, err := cmd.StdoutPipe()
+	d, err := dbusdaemon.Start(filepath.Join(dir, "system.conf"))
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot start dbus-daemon: %w", err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		addr <- strings.TrimSpace(line)
-	}()
-	select {
-	case a := <-addr:
-		if a == "" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			return nil, fmt.Errorf("dbus-daemon printed no address")
-		}
-		// Other users (the row 12 test runs a process as nobody) must be
-		// able to connect; the daemon's umask decides the socket's mode.
-		_ = os.Chmod(filepath.Join(dir, "system_bus_socket"), 0o777)
-		return &SystemBus{Dir: dir, Addr: a, cmd: cmd}, nil
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("dbus-daemon did not start within 10 s")
-	}
-}
-
-// Stop ends the daemon.
-func (b *SystemBus) Stop() {
-	if b.cmd != nil && b.cmd.Process != nil {
-		b.cmd.Process.Kill()
-		b.cmd.Wait()
-	}
-}
-
-// PID is the daemon's process id.
-func (b *SystemBus) PID() int { return b.cmd.Process.Pid }
-
-// Conn opens a new connection, authenticated and Hello'd.
-func (b *SystemBus) Conn() (*dbus.Conn, error) {
-	c, err := dbus.Connect(b.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("cannot connect to the private bus: %w", err)
-	}
-	return c, nil
+	// Other users (the row 12 test runs a process as nobody) must be able
+	// to connect; the daemon's umask decides the socket's mode.
+	_ = os.Chmod(filepath.Join(dir, "system_bus_socket"), 0o777)
+	return &SystemBus{Dir: dir, Daemon: d}, nil
 }
 
 // NewSystemBus starts a bus for t, stopped when t ends. It skips the test

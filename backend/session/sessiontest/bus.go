@@ -6,7 +6,6 @@
 package sessiontest
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,12 +16,13 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/rapidreboot/rapidreboot/backend/dbusdaemon"
 )
 
 // Bus is a private dbus-daemon started for one test.
 type Bus struct {
-	Addr string
-	cmd  *exec.Cmd
+	*dbusdaemon.Daemon
 }
 
 // busConfig lets anyone own any name, like a test machine's bus. Only the
@@ -78,50 +78,11 @@ func StartBus(dir, kind string, services ...string) (*Bus, error) {
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(busConfig, kind, dir, extra)), 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--print-address=1")
-	out, err := cmd.StdoutPipe()
+	d, err := dbusdaemon.Start(conf)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot start dbus-daemon: %w", err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		addr <- strings.TrimSpace(line)
-	}()
-	select {
-	case a := <-addr:
-		if a == "" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			return nil, fmt.Errorf("dbus-daemon printed no address")
-		}
-		return &Bus{Addr: a, cmd: cmd}, nil
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("dbus-daemon did not start within 10 s")
-	}
-}
-
-// Stop ends the daemon.
-func (b *Bus) Stop() {
-	if b.cmd != nil && b.cmd.Process != nil {
-		b.cmd.Process.Kill()
-		b.cmd.Wait()
-	}
-}
-
-// Conn connects a new client to the bus.
-func (b *Bus) Conn() (*dbus.Conn, error) {
-	c, err := dbus.Connect(b.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("cannot connect to the private bus: %w", err)
-	}
-	return c, nil
+	return &Bus{d}, nil
 }
 
 // NewBus starts a bus for t and stops it when t ends.
