@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,6 +40,13 @@ func runPlan(ctx *cliContext, args []string) error {
 		return &usageError{i18n.G("plan takes no arguments")}
 	}
 	plan, err := computePlan(ctx.Root)
+	if err != nil && isLive(ctx.Root) && geteuid() != 0 {
+		// Debian's update-grub writes grub.cfg 0600: a user cannot read
+		// the boot loader's configuration, the helper can.
+		if p := planFromHelper(); p != nil {
+			plan, err = p, nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -47,6 +55,23 @@ func runPlan(ctx *cliContext, args []string) error {
 	}
 	printPlan(ctx, plan)
 	return nil
+}
+
+// planFromHelper asks the helper for the running system's plan, or
+// returns nil.
+func planFromHelper() *bootplan.Plan {
+	c, done, err := helperConn()
+	if err != nil {
+		return nil
+	}
+	defer done()
+	cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	p, err := c.GetPlan(cctx)
+	if err != nil {
+		return nil
+	}
+	return fromWire(p)
 }
 
 // computePlan passes the live /proc/cmdline only when root is the
