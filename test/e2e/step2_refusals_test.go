@@ -204,11 +204,29 @@ func TestRow35BlockInhibitorIsRefusedNamingWhoAndWhy(t *testing.T) {
 				}
 			}
 			who := "e2e-row35-" + strings.ReplaceAll(c.name, " ", "-")
+			if c.as != "" {
+				// bob has no session here, and logind's default policy lets
+				// only local sessions take a block inhibitor: a rule lets him,
+				// as one would let a daemon's user.
+				mustRoot(t, g, "cat >/etc/polkit-1/rules.d/00-e2e-inhibit.rules <<'RULE'\n"+
+					"// e2e row 35: bob may take a block inhibitor without a session.\n"+
+					"polkit.addRule(function(action, subject) {\n"+
+					"\tif (action.id == \"org.freedesktop.login1.inhibit-block-shutdown\" && subject.user == \"bob\")\n"+
+					"\t\treturn polkit.Result.YES;\n"+
+					"});\nRULE\nsleep 2")
+				t.Cleanup(func() { root(t, g, "rm -f /etc/polkit-1/rules.d/00-e2e-inhibit.rules") })
+			}
 			mustRoot(t, g, `systemd-run -q --unit=e2e-inhibit `+c.as+` systemd-inhibit --what=shutdown --mode=`+c.mode+
 				` --who=`+who+` --why="testing row 35" sleep 600
-for i in $(seq 20); do systemd-inhibit --list --no-legend | grep -q `+who+` && break; sleep 0.5; done`)
-			t.Cleanup(func() { mustRoot(t, g, "systemctl stop e2e-inhibit") })
+for i in $(seq 40); do systemd-inhibit --list --no-legend | grep -q `+who+` && break; sleep 0.5; done
+systemd-inhibit --list --no-legend | grep `+who+` || { journalctl -u e2e-inhibit -o cat --no-pager | tail; exit 1; }`)
+			t.Cleanup(func() { root(t, g, "systemctl stop e2e-inhibit; systemctl reset-failed e2e-inhibit 2>/dev/null; true") })
 			p := probeAsUser(t, g, "arm")
+			if p.OK {
+				// Never go on to QuickRestart: it would restart the guest.
+				probeAsUser(t, g, "disarm")
+				t.Fatalf("Arm went ahead past a %s inhibitor: %s", c.mode, p)
+			}
 			wantRefused(t, g, p, busapi.ErrUnavailable, "inhibited")
 			if p.Error != nil && !(strings.Contains(p.Error.Detail, who) && strings.Contains(p.Error.Detail, "testing row 35")) {
 				t.Errorf("the refusal does not name who (%s) and why: %s", who, p)
