@@ -160,6 +160,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-poll:
 			resetTimer(settle, 0)
 		case <-settle.C:
+			if d := w.unsettled(); d > 0 {
+				// The first look, a poll or a retry found the files
+				// in the middle of a burst: the marker without its
+				// .pkgs yet would be a wrong notification.
+				resetTimer(settle, d)
+				continue
+			}
 			switch again := w.look(ctx); {
 			case again == lookFailed:
 				retry = time.After(w.nextRetry())
@@ -178,6 +185,24 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.signal(s)
 		}
 	}
+}
+
+// unsettled says how much longer the marker files must stay unchanged
+// before they are read (0: read now). A modification time in the future
+// (a clock set back) does not hold the reading back.
+func (w *Watcher) unsettled() time.Duration {
+	var left time.Duration
+	for _, p := range []string{rebootreq.MarkerPath, rebootreq.PkgsPath} {
+		fi, err := os.Stat(filepath.Join(w.Root, p))
+		if err != nil {
+			continue
+		}
+		age := time.Since(fi.ModTime())
+		if age >= 0 && age < w.Quiet && w.Quiet-age > left {
+			left = w.Quiet - age
+		}
+	}
+	return left
 }
 
 func resetTimer(t *time.Timer, d time.Duration) {
