@@ -11,8 +11,9 @@
 # the chroot has no running init (maintainer scripts see no systemd), and a
 # policy-rc.d forbids starting services.
 #
-# Exit status: 0 nothing left behind, 1 a check failed, 77 no chroot could
-# be made (no debootstrap, no mirror, not root).
+# Exit status: 0 nothing left behind, 1 a check failed (or the package's
+# Depends cannot be installed), 77 no chroot could be made (no debootstrap,
+# no mirror or network, not root, no overlay mounts).
 set -u
 deb=$1 work=$2 cache=$3
 suite=bookworm
@@ -62,13 +63,19 @@ if [ ! -e "$base/.complete" ]; then
 	umount "$base.tmp/proc"
 	if [ $status -ne 0 ]; then
 		tail -5 "$cache/deps.log"
-		say "cannot install the package's dependencies (log: $cache/deps.log)"
+		# The mirror answered debootstrap, so this is the package's
+		# Depends not being installable on Debian 12: a failure.
+		say "cannot install the package's dependencies in Debian 12 (log: $cache/deps.log)"
 		rm -rf "$base.tmp"
-		exit 77
+		exit 1
 	fi
 	touch "$base.tmp/.complete"
 	rm -rf "$base"
 	mv "$base.tmp" "$base"
+	# Chroots for older dependencies are no use any more (400 MB each).
+	for old in "$cache"/chroot-$suite-*; do
+		[ "$old" = "$base" ] || rm -rf "$old"
+	done
 fi
 
 echo "$base" >"$work/base"
