@@ -35,6 +35,10 @@ var suite struct {
 	g      *Guest
 	nGuest int
 	broken bool
+	// dirty names one-way kernel state a test left (lockdown,
+	// kexec_load_disabled) that only a restart clears: the next test
+	// restarts the guest normally first.
+	dirty string
 }
 
 var keepWork = flag.Bool("e2e.keep", false, "keep the run directory (overlay, console logs)")
@@ -198,6 +202,15 @@ func guest(t *testing.T) *Guest {
 			suite.g = nil
 		}
 	}
+	if suite.g != nil && suite.dirty != "" {
+		t.Logf("restarting the guest normally first: an earlier test left %s", suite.dirty)
+		if _, err := suite.g.RestartWith(suite.ctx, func() error { return suite.g.RootStart("systemctl reboot") }); err != nil {
+			t.Logf("the guest did not come back (%v); replacing it", err)
+			suite.g.Kill()
+			suite.g = nil
+		}
+		suite.dirty = ""
+	}
 	if suite.g == nil {
 		suite.nGuest++
 		t0 := time.Now()
@@ -209,7 +222,7 @@ func guest(t *testing.T) *Guest {
 			t.Fatalf("cannot start the guest: %v", err)
 		}
 		suite.figures.Note("first boot of guest %d: %.0f s from qemu start to marker", suite.nGuest, time.Since(t0).Seconds())
-		suite.g, suite.broken = g, false
+		suite.g, suite.broken, suite.dirty = g, false, ""
 		out, rc, err := g.Root(suite.ctx, `set -e
 mkdir -p /mnt/payload
 mount -o ro LABEL=payload /mnt/payload

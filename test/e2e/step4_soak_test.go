@@ -17,6 +17,7 @@ func TestScenario6Row50QuickRestartsInARow(t *testing.T) {
 	for i := 1; i <= suite.soak; i++ {
 		r := quickRestart(t, g, fmt.Sprintf("Quick Restart %d/%d", i, suite.soak))
 		checkKexecBoot(t, g, r, want)
+		recordQuick(t, g, r)
 		walls = append(walls, r.Wall())
 		if t.Failed() {
 			t.Fatalf("stopped after Quick Restart %d of %d", i, suite.soak)
