@@ -11,12 +11,14 @@ GUI_TIMEOUT ?= 15m
 
 .PHONY: test-gui screenshots bench-gui
 
-test-gui:
-	$(GO) test -count=1 $$($(GO) list -f '{{.ImportPath}} {{join .Deps " "}}' ./... | grep gotk3 | cut -d' ' -f1 | grep -v gotk3)
-	RAPIDREBOOT_SHOTS=$(GUI_SHOTS) $(GO) test -tags gui -count=1 -timeout $(GUI_TIMEOUT) ./test/gui/
+# The dialog under test is make build's (same flags as the package: see
+# GO_PIE in the Makefile), so GTK's bindings are compiled once.
+test-gui: build
+	$(GO) test $(GO_PIE) -count=1 $$($(GO) list -f '{{.ImportPath}} {{join .Deps " "}}' ./... | grep gotk3 | cut -d' ' -f1 | grep -v gotk3)
+	RAPIDREBOOT_BIN=$(CURDIR)/$(BUILD)/rapidreboot RAPIDREBOOT_SHOTS=$(GUI_SHOTS) $(GO) test -tags gui -count=1 -timeout $(GUI_TIMEOUT) ./test/gui/
 
-screenshots:
-	RAPIDREBOOT_SHOTS=$(GUI_SHOTS) $(GO) test -tags gui -count=1 -timeout $(GUI_TIMEOUT) \
+screenshots: build
+	RAPIDREBOOT_BIN=$(CURDIR)/$(BUILD)/rapidreboot RAPIDREBOOT_SHOTS=$(GUI_SHOTS) $(GO) test -tags gui -count=1 -timeout $(GUI_TIMEOUT) \
 	  -run 'TestShiftTurnsRestartIntoQuickRestartAndBack|TestUnavailableQuickRestart|TestUpdatesAndInhibitors|TestScreenshots|TestTheDialogSpeaks' -v ./test/gui/ | grep -E '\.png|^(ok|FAIL|---)'
 
 bench-gui: build
