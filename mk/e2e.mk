@@ -13,7 +13,7 @@
 
 # The image is built (or found) before the tests start, so the bound covers
 # the tests alone and fails cleanly instead of hanging CI.
-E2E_TIMEOUT ?= 45m
+E2E_TIMEOUT ?= 50m
 E2E_RUN     ?=
 E2E_GOTEST   = RAPIDREBOOT_E2E=1 RAPIDREBOOT_CACHE=$(CACHE_DIR) \
                $(if $(E2E_KEEP),RAPIDREBOOT_E2E_KEEP=1) \
