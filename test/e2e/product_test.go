@@ -170,12 +170,13 @@ func checkKexecBoot(t *testing.T, g *Guest, r Restart, wantCmdline string) {
 
 var kmsgRE = regexp.MustCompile(`^\[\s*(\d+\.\d+)\]\s+(.*)$`)
 
-// hookSpan reads, from the console of a restart, the time from the start
-// of systemd-shutdown's hooks (the e2e stamp hook's kmsg record) to the
-// product hook's "restarting into … by kexec" record, both timestamped by
-// the kernel.
-func hookSpan(r Restart) (time.Duration, bool) {
-	var start, kexec float64
+// hookSpan reads, from the console of a restart, the product hook's time
+// from the start of systemd-shutdown's hooks (the e2e stamp hook's first
+// kmsg record) to its "restarting into … by kexec" record, and the part of
+// it beyond its sibling (from the stamp hook's last record), both
+// timestamped by the kernel.
+func hookSpan(r Restart) (total, beyond time.Duration, ok bool) {
+	var start, sibDone, kexec float64
 	for _, l := range r.Lines {
 		m := kmsgRE.FindStringSubmatch(l.Text)
 		if m == nil {
@@ -185,22 +186,30 @@ func hookSpan(r Restart) (time.Duration, bool) {
 		switch {
 		case strings.Contains(m[2], "e2e-stamp: system-shutdown hooks started"):
 			start = ts
+		case strings.Contains(m[2], "e2e-stamp: done"):
+			sibDone = ts
 		case strings.Contains(m[2], "rapidreboot:") && strings.Contains(m[2], "by kexec"):
 			kexec = ts
 		}
 	}
 	if start == 0 || kexec == 0 || kexec < start {
-		return 0, false
+		return 0, 0, false
 	}
-	return time.Duration((kexec - start) * float64(time.Second)), true
+	from := start
+	if sibDone > from && sibDone <= kexec {
+		from = sibDone
+	}
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	return sec(kexec - start), sec(kexec - from), true
 }
 
 // recordQuick adds a Quick Restart to the figures, with its hook time.
 func recordQuick(t *testing.T, g *Guest, r Restart) {
 	t.Helper()
 	suite.figures.AddRestart(KindQuick, RestartSample{r, analyze(t, g)})
-	if d, ok := hookSpan(r); ok {
-		suite.figures.AddSpan("hook: start to kexec, beyond siblings", d)
+	if total, beyond, ok := hookSpan(r); ok {
+		suite.figures.AddSpan("hook: hooks start to kexec call", total)
+		suite.figures.AddSpan("hook: beyond its siblings", beyond)
 	}
 	suite.figures.Kernel = r.To.Kernel
 }

@@ -48,8 +48,8 @@ grep -E '^Dirty:' /proc/meminfo`)
 	recordQuick(t, g, r)
 	t.Run("scenario 1: by kexec into the newest kernel with the cold boot's command line", func(t *testing.T) {
 		checkKexecBoot(t, g, r, want)
-		if d, ok := hookSpan(r); ok {
-			t.Logf("the product's hook: %s from the start of the shutdown hooks to its kexec call", fmtSeconds(d))
+		if total, beyond, ok := hookSpan(r); ok {
+			t.Logf("the product's hook: %s from the start of the shutdown hooks to its kexec call, %s beyond its sibling", fmtSeconds(total), fmtSeconds(beyond))
 		}
 	})
 	t.Run("scenario 5, row 41: the unsynced file is on disk and the root file system is clean", func(t *testing.T) {
