@@ -19,7 +19,8 @@ FUZZ_TARGETS    := \
 	backend/grub:FuzzParseDefaults \
 	backend/bls:FuzzParse \
 	backend/bls:FuzzVersionCompare \
-	backend/menulst:FuzzParse
+	backend/menulst:FuzzParse \
+	backend/bootplan:FuzzPassphraseVolumes
 
 CHECK_TARGETS += fuzz-short
 DEMO_TARGETS  += demo-plan

@@ -241,6 +241,7 @@ func (p *planner) finish(sel *selection) (*Plan, error) {
 	if sel.loader != "" && version != "" {
 		p.newestWarning(sel, version)
 	}
+	p.cryptWarning(sel.cmdline)
 	warns := p.warns
 	if warns == nil {
 		warns = []string{}
