@@ -397,12 +397,6 @@ rm -rf $d`)
 	}
 }
 
-// Row 43: an encrypted root.
-func TestRow43EncryptedRootWarnsAboutThePassphrase(t *testing.T) {
-	t.Skip("attack-list row 43 needs a second guest image with a LUKS root (cryptsetup-initramfs, a passphrase typed on the console): " +
-		"another ~7 min image build and a slower boot that do not fit the 60 min CI budget; not covered in the guest")
-}
-
 // Row 37: an unsaved document in the session.
 func TestRow37SessionManagerInhibitorAsksTheUser(t *testing.T) {
 	t.Skip("attack-list row 37 needs a desktop session manager (gnome-session, xfce4-session) in the guest, which the image does not carry" +
