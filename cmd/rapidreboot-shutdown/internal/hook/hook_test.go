@@ -346,15 +346,18 @@ func TestTheKexecWaitsForSiblingHooksToFinish(t *testing.T) {
 	m.cfg.SiblingWait = 10 * time.Second
 	sibling := filepath.Join(m.proc, "4243")
 	put(t, m.proc, "4243/stat", fmt.Sprintf("4243 (mdadm) S %d 1 1 0", execPID))
-	var gone time.Time
+	goneAt := make(chan time.Time, 1)
 	go func() {
 		time.Sleep(150 * time.Millisecond)
-		gone = time.Now()
+		gone := time.Now()
 		os.RemoveAll(sibling)
+		goneAt <- gone
 	}()
 	r := hook.Shutdown(m.cfg, "reboot")
+	returned := time.Now()
 	m.wantEvents(t, "sync,reboot(KEXEC)")
-	if !r.Kexec || time.Now().Before(gone) || gone.IsZero() {
+	// The hook returning before the sibling went means it did not wait.
+	if gone := <-goneAt; !r.Kexec || returned.Before(gone) {
 		t.Fatalf("kexec before the sibling finished: %+v", r)
 	}
 }
