@@ -58,7 +58,7 @@ pot:
 
 # Refresh the translations from the template (a translator's step).
 po-update: pot
-	for l in $(LINGUAS); do msgmerge --quiet --update --backup=none --previous $(PO_DIR)/$$l.po $(POT); done
+	for l in $(LINGUAS); do msgmerge --quiet --no-wrap --update --backup=none --previous $(PO_DIR)/$$l.po $(POT); done
 
 mo: $(MO_FILES)
 

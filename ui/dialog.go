@@ -510,10 +510,15 @@ func (d *dialog) later() {
 	go func() {
 		d.wg.Wait()
 		p, err := d.getPlan()
+		var vols []string
+		if err == nil && p.Available {
+			vols = actions.PassphrasePrompts("/etc/crypttab", p)
+		}
 		glib.IdleAdd(func() {
 			if err == nil && p.Available {
 				d.st.Quick = model.Available
 				d.st.Version = p.Version
+				d.st.Passphrase = vols
 			} else {
 				d.st.Quick = model.Unavailable
 				d.st.Reason = actions.PlanReason(p, err)

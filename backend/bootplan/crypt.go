@@ -86,6 +86,18 @@ func cmdlineCryptVolumes(cmdline string) []string {
 	return out
 }
 
+// PassphrasePrompts returns the encrypted volumes a boot with cmdline
+// asks a passphrase for: crypttab's (PassphraseVolumes) when it names
+// any, else those the command line asks the initramfs to unlock. The
+// dialog calls it too, with the plan's command line, to say so in the
+// user's language.
+func PassphrasePrompts(crypttab []byte, cmdline string) []string {
+	if vols := PassphraseVolumes(crypttab); len(vols) > 0 {
+		return vols
+	}
+	return cmdlineCryptVolumes(cmdline)
+}
+
 // cryptWarning adds the warning when the target boots an encrypted volume
 // that asks for its passphrase.
 func (p *planner) cryptWarning(cmdline string) {

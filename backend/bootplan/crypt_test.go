@@ -32,6 +32,24 @@ func TestPassphraseVolumesFollowCrypttab(t *testing.T) {
 	}
 }
 
+func TestPassphrasePromptsPreferCrypttabThenTheCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, crypttab, cmdline string
+		want                    []string
+	}{
+		{"crypttab decides when it names a volume", "sda5_crypt UUID=1 none luks\n", "rd.luks.uuid=abc", []string{"sda5_crypt"}},
+		{"only key files in crypttab: the command line", "d UUID=1 /k luks\n", "rd.luks.name=77aa=root ro", []string{"root"}},
+		{"no crypttab: the command line", "", "cryptdevice=/dev/sda2:cryptroot root=/dev/mapper/cryptroot", []string{"cryptroot"}},
+		{"neither", "", "root=/dev/sda1 ro quiet", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := bootplan.PassphrasePrompts([]byte(tc.crypttab), tc.cmdline); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // Row 43: an encrypted root. The plan warns that the passphrase will be
 // asked (a Quick Restart skips the boot loader, not the initramfs), and no
 // key material is read into it.

@@ -3,6 +3,7 @@
 package gui
 
 import (
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -206,6 +207,29 @@ func TestUnavailableQuickRestartIsInsensitiveWithTheReason(t *testing.T) {
 	if err := d.cmd.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Error("the dialog is gone")
 	}
+}
+
+// Row 43: with an encrypted root, the quick state says that the
+// passphrase will be asked again (the initramfs still runs). The stand-in
+// plan's command line names the volume; a crypttab on this machine would
+// name its own, so only the sentence is required then.
+func TestAnEncryptedDisksPassphraseIsMentioned(t *testing.T) {
+	h := newHarness(t)
+	p := uitest.Plan("6.1.0-27-amd64")
+	p.Cmdline = "rd.luks.name=0b1c-22=cryptroot root=/dev/mapper/cryptroot ro quiet"
+	h.helper.SetPlan(p)
+	d := h.start()
+	hold(t, "Shift_L")
+	d.waitLabel("Quick Restart")
+	_, sensitive, info := d.state()
+	want := quickInfo + "\nThe passphrase of the encrypted disk (cryptroot) will be asked again while it starts."
+	if _, err := os.Stat("/etc/crypttab"); err == nil {
+		want = "will be asked again while it starts."
+	}
+	if !sensitive || !strings.Contains(info, want) {
+		t.Errorf("sensitive=%v info=%q, want %q", sensitive, info, want)
+	}
+	t.Logf("encrypted: %s", d.shot("quick-encrypted"))
 }
 
 func TestNormalRestartStillWorksWhenQuickRestartIsUnavailable(t *testing.T) {

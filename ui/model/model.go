@@ -78,6 +78,9 @@ type State struct {
 
 	Quick   Availability
 	Version string // kernel version Quick Restart would start
+	// Passphrase names the encrypted volumes whose passphrase the
+	// kexec'd kernel's initramfs asks for again (attack-list row 43).
+	Passphrase []string
 	// Reason is the translated sentence saying why Quick Restart is
 	// unavailable.
 	Reason string
@@ -275,10 +278,17 @@ func (s State) Info() string {
 func (s State) QuickInfo() string {
 	switch s.Quick {
 	case Available:
-		if s.Version == "" {
-			return G("Restarts without the firmware and boot menu.")
+		line := G("Restarts without the firmware and boot menu.")
+		if s.Version != "" {
+			line = fmt.Sprintf(G("Restarts into Linux %s without the firmware and boot menu."), s.Version)
 		}
-		return fmt.Sprintf(G("Restarts into Linux %s without the firmware and boot menu."), s.Version)
+		if len(s.Passphrase) > 0 {
+			// A Quick Restart skips the boot menu, not the disk unlock:
+			// someone must be at the keyboard, as after a normal restart.
+			// TRANSLATORS: %s is one or more encrypted volume names, e.g. sda5_crypt
+			line += "\n" + fmt.Sprintf(G("The passphrase of the encrypted disk (%s) will be asked again while it starts."), strings.Join(s.Passphrase, ", "))
+		}
+		return line
 	case Unavailable:
 		return fmt.Sprintf(G("Quick Restart is not possible: %s"), s.Reason)
 	}

@@ -37,6 +37,13 @@ func TestTheRestartButton(t *testing.T) {
 			"Hold Shift or Ctrl to restart without the firmware and boot menu."},
 		{"reads Quick Restart while Shift or Ctrl is held and says where it goes", state(func(s *State) { s.Held = true; s.Quick = Available; s.Version = "6.1.0-27-amd64" }),
 			"_Quick Restart", "Quick Restart", true, "Restarts into Linux 6.1.0-27-amd64 without the firmware and boot menu."},
+		{"says an encrypted disk's passphrase will be asked again (row 43)", state(func(s *State) {
+			s.Held = true
+			s.Quick = Available
+			s.Version = "6.1.0-27-amd64"
+			s.Passphrase = []string{"sda5_crypt"}
+		}), "_Quick Restart", "Quick Restart", true,
+			"Restarts into Linux 6.1.0-27-amd64 without the firmware and boot menu.\nThe passphrase of the encrypted disk (sda5_crypt) will be asked again while it starts."},
 		{"is insensitive in quick state until the plan arrives", state(func(s *State) { s.Held = true }),
 			"_Quick Restart", "Quick Restart", false, "Checking whether Quick Restart is possible…"},
 		{"is insensitive in quick state with the helper's reason when unavailable", state(func(s *State) {
