@@ -32,9 +32,12 @@ func (o Outcome) String() string {
 //   - logind's PrepareForShutdown(true) on the system bus: the machine is
 //     going down. This is the one signal every desktop ends in.
 //   - org.gnome.SessionManager's SessionOver: the session is ending.
-//   - the GNOME shell's EndSessionDialog Canceled, and
-//     IsSessionRunning() going false then true again (the user cancelled
-//     the "applications are busy" prompt): cancelled.
+//   - the GNOME shell's EndSessionDialog Canceled, org.gnome.SessionManager's
+//     SessionRunning (gnome-session, MATE's and Cinnamon's send it when
+//     they go back to the running phase: the user cancelled their "some
+//     programs are still running" prompt), and IsSessionRunning() going
+//     false then true again: cancelled. MATE's IsSessionRunning() stays
+//     true while its prompt is up, so only the signal tells its cancel.
 //   - otherwise the grace period ends it as TimedOut.
 //
 // Start a Watch before sending the request, so no signal is missed.
@@ -70,9 +73,11 @@ func NewWatch(sys, sess *dbus.Conn, m Manager) (*Watch, error) {
 		w.gnome = g.obj
 		w.sessCh = make(chan *dbus.Signal, 16)
 		sess.Signal(w.sessCh)
-		if err := add(sess, dbus.WithMatchInterface(gnomeName), dbus.WithMatchMember("SessionOver")); err != nil {
-			w.Close()
-			return nil, err
+		for _, member := range []string{"SessionOver", "SessionRunning"} {
+			if err := add(sess, dbus.WithMatchInterface(gnomeName), dbus.WithMatchMember(member)); err != nil {
+				w.Close()
+				return nil, err
+			}
 		}
 		if err := add(sess, dbus.WithMatchInterface(gnomeName+".EndSessionDialog"), dbus.WithMatchMember("Canceled")); err != nil {
 			w.Close()
@@ -120,7 +125,7 @@ func (w *Watch) Wait(ctx context.Context, grace time.Duration) Outcome {
 			case s == nil:
 			case s.Name == gnomeName+".SessionOver":
 				return Proceeding
-			case s.Name == gnomeName+".EndSessionDialog.Canceled":
+			case s.Name == gnomeName+".EndSessionDialog.Canceled", s.Name == gnomeName+".SessionRunning":
 				return Cancelled
 			}
 		case <-tick.C:

@@ -25,6 +25,9 @@ func TestWatchTellsWhatBecameOfARestartRequest(t *testing.T) {
 		{"the shell dialog's Canceled means cancelled", func(l *sessiontest.LogindStandIn, g *sessiontest.GnomeSMStandIn) {
 			g.EmitCanceled()
 		}, 5 * time.Second, session.Cancelled},
+		{"SessionRunning (MATE's prompt cancelled, its IsSessionRunning still true) means cancelled", func(l *sessiontest.LogindStandIn, g *sessiontest.GnomeSMStandIn) {
+			g.EmitSessionRunning()
+		}, 5 * time.Second, session.Cancelled},
 		{"a session that starts ending and then runs again was cancelled", func(l *sessiontest.LogindStandIn, g *sessiontest.GnomeSMStandIn) {
 			g.SetRunning(false)
 			time.Sleep(1200 * time.Millisecond)

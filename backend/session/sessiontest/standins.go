@@ -95,6 +95,12 @@ func (s *GnomeSMStandIn) EmitSessionOver() error {
 	return s.conn.Emit("/org/gnome/SessionManager", "org.gnome.SessionManager.SessionOver")
 }
 
+// EmitSessionRunning sends SessionRunning, as gnome-session and MATE's
+// session manager do when they go back to running after a cancelled end.
+func (s *GnomeSMStandIn) EmitSessionRunning() error {
+	return s.conn.Emit("/org/gnome/SessionManager", "org.gnome.SessionManager.SessionRunning")
+}
+
 // EmitCanceled sends the shell end-session dialog's Canceled.
 func (s *GnomeSMStandIn) EmitCanceled() error {
 	return s.conn.Emit("/org/gnome/SessionManager/EndSessionDialog", "org.gnome.SessionManager.EndSessionDialog.Canceled")
