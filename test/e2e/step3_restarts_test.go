@@ -70,46 +70,108 @@ func TestScenario2DialogShiftClickQuickRestart(t *testing.T) {
 	needProduct(t)
 	g := guest(t)
 	want := cold(t, g)
-	// The dialog runs in the background of alice's session, with its own
-	// session bus (no session manager on it: the dialog falls back to
-	// logind, as on a bare window manager).
-	mustUser(t, g, `rm -f /tmp/e2e-trace /tmp/e2e-dialog.log
-setsid -f sh -c 'Xvfb :5 -screen 0 1280x800x24 -nolisten tcp >/tmp/e2e-xvfb.log 2>&1' </dev/null
-for i in $(seq 100); do [ -e /tmp/.X11-unix/X5 ] && break; sleep 0.2; done
-DISPLAY=:5 RAPIDREBOOT_TRACE=/tmp/e2e-trace setsid -f dbus-run-session -- rapidreboot >/tmp/e2e-dialog.log 2>&1 </dev/null`)
-	t.Cleanup(func() { root(t, g, "pkill -u alice -x Xvfb; pkill -u alice -x rapidreboot; pkill -u alice -x xdotool") })
-	trace := func(what string) string {
-		t.Helper()
-		out, rc := user(t, g, `for i in $(seq 300); do grep -q -E -- `+shellQuote(what)+` /tmp/e2e-trace 2>/dev/null && break; sleep 0.2; done
-cat /tmp/e2e-trace; grep -q -E -- `+shellQuote(what)+` /tmp/e2e-trace`)
-		if rc != 0 {
-			log, _ := user(t, g, "cat /tmp/e2e-dialog.log")
-			t.Fatalf("the dialog's trace has no %q:\n%s\ndialog output:\n%s", what, out, log)
-		}
-		return out
-	}
-	tr := trace("plan available=")
-	if !strings.Contains(tr, "plan available=true") {
+	// The dialog runs with its own session bus (no session manager on it:
+	// it falls back to logind, as on a bare window manager).
+	startXvfb(t, g, 5)
+	d := startDialog(t, g, "/tmp/e2e-trace", "DISPLAY=:5 setsid -f dbus-run-session -- rapidreboot")
+	click := d.shiftAndQuickRestart()
+	r := restart(t, g, "Shift + click on Quick Restart", click)
+	checkKexecBoot(t, g, r, want)
+	recordQuick(t, g, r)
+}
+
+// startXvfb starts a virtual display :n in alice's session, stopped (with
+// everything else of hers started here) when the test ends.
+func startXvfb(t *testing.T, g *Guest, n int) {
+	t.Helper()
+	mustUser(t, g, fmt.Sprintf(`setsid -f sh -c 'Xvfb :%[1]d -screen 0 1280x800x24 -nolisten tcp >/tmp/e2e-xvfb%[1]d.log 2>&1' </dev/null
+for i in $(seq 100); do [ -e /tmp/.X11-unix/X%[1]d ] && break; sleep 0.2; done
+[ -e /tmp/.X11-unix/X%[1]d ]`, n))
+	t.Cleanup(func() {
+		root(t, g, "pkill -u alice -x xdotool; pkill -u alice -x rapidreboot; pkill -u alice -x rr-probe; pkill -u alice -x mate-session; sleep 0.5; pkill -u alice -x Xvfb")
+	})
+}
+
+// guestDialog is the dialog running in alice's session, tracing to a file
+// (RAPIDREBOOT_TRACE): what it shows, where its buttons are, what it did.
+type guestDialog struct {
+	t     *testing.T
+	g     *Guest
+	env   string // DISPLAY and session bus of the dialog, for xdotool
+	trace string
+	from  int // wait() looks at the trace from this line on (mark())
+	xid   string
+}
+
+// startDialog runs command (a shell command starting rapidreboot in the
+// background) with the trace file set, and waits for a plan that allows
+// Quick Restart.
+func startDialog(t *testing.T, g *Guest, trace, command string) *guestDialog {
+	t.Helper()
+	mustUser(t, g, fmt.Sprintf("rm -f %[1]s %[1]s.log\nRAPIDREBOOT_TRACE=%[1]s %[2]s >%[1]s.log 2>&1 </dev/null", trace, command))
+	env := regexp.MustCompile(`DISPLAY=\S+`).FindString(command)
+	d := &guestDialog{t: t, g: g, env: env, trace: trace}
+	if tr := d.wait("plan available="); !strings.Contains(tr, "plan available=true") {
 		t.Fatalf("the dialog says Quick Restart is unavailable:\n%s", tr)
 	}
-	m := regexp.MustCompile(`xid=(0x[0-9a-f]+)`).FindStringSubmatch(tr)
-	if m == nil {
-		t.Fatalf("no window id in the trace:\n%s", tr)
+	return d
+}
+
+// wait returns the trace from the mark on, once a line there matches the
+// extended regexp what.
+func (d *guestDialog) wait(what string) string {
+	d.t.Helper()
+	out, rc := user(d.t, d.g, fmt.Sprintf(`for i in $(seq 300); do tail -n +%[3]d %[2]s 2>/dev/null | grep -q -E -- %[1]s && break; sleep 0.2; done
+tail -n +%[3]d %[2]s; tail -n +%[3]d %[2]s | grep -q -E -- %[1]s`, shellQuote(what), d.trace, d.from+1))
+	if rc != 0 {
+		log, _ := user(d.t, d.g, "cat "+d.trace+".log")
+		d.t.Fatalf("the dialog's trace has no %q:\n%s\ndialog output:\n%s", what, out, log)
 	}
-	xid := m[1]
-	// One xdotool process keeps Shift down while it stays connected.
-	mustUser(t, g, `DISPLAY=:5 setsid -f xdotool keydown shift sleep 600 </dev/null >/dev/null 2>&1`)
-	tr = trace(`state restart="_?Quick Restart"`)
+	return out
+}
+
+// mark makes later waits look only at trace lines written from now on.
+func (d *guestDialog) mark() {
+	d.t.Helper()
+	d.from = atoi(strings.TrimSpace(mustUser(d.t, d.g, "wc -l <"+d.trace)))
+}
+
+// shiftAndQuickRestart holds Shift down (one xdotool process keeps it down
+// while it stays connected), waits for the Restart button to say Quick
+// Restart, and returns the click on it, for restart() or to call directly.
+func (d *guestDialog) shiftAndQuickRestart() func() error {
+	d.t.Helper()
+	if d.xid == "" {
+		from := d.from
+		d.from = 0
+		tr := d.wait("xid=0x")
+		d.from = from
+		m := regexp.MustCompile(`xid=(0x[0-9a-f]+)`).FindStringSubmatch(tr)
+		if m == nil {
+			d.t.Fatalf("no window id in the trace:\n%s", tr)
+		}
+		d.xid = m[1]
+	}
+	xid := d.xid
+	d.mark()
+	mustUser(d.t, d.g, d.env+` setsid -f xdotool keydown shift sleep 600 </dev/null >/dev/null 2>&1`)
+	d.wait(`state restart="_?Quick Restart"`)
+	tr := d.wait(`geom shutdown `) // the end of a layout's geometry lines
 	geo := regexp.MustCompile(`geom restart x=(-?\d+) y=(-?\d+) w=(\d+) h=(\d+) visible=true`).FindAllStringSubmatch(tr, -1)
 	if geo == nil {
-		t.Fatalf("no geometry of the Restart button in the trace:\n%s", tr)
+		d.t.Fatalf("no geometry of the Restart button in the trace:\n%s", tr)
 	}
 	last := geo[len(geo)-1]
 	x, y := atoi(last[1])+atoi(last[3])/2, atoi(last[2])+atoi(last[4])/2
-	r := restart(t, g, "Shift + click on Quick Restart", func() error {
-		return g.UserStart(suite.ctx, fmt.Sprintf(`DISPLAY=:5 xdotool mousemove --window %s %d %d click 1`, xid, x, y))
-	})
-	checkKexecBoot(t, g, r, want)
+	return func() error {
+		return d.g.UserStart(suite.ctx, fmt.Sprintf(`%s xdotool mousemove --window %s %d %d click 1`, d.env, xid, x, y))
+	}
+}
+
+// releaseShift ends the xdotool process holding Shift and lets the key up.
+func (d *guestDialog) releaseShift() {
+	d.t.Helper()
+	mustUser(d.t, d.g, `pkill -u alice -x xdotool; sleep 0.3; `+d.env+` xdotool keyup shift`)
 }
 
 // Scenario 3 and row 38: an Arm that is cancelled (Disarm) leaves nothing
@@ -397,11 +459,84 @@ rm -rf $d`)
 	}
 }
 
-// Row 37: an unsaved document in the session.
+// Row 37: an unsaved document in the session. A real session manager,
+// MATE's mate-session (it keeps GNOME's org.gnome.SessionManager API and
+// its "Some programs are still running" prompt), runs on an Xvfb display
+// in alice's seat0 session, alone (the image's gschema override starts no
+// window manager or panel), and an "editor" (rr-probe session-inhibit)
+// holds its logout inhibitor as an editor does while a document is
+// unsaved. Shift + click on Quick Restart arms the kexec and asks the
+// session manager to restart; the session manager asks the user, who
+// cancels: the dialog hears of it at once (MATE's SessionRunning signal),
+// nothing stays armed and the guest stays up. Once the document is
+// closed (the inhibitor released), the same click restarts the guest by
+// kexec, through the session manager.
 func TestRow37SessionManagerInhibitorAsksTheUser(t *testing.T) {
-	t.Skip("attack-list row 37 needs a desktop session manager (gnome-session, xfce4-session) in the guest, which the image does not carry" +
-		" (hundreds of MB, minutes of TCG start-up); the dialog's handling of session-manager inhibitors and cancel is tested against" +
-		" session-manager stand-ins on private buses in test/gui and ui/actions")
+	needProduct(t)
+	g := guest(t)
+	want := cold(t, g)
+	startXvfb(t, g, 6)
+	const sm = `gdbus call --session -d org.gnome.SessionManager -o /org/gnome/SessionManager -m org.gnome.SessionManager.`
+	mustUser(t, g, `rm -f /tmp/e2e-mate-bus /tmp/e2e-mate.log /tmp/e2e-inhibit.out
+DISPLAY=:6 XDG_CURRENT_DESKTOP=MATE setsid -f dbus-run-session -- sh -c 'echo "$DBUS_SESSION_BUS_ADDRESS" >/tmp/e2e-mate-bus; exec mate-session' >/tmp/e2e-mate.log 2>&1 </dev/null
+for i in $(seq 600); do
+	[ -s /tmp/e2e-mate-bus ] && DBUS_SESSION_BUS_ADDRESS=$(cat /tmp/e2e-mate-bus) `+sm+`IsSessionRunning 2>/dev/null | grep -q true && exit 0
+	sleep 0.5
+done
+echo "mate-session did not reach its running phase:"; cat /tmp/e2e-mate.log; exit 1`)
+	bus := "DBUS_SESSION_BUS_ADDRESS=$(cat /tmp/e2e-mate-bus)"
+	mustUser(t, g, bus+` setsid -f /usr/local/lib/e2e/tools/rr-probe session-inhibit >/tmp/e2e-inhibit.out 2>&1 </dev/null
+for i in $(seq 100); do grep -q cookie /tmp/e2e-inhibit.out && break; sleep 0.2; done
+cat /tmp/e2e-inhibit.out; `+bus+` `+sm+`IsInhibited 1 | grep -q true`)
+
+	// The dialog's grace period is set to its longest, 600 s, so that an
+	// answer within wait()'s minute can only come from the session
+	// manager's signal, not from the grace period running out.
+	mustUser(t, g, `mkdir -p /tmp/e2e-cfg37/rapidreboot && printf '[dialog]\nquick-restart-grace = 600\n' >/tmp/e2e-cfg37/rapidreboot/dialog.conf`)
+	d := startDialog(t, g, "/tmp/e2e-trace37", "DISPLAY=:6 XDG_CURRENT_DESKTOP=MATE XDG_CONFIG_HOME=/tmp/e2e-cfg37 "+bus+" setsid -f rapidreboot")
+	if tr := d.wait(`session manager=`); !strings.Contains(tr, `session manager="MATE"`) {
+		t.Fatalf("the dialog did not find the MATE session manager:\n%s", tr)
+	}
+	boot := g.Boot.ID
+	click := d.shiftAndQuickRestart()
+	d.mark()
+	if err := click(); err != nil {
+		t.Fatal(err)
+	}
+	// The session manager's prompt, while the kexec image waits, armed.
+	prompt := strings.TrimSpace(mustUser(t, g, `DISPLAY=:6 timeout 120 xdotool search --sync --onlyvisible --class mate-session | head -1`))
+	if got := kexecLoaded(t, g); got != "1" {
+		t.Errorf("while the session manager asks, /sys/kernel/kexec_loaded = %s, want 1 (armed)", got)
+	}
+	d.releaseShift()
+	// Escape closes a GtkDialog, which MATE's prompt takes as Cancel. With
+	// no window manager, keys go to the focus window, or the one under the
+	// pointer: both are the prompt.
+	if out, rc := user(t, g, `DISPLAY=:6 xdotool mousemove --window `+prompt+` 20 20 windowfocus --sync `+prompt+` sleep 0.5 key Escape
+for i in $(seq 100); do DISPLAY=:6 xdotool search --onlyvisible --class mate-session >/dev/null || exit 0; sleep 0.2; done
+echo "the prompt is still there; focus: $(DISPLAY=:6 xdotool getwindowfocus getwindowname)"; exit 1`); rc != 0 {
+		t.Fatalf("cannot cancel the session manager's prompt: %s", out)
+	}
+	t0 := time.Now()
+	tr := d.wait(`result quick-restart done=`)
+	t.Logf("the dialog's answer %.1f s after Cancel in the session manager's prompt", time.Since(t0).Seconds())
+	if !strings.Contains(tr, "was cancelled") {
+		t.Errorf("the dialog after Cancel in the session manager's prompt:\n%s", tr)
+	}
+	if got := kexecLoaded(t, g); got != "0" {
+		t.Errorf("after the cancel /sys/kernel/kexec_loaded = %s, want 0", got)
+	}
+	if p := probeAsUser(t, g, "armed"); p.Armed == nil || *p.Armed {
+		t.Errorf("the helper after the cancel: %s; want not armed", p)
+	}
+	stillUp(t, g, boot)
+
+	// The document closed, the same click goes through.
+	mustUser(t, g, "pkill -u alice -x rr-probe; sleep 0.5; "+bus+" "+sm+"IsInhibited 1 | grep -q false")
+	click = d.shiftAndQuickRestart()
+	r := restart(t, g, "Quick Restart through the MATE session manager", click)
+	checkKexecBoot(t, g, r, want)
+	recordQuick(t, g, r)
 }
 
 func atoi(s string) int {

@@ -4,9 +4,14 @@
 // plan or the typed refusal, and how long the call took. The tests read
 // refusals from it by reason code rather than by the CLI's wording.
 //
-//	rr-probe plan | arm | disarm | quick | armed | own-name
+//	rr-probe plan | arm | disarm | quick | armed | own-name | session-inhibit
 //
 // own-name tries to own the helper's bus name (attack-list row 12).
+// session-inhibit is the "unsaved document" of attack-list row 37: it asks
+// the session manager on the session bus (org.gnome.SessionManager, which
+// MATE's keeps) to inhibit logging out, prints the cookie, and holds the
+// inhibitor until it is killed, as an editor holds it while a document is
+// unsaved.
 package main
 
 import (
@@ -15,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -39,8 +46,11 @@ type callError struct {
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: rr-probe plan|arm|disarm|quick|armed|own-name")
+		fmt.Fprintln(os.Stderr, "usage: rr-probe plan|arm|disarm|quick|armed|own-name|session-inhibit")
 		os.Exit(2)
+	}
+	if os.Args[1] == "session-inhibit" {
+		os.Exit(sessionInhibit())
 	}
 	conn, err := dbus.ConnectSystemBus()
 	if err != nil {
@@ -101,4 +111,28 @@ func main() {
 	if err != nil {
 		os.Exit(1)
 	}
+}
+
+// GNOME's inhibit flag for logging out, which restarts and shutdowns go
+// through in a session manager.
+const inhibitLogout = 1
+
+func sessionInhibit() int {
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rr-probe: cannot connect to the session bus:", err)
+		return 3
+	}
+	defer conn.Close()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	var cookie uint32
+	sm := conn.Object("org.gnome.SessionManager", "/org/gnome/SessionManager")
+	if err := sm.Call("org.gnome.SessionManager.Inhibit", 0, "e2e-editor", uint32(0), "Unsaved document", uint32(inhibitLogout)).Store(&cookie); err != nil {
+		fmt.Fprintln(os.Stderr, "rr-probe: Inhibit:", err)
+		return 1
+	}
+	fmt.Printf("cookie %d\n", cookie)
+	<-stop
+	return 0
 }

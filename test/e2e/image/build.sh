@@ -208,7 +208,8 @@ stamp packages
 
 log "configuring"
 cp -a "$here/guest/." "$mnt/"
-chown -R root:root "$mnt/etc/systemd" "$mnt/usr/local/lib/e2e" "$mnt/etc/tmpfiles.d"
+in_root glib-compile-schemas /usr/share/glib-2.0/schemas >>"$work/build.log" 2>&1 || die "glib-compile-schemas failed"
+chown -R root:root "$mnt/etc/systemd" "$mnt/usr/local/lib/e2e" "$mnt/etc/tmpfiles.d" "$mnt/usr/share/glib-2.0/schemas"
 in_root useradd -m -s /bin/bash -u 1000 -c "tty1 desktop user" alice
 in_root useradd -m -s /bin/bash -u 1001 -c "user without a session" bob
 cat >>"$mnt/home/alice/.profile" <<'EOF'
