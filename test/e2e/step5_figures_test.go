@@ -11,8 +11,9 @@ import (
 // build/e2e-figures.txt): restarts of each kind until there are
 // suite.rounds of each (3 in CI, 5 with `make e2e-figures`), taken
 // alternately in the same guest, counting the plain ones the scenarios
-// made; and Arm against kexec-tools loading the same files, both timed
-// inside the guest. Figures are not pass/fail: the table says whether the
+// made, and a bare kexec of the same files (kexec -s -l + systemctl
+// kexec) as the peer a Quick Restart is measured against; and Arm against
+// kexec-tools loading the same files, both timed inside the guest. Figures are not pass/fail: the table says whether the
 // targets were met.
 func TestFigures(t *testing.T) {
 	needProduct(t)
@@ -58,7 +59,20 @@ func TestFigures(t *testing.T) {
 	for i := 0; i < suite.rounds; i++ {
 		timeArm(true)
 	}
-	for suite.figures.Count(KindFirmware) < suite.rounds || suite.figures.Count(KindQuick) < suite.rounds {
+	// The peer: kexec-tools loading the same files and systemd's own kexec
+	// reboot, timed like the others from the request on (the load
+	// included, as Arm is in a Quick Restart's wall time).
+	bare := func() {
+		r := restart(t, g, "figures: kexec -s -l + systemctl kexec", func() error {
+			return g.RootStart("kexec " + kexecArgs + " && systemctl kexec")
+		})
+		if !r.ByKexec() {
+			t.Fatalf("systemctl kexec came back through the firmware")
+		}
+		suite.figures.AddRestart(KindSystemd, RestartSample{r, analyze(t, g)})
+	}
+	for suite.figures.Count(KindFirmware) < suite.rounds || suite.figures.Count(KindQuick) < suite.rounds ||
+		suite.figures.Count(KindSystemd) < suite.rounds {
 		if suite.figures.Count(KindFirmware) < suite.rounds {
 			r := fullReboot(t, g, "figures: full reboot")
 			if r.ByKexec() {
@@ -72,6 +86,9 @@ func TestFigures(t *testing.T) {
 				t.Fatalf("a Quick Restart came back through the firmware")
 			}
 			recordQuick(t, g, r)
+		}
+		if suite.figures.Count(KindSystemd) < suite.rounds {
+			bare()
 		}
 	}
 }
