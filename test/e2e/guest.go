@@ -85,7 +85,7 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	os.Remove(serialSock)
 	os.Remove(qmpSock)
 	args := []string{
-		"-name", "rapidreboot-e2e",
+		"-name", "rapidreboot-e2e,debug-threads=on",
 		"-machine", "q35",
 		"-m", strconv.Itoa(cfg.MemMB), "-smp", strconv.Itoa(cfg.CPUs),
 		"-drive", "if=pflash,format=raw,readonly=on,file=" + ovmfCode,
@@ -100,7 +100,7 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	if cfg.Accel == "kvm" {
 		args = append(args, "-accel", "kvm", "-cpu", "host")
 	} else {
-		args = append(args, "-accel", "tcg,thread=multi", "-cpu", "max")
+		args = append(args, "-accel", "tcg,thread=multi"+tbSize(), "-cpu", "max")
 	}
 	if cfg.Payload != "" {
 		args = append(args, "-drive", "file="+cfg.Payload+",format=raw,if=virtio,readonly=on")
@@ -341,6 +341,16 @@ func (g *Guest) RestartWith(ctx context.Context, start func() error) (Restart, e
 			r.Resets = append(r.Resets, e)
 		}
 	}
+	if err != nil {
+		// Say where it stopped: in the old system, in the firmware after a
+		// reset (the product's part was over), or in the new boot.
+		last := "none"
+		if n := len(r.Lines); n > 0 {
+			l := r.Lines[n-1]
+			last = fmt.Sprintf("%q %.0f s before the timeout", l.Text, time.Since(l.At).Seconds())
+		}
+		err = fmt.Errorf("%w; %d QMP RESET since the request, firmware output %v, last console line %s", err, len(r.Resets), r.Firmware, last)
+	}
 	return r, err
 }
 
@@ -434,4 +444,26 @@ func copyFile(from, to string) error {
 		return fmt.Errorf("cannot write %s: %w", to, err)
 	}
 	return nil
+}
+
+// tbSize limits TCG's translation cache (QEMU's default is 1 GiB). A reset
+// does not empty that cache, so after a reboot the translations of the
+// previous kernel's code (placed at random by KASLR, and by every kexec)
+// stay attached to pages the firmware then uses as data. QEMU 7.2 checks
+// each store to such a page against all its translations
+// (page_collection_lock), and OVMF's start after a reset slowed from 4 s
+// to minutes, once to more than ten (perf on the stuck vCPU: 44 % in
+// page_collection_lock, called from the store helpers). A 64 MiB cache
+// is emptied every few seconds of guest time, so stale translations do not
+// live long: six firmware reboots in a row took 38-47 s each, OVMF 3.4-4.6 s.
+// RAPIDREBOOT_E2E_TB_SIZE (MiB) overrides it; 0 leaves QEMU's default.
+func tbSize() string {
+	v := os.Getenv("RAPIDREBOOT_E2E_TB_SIZE")
+	switch v {
+	case "":
+		v = "64"
+	case "0":
+		return ""
+	}
+	return ",tb-size=" + v
 }
