@@ -13,9 +13,9 @@
 
 # The image is built (or found) before the tests start, so the bound covers
 # the tests alone and fails cleanly instead of hanging CI. The tests take
-# 30-40 min; TCG here has slow phases (firmware reboots of 160-190 s where
-# 60-100 s is usual), so the bound leaves room: cold builds (~17 min) plus
-# 60 min stay inside CI's 90.
+# 25-40 min (firmware reboots ~40-60 s since the harness limits TCG's
+# translation cache, docs/e2e.md "The slow phases, found"); the bound
+# leaves room: cold builds (~17 min) plus 60 min stay inside CI's 90.
 E2E_TIMEOUT ?= 60m
 E2E_RUN     ?=
 E2E_GOTEST   = RAPIDREBOOT_E2E=1 RAPIDREBOOT_CACHE=$(CACHE_DIR) \

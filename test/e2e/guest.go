@@ -453,15 +453,17 @@ func copyFile(from, to string) error {
 // each store to such a page against all its translations
 // (page_collection_lock), and OVMF's start after a reset slowed from 4 s
 // to minutes, once to more than ten (perf on the stuck vCPU: 44 % in
-// page_collection_lock, called from the store helpers). A 64 MiB cache
-// is emptied every few seconds of guest time, so stale translations do not
-// live long: six firmware reboots in a row took 38-47 s each, OVMF 3.4-4.6 s.
+// page_collection_lock, called from the store helpers). A smaller cache is
+// emptied more often, so stale translations do not pile up: with 256 MiB,
+// OVMF took 5.6-9.6 s after a reset (64 MiB: 3.4-4.6 s, but then every
+// short-lived program is translated anew: rapidrebootctl arm took 1.46x
+// kexec -s -l, against 1.14x with 256 MiB).
 // RAPIDREBOOT_E2E_TB_SIZE (MiB) overrides it; 0 leaves QEMU's default.
 func tbSize() string {
 	v := os.Getenv("RAPIDREBOOT_E2E_TB_SIZE")
 	switch v {
 	case "":
-		v = "64"
+		v = "256"
 	case "0":
 		return ""
 	}
