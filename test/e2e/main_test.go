@@ -52,7 +52,11 @@ func run(m *testing.M) int {
 	if os.Getenv("RAPIDREBOOT_E2E") != "1" {
 		fmt.Println("SKIP: the end-to-end tests boot a Debian 12 guest under qemu and take tens of minutes;" +
 			" run them with `make test-e2e` (or RAPIDREBOOT_E2E=1 go test -timeout 60m ./test/e2e/)")
-		return 0
+		// The harness's own pure parts (the figures table) need no guest.
+		if f := flag.Lookup("test.run"); f != nil && f.Value.String() == "" {
+			f.Value.Set("^TestUnit")
+		}
+		return m.Run()
 	}
 	for _, tool := range []string{"qemu-system-x86_64", "qemu-img", "mkfs.ext4"} {
 		if _, err := exec.LookPath(tool); err != nil {
