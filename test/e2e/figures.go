@@ -270,9 +270,13 @@ func (f *Figures) Write(w io.Writer) {
 			fmt.Fprintf(w, "%-34s %3d %10s\n", name, len(f.spans[name]), secs(median(f.spans[name])))
 		}
 	}
+	if dbusArm := f.spans["Arm (D-Bus call)"]; len(dbusArm) > 0 && len(kx) > 0 {
+		ratio := median(dbusArm).Seconds() / median(kx).Seconds()
+		fmt.Fprintf(w, "Arm (D-Bus call) / kexec -s -l (same files): %.2f   target <= 1.2: %s\n", ratio, verdict(ratio <= 1.2))
+	}
 	if len(arm) > 0 && len(kx) > 0 {
 		ratio := median(arm).Seconds() / median(kx).Seconds()
-		fmt.Fprintf(w, "rapidrebootctl arm / kexec -s -l (same files): %.2f   target <= 1.2: %s\n", ratio, verdict(ratio <= 1.2))
+		fmt.Fprintf(w, "rapidrebootctl arm / kexec -s -l (same files, the CLI's own start-up included): %.2f   target <= 1.2: %s\n", ratio, verdict(ratio <= 1.2))
 	}
 	if hook := f.spans["hook: beyond its siblings"]; len(hook) > 0 {
 		m := median(hook)

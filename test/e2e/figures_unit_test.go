@@ -38,6 +38,7 @@ func TestUnitFiguresTable(t *testing.T) {
 		f.AddRestart(KindQuick, sample(r[0]*time.Millisecond, r[1]*time.Millisecond, r[2]*time.Millisecond))
 	}
 	f.AddRestart(KindSystemd, sample(5*s, 5*s, 19*s))
+	f.AddSpan("Arm (D-Bus call)", 2940*time.Millisecond)
 	f.AddSpan("rapidrebootctl arm", 3040*time.Millisecond)
 	f.AddSpan("kexec -s -l", 2630*time.Millisecond)
 	f.AddSpan("hook: beyond its siblings", 90*time.Millisecond)
