@@ -36,6 +36,8 @@ type console struct {
 	done   chan struct{}
 
 	wmu sync.Mutex
+
+	onLine atomic.Pointer[func(string)] // called by the reader for every line
 }
 
 func newConsole(conn net.Conn, log io.Writer) *console {
@@ -56,6 +58,9 @@ func (c *console) read() {
 			now := time.Now()
 			if c.log != nil {
 				fmt.Fprintf(c.log, "%9.3f %s\n", now.Sub(c.t0).Seconds(), text)
+			}
+			if f := c.onLine.Load(); f != nil {
+				(*f)(text)
 			}
 			c.mu.Lock()
 			c.lines = append(c.lines, Line{Text: text, At: now})

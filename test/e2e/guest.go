@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -51,6 +52,7 @@ type Guest struct {
 	qmp  *qmp
 	log  *os.File
 	exit chan error
+	tbf  *tbFlusher // nil when QEMU runs with KVM
 
 	Boot  Boot
 	Boots []Boot
@@ -84,6 +86,8 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	qmpSock := filepath.Join(cfg.Dir, "qmp.sock")
 	os.Remove(serialSock)
 	os.Remove(qmpSock)
+	gdbSock := filepath.Join(cfg.Dir, "gdb.sock")
+	os.Remove(gdbSock)
 	args := []string{
 		"-name", "rapidreboot-e2e,debug-threads=on",
 		"-machine", "q35",
@@ -95,6 +99,7 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 		"-display", "none", // the default VGA stays: it gives the guest tty1
 		"-serial", "unix:" + serialSock + ",server=on,wait=off",
 		"-qmp", "unix:" + qmpSock + ",server=on,wait=off",
+		"-gdb", "unix:" + gdbSock + ",server=on,wait=off", // for flushTB
 		"-S", // paused until the console and QMP are connected: no line lost
 	}
 	if cfg.Accel == "kvm" {
@@ -136,6 +141,23 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	if g.qmp, err = dialQMP(qmpSock, 20*time.Second); err != nil {
 		g.Kill()
 		return nil, err
+	}
+	if cfg.Accel != "kvm" && os.Getenv("RAPIDREBOOT_E2E_TB_FLUSH") != "0" {
+		g.tbf = newTBFlusher(gdbSock, filepath.Join(cfg.Dir, "tbflush.log"), g.qmp)
+		onLine := func(s string) {
+			for _, t := range tbFlushTriggers {
+				if strings.Contains(s, t) {
+					g.tbf.ask(t)
+				}
+			}
+		}
+		onEvent := func(name string) {
+			if name == "RESET" {
+				g.tbf.ask("QMP RESET")
+			}
+		}
+		g.con.onLine.Store(&onLine)
+		g.qmp.onEvent.Store(&onEvent)
 	}
 	mark := g.con.mark()
 	if _, err := g.qmp.command("cont", nil, 20*time.Second); err != nil {
@@ -349,9 +371,70 @@ func (g *Guest) RestartWith(ctx context.Context, start func() error) (Restart, e
 			l := r.Lines[n-1]
 			last = fmt.Sprintf("%q %.0f s before the timeout", l.Text, time.Since(l.At).Seconds())
 		}
-		err = fmt.Errorf("%w; %d QMP RESET since the request, firmware output %v, last console line %s", err, len(r.Resets), r.Firmware, last)
+		err = fmt.Errorf("%w; %d QMP RESET since the request, firmware output %v, last console line %s; %s; qemu threads' CPU time: %s",
+			err, len(r.Resets), r.Firmware, last, g.TBFlushes(), g.threadCPU())
 	}
 	return r, err
+}
+
+// TBFlushes says how many translation-cache flushes the harness made.
+func (g *Guest) TBFlushes() string {
+	if g.tbf == nil {
+		return "no translation-cache flushes (off)"
+	}
+	return g.tbf.summary()
+}
+
+// FlushCount is QEMU's own count of translation-cache flushes ("info jit").
+func (g *Guest) FlushCount() (int, error) {
+	raw, err := g.qmp.command("human-monitor-command", map[string]any{"command-line": "info jit"}, 20*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	var out string
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return 0, fmt.Errorf("info jit: %w", err)
+	}
+	m := regexp.MustCompile(`TB flush count\s+(\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("info jit has no TB flush count: %q", out)
+	}
+	return strconv.Atoi(m[1])
+}
+
+// threadCPU lists qemu's threads with the CPU seconds each has used, so a
+// stalled boot shows whether a vCPU spins (an emulator stall) or idles
+// (the guest waits for something).
+func (g *Guest) threadCPU() string {
+	if g.cmd == nil || g.cmd.Process == nil {
+		return "?"
+	}
+	dir := fmt.Sprintf("/proc/%d/task", g.cmd.Process.Pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return err.Error()
+	}
+	var parts []string
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// comm is in parentheses and may hold spaces; fields follow ")".
+		s := string(b)
+		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		f := strings.Fields(s[close+1:])
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		parts = append(parts, fmt.Sprintf("%s %.0f s", s[open+1:close], (ut+st)/100))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Reset pulls the guest's reset line, as a person presses the button.
@@ -389,6 +472,10 @@ func (g *Guest) Alive() bool {
 // Stop asks qemu to quit and kills it if it does not within 10 s. The
 // guest's disk is a throw-away overlay, so nothing needs a clean shutdown.
 func (g *Guest) Stop() {
+	if g.tbf != nil {
+		g.tbf.close()
+		g.tbf = nil
+	}
 	if g.qmp != nil {
 		g.qmp.command("quit", nil, 5*time.Second)
 	}
@@ -415,6 +502,10 @@ func (g *Guest) Kill() {
 }
 
 func (g *Guest) closeAll() {
+	if g.tbf != nil {
+		g.tbf.close()
+		g.tbf = nil
+	}
 	if g.qmp != nil {
 		g.qmp.close()
 		g.qmp = nil
@@ -446,25 +537,19 @@ func copyFile(from, to string) error {
 	return nil
 }
 
-// tbSize limits TCG's translation cache (QEMU's default is 1 GiB). A reset
-// does not empty that cache, so after a reboot the translations of the
-// previous kernel's code (placed at random by KASLR, and by every kexec)
-// stay attached to pages the firmware then uses as data. QEMU 7.2 checks
-// each store to such a page against all its translations
-// (page_collection_lock), and OVMF's start after a reset slowed from 4 s
-// to minutes, once to more than ten (perf on the stuck vCPU: 44 % in
-// page_collection_lock, called from the store helpers). A smaller cache is
-// emptied more often, so stale translations do not pile up: with 256 MiB,
-// OVMF took 5.6-9.6 s after a reset (64 MiB: 3.4-4.6 s, but then every
-// short-lived program is translated anew: rapidrebootctl arm took 1.46x
-// kexec -s -l, against 1.14x with 256 MiB).
-// RAPIDREBOOT_E2E_TB_SIZE (MiB) overrides it; 0 leaves QEMU's default.
+// tbSize sets the size of TCG's translation cache. Before the harness
+// flushed it at every kernel's end (tbflush.go), a 256 MiB cache bounded
+// the stale translations that slowed every boot after a reset or kexec
+// (OVMF after a reset: 5.6-9.6 s, against minutes with QEMU's default
+// 1 GiB); with the flushes QEMU's default is best again: fewer forced
+// flushes while a boot runs (eight with 256 MiB in the first boot and the
+// package's install alone), and short-lived programs are not translated
+// anew each time (rapidrebootctl arm / kexec -s -l: 1.46 with 64 MiB,
+// 1.14-1.23 with 256 MiB).
+// RAPIDREBOOT_E2E_TB_SIZE (MiB) sets it; unset or 0 leaves QEMU's default.
 func tbSize() string {
 	v := os.Getenv("RAPIDREBOOT_E2E_TB_SIZE")
-	switch v {
-	case "":
-		v = "256"
-	case "0":
+	if v == "" || v == "0" {
 		return ""
 	}
 	return ",tb-size=" + v

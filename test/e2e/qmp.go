@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,8 @@ type qmp struct {
 	replies chan qmpReply
 	err     error // set when the connection ends
 	done    chan struct{}
+
+	onEvent atomic.Pointer[func(string)] // called by the reader for every event
 }
 
 type qmpReply struct {
@@ -84,6 +87,9 @@ func (q *qmp) read(r *bufio.Reader) {
 			continue
 		}
 		if msg.Event != "" {
+			if f := q.onEvent.Load(); f != nil {
+				(*f)(msg.Event)
+			}
 			q.evMu.Lock()
 			q.events = append(q.events, Event{Name: msg.Event, At: time.Now(), Data: msg.Data})
 			close(q.notify)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -64,6 +65,7 @@ func TestHarnessTellsAKexecByItsMissingReset(t *testing.T) {
 	if len(suite.kernels) > 1 {
 		k = suite.kernels[1]
 	}
+	flushes, ferr := g.FlushCount()
 	mustRoot(t, g, `kexec -s -l /boot/vmlinuz-`+k+` --initrd=/boot/initrd.img-`+k+` --append=`+shellQuote(cmdline))
 	r := restart(t, g, "systemctl kexec", func() error { return g.RootStart("systemctl kexec") })
 	if !r.ByKexec() {
@@ -74,6 +76,15 @@ func TestHarnessTellsAKexecByItsMissingReset(t *testing.T) {
 	}
 	if r.HookAt.IsZero() {
 		t.Errorf("no @@SHUTDOWN-HOOK line from systemd-shutdown's hooks")
+	}
+	// The harness empties QEMU's translation cache when a kernel is left
+	// (see tbflush.go); QEMU's own count shows it happened.
+	if n, err := g.FlushCount(); err != nil || ferr != nil {
+		t.Errorf("cannot read QEMU's flush count: %v, %v", ferr, err)
+	} else if n == flushes && suite.accel != "kvm" && os.Getenv("RAPIDREBOOT_E2E_TB_FLUSH") != "0" {
+		t.Errorf("QEMU's translation cache was not flushed across the kexec (TB flush count %d before and after; %s)", n, g.TBFlushes())
+	} else {
+		t.Logf("QEMU's TB flush count %d → %d; %s", flushes, n, g.TBFlushes())
 	}
 	suite.figures.AddRestart(KindSystemd, RestartSample{r, analyze(t, g)})
 }
