@@ -146,14 +146,14 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 		g.tbf = newTBFlusher(gdbSock, filepath.Join(cfg.Dir, "tbflush.log"), g.qmp)
 		onLine := func(s string) {
 			for _, t := range tbFlushTriggers {
-				if strings.Contains(s, t) {
-					g.tbf.ask(t)
+				if strings.Contains(s, t.text) {
+					g.tbf.askAfter(t.text, t.delay)
 				}
 			}
 		}
 		onEvent := func(name string) {
 			if name == "RESET" {
-				g.tbf.ask("QMP RESET")
+				g.tbf.askAfter("QMP RESET", 0)
 			}
 		}
 		g.con.onLine.Store(&onLine)
