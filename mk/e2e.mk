@@ -13,8 +13,9 @@
 
 # The image is built (or found) before the tests start, so the bound covers
 # the tests alone and fails cleanly instead of hanging CI. The tests take
-# 25-40 min (firmware reboots ~40-60 s since the harness limits TCG's
-# translation cache, docs/e2e.md "The slow phases, found"); the bound
+# 21-25 min (firmware reboots ~35-45 s since the harness flushes TCG's
+# translation cache whenever a kernel ends, docs/e2e.md "The slow phases,
+# found" and "Flushing the translation cache"); the bound
 # leaves room: cold builds (~17 min) plus 60 min stay inside CI's 90.
 E2E_TIMEOUT ?= 60m
 E2E_RUN     ?=
