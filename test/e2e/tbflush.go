@@ -22,11 +22,12 @@ import (
 //
 // QEMU has no monitor command to empty that cache, but its gdbstub does it
 // as a side effect: the VM's stop after a single step flushes every
-// translation ("info jit": TB count 26363 → 261, TB flush count 0 → 1). So the harness
-// single-steps one instruction through the gdbstub each time the guest
-// leaves a kernel: when the console says systemd-shutdown's hooks ran or
-// the kernel restarts, and on every QMP RESET. Nothing is lost but the translations,
-// which the new kernel would not have reused; the pause is a few ms.
+// translation ("info jit": TB count 26363 → 261, TB flush count 0 → 1).
+// So the harness single-steps one instruction through the gdbstub each
+// time the guest leaves a kernel: when the console says systemd-shutdown's
+// hooks ran or the kernel restarts, and on every QMP RESET. Nothing is lost
+// but translations the next code would not have reused; gdb takes
+// 0.15-0.3 s, most of it its own start-up, and the VM pauses for less.
 
 // tbFlushTriggers are console lines that come as the old kernel's code is
 // left for good, with how long to wait before flushing. The kernel's own
