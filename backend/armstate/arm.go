@@ -31,6 +31,12 @@ const (
 
 	ArmFile      = "arm"
 	VerifiedFile = "verified"
+	// LoadedFile says that the product loaded the kexec image of this
+	// boot (or was about to): written before kexec_file_load, removed
+	// only after an unload that worked. It is how the product tells its
+	// own image from one root loaded by hand (kexec -s -l), which it
+	// must leave alone.
+	LoadedFile = "loaded"
 )
 
 // DefaultTTL is how long an arm stays valid: long enough for a session
@@ -131,6 +137,28 @@ func Clear(dir string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// MarkLoaded records that the product is about to load an image. It goes
+// before the load: should the loader stop between the load and the arm,
+// the image is still known to be the product's.
+func MarkLoaded(dir string, m Marker) error { return writeMarker(dir, LoadedFile, m) }
+
+// ClearLoaded is for after an unload that worked, and only then: a failed
+// unload leaves an image that is still the product's.
+func ClearLoaded(dir string) error { return removeMarker(dir, LoadedFile) }
+
+// Ours reports whether a kexec image now loaded would be the product's: an
+// arm or a loaded mark exists in dir. Existence is enough: only root
+// writes dir (0700), and a mark that cannot be read must still count, or
+// a damaged one would let an unchecked image of the product's be kexec'd.
+func Ours(dir string) bool {
+	for _, name := range []string{ArmFile, LoadedFile} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil || !errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteVerified records that the arm with digest passed the stop-time

@@ -244,3 +244,41 @@ func FuzzReadNeverPanics(f *testing.F) {
 		}
 	})
 }
+
+func TestOnlyAnArmOrALoadedMarkMakesAnImageOurs(t *testing.T) {
+	dir := runDir(t)
+	if armstate.Ours(dir) {
+		t.Fatal("Ours with no state directory")
+	}
+	if err := armstate.MarkLoaded(dir, armstate.Marker{BootID: "b", Time: time.Unix(1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if !armstate.Ours(dir) {
+		t.Fatal("a loaded mark is not ours")
+	}
+	if err := armstate.ClearLoaded(dir); err != nil {
+		t.Fatal(err)
+	}
+	if armstate.Ours(dir) {
+		t.Fatal("ours after ClearLoaded")
+	}
+	if err := armstate.Write(dir, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if !armstate.Ours(dir) {
+		t.Fatal("an arm is not ours")
+	}
+	if err := armstate.Clear(dir); err != nil {
+		t.Fatal(err)
+	}
+	if armstate.Ours(dir) {
+		t.Fatal("ours after Clear")
+	}
+	// A damaged mark still counts.
+	if err := os.WriteFile(filepath.Join(dir, armstate.LoadedFile), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !armstate.Ours(dir) {
+		t.Fatal("a damaged loaded mark is not ours")
+	}
+}
