@@ -168,6 +168,38 @@ func (d *guestDialog) shiftAndQuickRestart() func() error {
 	}
 }
 
+// windowID returns the id of a visible window of class on display, taken
+// only from a line of digits: xdotool prints X errors (BadWindow for a
+// window that vanished while it searched) on the same output, and such a
+// line pasted into the next command breaks the guest's shell. A search
+// that races a window's life is tried again until timeout.
+func windowID(t *testing.T, g *Guest, display, class string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		out, _ := user(t, g, `DISPLAY=`+display+` xdotool search --onlyvisible --class `+class+` 2>/dev/null`)
+		if id := firstWindowID(out); id != "" {
+			return id
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no visible window of class %s on %s after %s; last output:\n%s", class, display, timeout, out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// firstWindowID is the first line of out that is a window id (digits only).
+func firstWindowID(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); windowIDPattern.MatchString(l) {
+			return l
+		}
+	}
+	return ""
+}
+
+var windowIDPattern = regexp.MustCompile(`^[0-9]{1,10}$`)
+
 // releaseShift ends the xdotool process holding Shift and lets the key up.
 func (d *guestDialog) releaseShift() {
 	d.t.Helper()
@@ -504,7 +536,7 @@ cat /tmp/e2e-inhibit.out; `+bus+` `+sm+`IsInhibited 1 | grep -q true`)
 		t.Fatal(err)
 	}
 	// The session manager's prompt, while the kexec image waits, armed.
-	prompt := strings.TrimSpace(mustUser(t, g, `DISPLAY=:6 timeout 120 xdotool search --sync --onlyvisible --class mate-session | head -1`))
+	prompt := windowID(t, g, ":6", "mate-session", 2*time.Minute)
 	if got := kexecLoaded(t, g); got != "1" {
 		t.Errorf("while the session manager asks, /sys/kernel/kexec_loaded = %s, want 1 (armed)", got)
 	}
