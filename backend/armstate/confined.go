@@ -111,6 +111,48 @@ func (d *Dir) MarkPending(m Marker) error {
 // ClearPending is ClearPending in d.
 func (d *Dir) ClearPending() error { return d.remove(PendingFile) }
 
+// ReadFailed is ReadFailed in d.
+func (d *Dir) ReadFailed() (*Marker, error) {
+	p := filepath.Join(d.name, FailedFile)
+	fd, err := unix.Openat(int(d.f.Fd()), FailedFile, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT {
+		return nil, nil
+	}
+	if err == unix.ELOOP {
+		return nil, fmt.Errorf("%w: %s is a symlink", ErrUnsafe, p)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "openat", Path: p, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	b, err := readOpened(f, p, MaxMarkerSize)
+	if err != nil {
+		return nil, err
+	}
+	var m Marker
+	if err := json.Unmarshal(b, &m); err != nil {
+		// Its existence is the message (readMarker).
+		return &Marker{Note: "the marker " + FailedFile + " is damaged"}, nil
+	}
+	return &m, nil
+}
+
+// ReadFailedIn is ReadFailed of the state directory of the system mounted
+// at root (StateDir resolved inside root, as OpenDirIn does): what
+// preflight reads for an installer's /target as for "/".
+func ReadFailedIn(root string) (*Marker, error) {
+	d, err := OpenDirIn(root, StateDir, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.ReadFailed()
+}
+
 // writeFile is writeFile relative to d: a new file made with O_EXCL and
 // O_NOFOLLOW, written, synced, renamed over name, and the directory synced.
 func (d *Dir) writeFile(name string, b []byte) error {
