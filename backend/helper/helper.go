@@ -413,13 +413,8 @@ func (h *Helper) doArm(gen uint64, uid uint32) (busapi.Plan, error) {
 	}
 	cur := h.current()
 	st, prep, err := h.mech.Arm(ctx, cur, arming.Request{
-		UID: uid,
-		BeforeArm: func() error {
-			if h.cancelled(gen) {
-				return refuse(busapi.ErrFailed, reason.Wrap(reason.LoadFailed, "cancelled", errCancelled))
-			}
-			return nil
-		},
+		UID:       uid,
+		BeforeArm: func() error { return h.beforeArm(gen) },
 	})
 	if st != cur {
 		h.setArmed(st)
@@ -438,12 +433,15 @@ func (h *Helper) doArm(gen uint64, uid uint32) (busapi.Plan, error) {
 	return wireOf(prep), nil
 }
 
-// drop unloads and forgets any arm, in the current turn. Errors are logged:
-// the caller is already failing for another reason.
-func (h *Helper) drop(why string) {
-	if err := h.disarmNow(); err != nil {
-		h.cfg.Log.Err("cannot clean up after %s: %v", why, err)
+// beforeArm is the helper's last word before arming writes the arm, the
+// kernel loaded (or, for a renewal, the arm about to be rewritten): an
+// error calls the arm off, and arming undoes the load. A Disarm that came
+// in during the load cancels it (row 6).
+func (h *Helper) beforeArm(gen uint64) error {
+	if h.cancelled(gen) {
+		return refuse(busapi.ErrFailed, reason.Wrap(reason.LoadFailed, "cancelled", errCancelled))
 	}
+	return nil
 }
 
 // disarmNow is arming's Disarm, and Armed false: whatever failed, no Quick
