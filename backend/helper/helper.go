@@ -559,12 +559,9 @@ func (h *Helper) QuickRestart(ctx context.Context, sender string, interactive bo
 	h.mu.Lock()
 	h.restarting = true
 	h.mu.Unlock()
-	err = h.cfg.Logind.RebootWithFlags(lctx, logind.FlagRootCheckInhibitors)
-	if errors.Is(err, logind.ErrNoFlags) {
-		// systemd < 248. Root's Reboot ignores block inhibitors there, but
-		// prepare() has just refused on any, so the clean path holds.
-		err = h.cfg.Logind.Reboot(lctx, false)
-	}
+	// RebootWithFlags(0x01); on systemd < 248, Reboot after its own look
+	// for a block inhibitor (root's Reboot ignores them there).
+	err = logind.RebootCleanly(lctx, h.cfg.Logind)
 	if err != nil {
 		h.mu.Lock()
 		h.restarting = false

@@ -225,8 +225,8 @@ func shutdownBlocker(ctx context.Context) (*logind.Inhibitor, error) {
 	return logind.New(conn).ShutdownBlocker(ctx)
 }
 
-// reboot asks logind for a clean reboot that honours block inhibitors,
-// as the helper's QuickRestart does. Without logind (an installer without
+// reboot asks logind for a clean reboot that honours block inhibitors
+// (logind.RebootCleanly, as the helper's QuickRestart does). Without logind (an installer without
 // systemd) there is no clean path this tool knows: it refuses, and the
 // caller disarms.
 func reboot() error {
@@ -237,15 +237,7 @@ func reboot() error {
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	m := logind.New(conn)
-	err = m.RebootWithFlags(ctx, logind.FlagRootCheckInhibitors)
-	if errors.Is(err, logind.ErrNoFlags) {
-		if b, berr := m.ShutdownBlocker(ctx); berr == nil && b != nil {
-			return reason.New(reason.Inhibited, b.Name())
-		}
-		err = m.Reboot(ctx, false)
-	}
-	return err
+	return logind.RebootCleanly(ctx, logind.New(conn))
 }
 
 // stdinIsTerminal: a person is there to type a password into polkit's
