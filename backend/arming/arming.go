@@ -52,8 +52,9 @@
 // kexec into, and the person asked for a normal restart. The loaded mark
 // must stay: it tells the hook (and the next Restore) that the image still
 // loaded is the product's, so the hook unloads it before systemd could
-// kexec it (systemd ≥ 255 kexecs any loaded image on `systemctl reboot`).
-// So the helper's Armed becomes false — no Quick Restart will happen —
+// kexec it (systemd ≥ 255 kexecs any loaded image on `systemctl reboot`);
+// an arm without a loaded mark (made before marks existed) gets one
+// before it goes. So the helper's Armed becomes false — no Quick Restart will happen —
 // while the state the hook needs is still there.
 //
 // # Confinement
@@ -72,6 +73,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -356,6 +359,15 @@ func (m *Mechanism) Disarm() error {
 		if err := m.cfg.Loader.Unload(); err != nil {
 			unloaded = false
 			errs = append(errs, fmt.Errorf("%w (the image stays marked as the product's for the shutdown hook)", err))
+			// An arm made before loaded marks existed (an older helper,
+			// before an upgrade) is the only sign of ownership: it goes
+			// below, so the mark must be there first.
+			if _, err := os.Lstat(filepath.Join(m.cfg.RunDir, armstate.LoadedFile)); errors.Is(err, fs.ErrNotExist) {
+				mk := armstate.Marker{BootID: m.cfg.BootID, Time: m.cfg.Now(), Note: "kept after a failed unload"}
+				if err := armstate.MarkLoaded(m.cfg.RunDir, mk); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 	}
 	if err := armstate.Clear(m.cfg.RunDir); err != nil {

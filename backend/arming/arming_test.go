@@ -320,3 +320,21 @@ func TestThePendingMarkStaysInsideTheStateRoot(t *testing.T) {
 		t.Errorf("Disarm removed a file outside the root: %v", err)
 	}
 }
+
+// An arm without a loaded mark (written by a helper from before loaded
+// marks) whose unload fails: the mark is written before the arm goes, or
+// nothing would tell the hook that the image is the product's.
+func TestAFailedUnloadOfAnArmWithoutALoadedMarkStillLeavesOne(t *testing.T) {
+	e := newEnv(t, nil)
+	e.arm(t)
+	if err := os.Remove(filepath.Join(e.root, loadedPath)); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.UnloadErr = kexectest.Errno(16)
+	if err := e.m.Disarm(); err == nil {
+		t.Error("no error")
+	}
+	if got, want := e.state(t), (state{loaded: true, loadedMark: true}); got != want {
+		t.Errorf("%+v, want %+v", got, want)
+	}
+}
