@@ -20,6 +20,12 @@
 //     the arm (/run/rapidreboot/arm). Any failure after the pending mark
 //     undoes what was done (see Ownership). A reason found by Prepare is an
 //     *UnavailableError and changes nothing.
+//   - Request.BeforeArm func() error: the caller's hook, called after the
+//     load (or before a renewal is written) and just before the arm file
+//     is written. Its error undoes the load (unload, marks cleared; a
+//     renewal is left as it was) and is returned as it is. The helper
+//     cancels an Arm there when a Disarm came in during the load, and
+//     checks that the caller is still on the bus.
 //   - Disarm() error: unload (only the product's image), remove the arm,
 //     the loaded mark (only after an unload that worked) and the pending mark.
 //   - Restore() (*armstate.State, func() error): at start-up, read what an
@@ -52,10 +58,10 @@
 // kexec into, and the person asked for a normal restart. The loaded mark
 // must stay: it tells the hook (and the next Restore) that the image still
 // loaded is the product's, so the hook unloads it before systemd could
-// kexec it (systemd ≥ 255 kexecs any loaded image on `systemctl reboot`);
-// an arm without a loaded mark (made before marks existed) gets one
-// before it goes. So the helper's Armed becomes false — no Quick Restart will happen —
-// while the state the hook needs is still there.
+// kexec it (systemd ≥ 255 kexecs any loaded image on `systemctl
+// reboot`); an arm without a loaded mark (made before marks existed) gets
+// one before it goes. So the helper's Armed becomes false — no Quick
+// Restart will happen — while the state the hook needs is still there.
 //
 // # Confinement
 //
