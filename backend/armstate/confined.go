@@ -31,9 +31,9 @@ type Dir struct {
 // (host.Target: openat2 with RESOLVE_IN_ROOT): an absolute symlink in the
 // target resolves inside the target, ".." stops at root, and nothing is
 // ever written onto the running system through a link in an installer's
-// /target (attack list row 44). With create, missing components are made
-// (0755, the state directory itself 0700); a component that is a dangling
-// symlink is an error, never followed by mkdir. The directory must pass
+// /target (attack list row 44). With create, the directory itself is made
+// (0700) when it is missing, as ensureDir does; its parents must exist.
+// A dangling symlink in its place is an error, never followed by mkdir. The directory must pass
 // the checks of every state directory (not writable by group or others,
 // trusted owner). A missing directory without create is an error for
 // which errors.Is(err, fs.ErrNotExist) holds.
@@ -51,14 +51,10 @@ func OpenDirIn(root, dir string, create bool) (*Dir, error) {
 	for i, c := range parts {
 		p := "/" + path.Join(parts[:i+1]...)
 		next, err := t.OpenDir(p)
-		if errors.Is(err, fs.ErrNotExist) && create {
-			mode := uint32(0o755)
-			if i == len(parts)-1 {
-				mode = 0o700
-			}
+		if errors.Is(err, fs.ErrNotExist) && create && i == len(parts)-1 {
 			// mkdirat never follows a symlink named c: a dangling one
 			// gives EEXIST and the open below fails again.
-			if merr := unix.Mkdirat(int(cur.Fd()), c, mode); merr != nil && merr != unix.EEXIST {
+			if merr := unix.Mkdirat(int(cur.Fd()), c, 0o700); merr != nil && merr != unix.EEXIST {
 				cur.Close()
 				return nil, fmt.Errorf("cannot create %s: %w", name, &fs.PathError{Op: "mkdirat", Path: p, Err: merr})
 			}

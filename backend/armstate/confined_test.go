@@ -29,6 +29,7 @@ func TestOpenDirInResolvesEveryComponentInsideTheRoot(t *testing.T) {
 		{desc: "the state directory itself links out", links: map[string]string{"/var/lib/rapidreboot": "@/etc"}, dirs: []string{"/var/lib"}, create: true},
 		{desc: "dot-dot stops at the root", links: map[string]string{"/var/lib": "../../../../../../../../data/lib"}, dirs: []string{"/data/lib"}, create: true, want: "/data/lib/rapidreboot"},
 		{desc: "missing without create", dirs: []string{"/var/lib"}, absent: true},
+		{desc: "a missing parent is not made", links: map[string]string{"/var/lib": "/data/lib"}, create: true, absent: true},
 		{desc: "linked out, without create", links: map[string]string{"/var/lib/rapidreboot": "@/etc"}, dirs: []string{"/var/lib"}, absent: true},
 	} {
 		t.Run(c.desc, func(t *testing.T) {
@@ -38,7 +39,7 @@ func TestOpenDirInResolvesEveryComponentInsideTheRoot(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := os.MkdirAll(filepath.Join(root, "var"), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Join(root, "var/lib"), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			for _, d := range c.dirs {
@@ -53,6 +54,7 @@ func TestOpenDirInResolvesEveryComponentInsideTheRoot(t *testing.T) {
 				if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
 					t.Fatal(err)
 				}
+				os.Remove(filepath.Join(root, p))
 				if err := os.Symlink(to, filepath.Join(root, p)); err != nil {
 					t.Fatal(err)
 				}
@@ -93,6 +95,9 @@ func TestOpenDirInResolvesEveryComponentInsideTheRoot(t *testing.T) {
 
 func TestADirInARootClearsAndReadsItsMarkers(t *testing.T) {
 	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "var/lib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	d, err := armstate.OpenDirIn(root, armstate.StateDir, true)
 	if err != nil {
 		t.Fatal(err)
