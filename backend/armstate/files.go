@@ -94,6 +94,13 @@ func readFile(dir, name string, max int64) ([]byte, error) {
 	}
 	f := os.NewFile(uintptr(fd), p)
 	defer f.Close()
+	return readOpened(f, p, max)
+}
+
+// readOpened checks the opened file f (named p) as readFile does and
+// reads it.
+func readOpened(f *os.File, p string, max int64) ([]byte, error) {
+	fd := int(f.Fd())
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("cannot stat %s: %w", p, err)

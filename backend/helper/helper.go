@@ -8,6 +8,11 @@
 // log and the multiple-sessions rule); everything acted on is computed here
 // from root-owned files. Any error while identifying or authorising denies.
 //
+// The steps that touch the kernel and the state files (prepare, load,
+// arm, disarm, restore) are backend/arming's, shared with `rapidrebootctl
+// --root`; this file adds who may ask, the queue, the expiry timer and the
+// Armed property.
+//
 // Concurrency: godbus runs every call in its own goroutine. Operations that
 // change the kernel's or the disk's state (arm, disarm, expiry) run one at a
 // time in the order they were asked for (a ticket queue). Concurrent Arms
@@ -20,10 +25,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
+	"github.com/rapidreboot/rapidreboot/backend/arming"
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
@@ -90,7 +95,8 @@ type Config struct {
 
 // Helper is the mechanism. Make it with New.
 type Helper struct {
-	cfg Config
+	cfg  Config
+	mech *arming.Mechanism
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -138,6 +144,20 @@ func New(cfg Config) *Helper {
 		cfg.Log = DiscardLogger()
 	}
 	h := &Helper{cfg: cfg}
+	h.mech = arming.New(arming.Config{
+		Loader:          cfg.Loader,
+		Loaded:          cfg.Loaded,
+		Plan:            cfg.Plan,
+		Preflight:       cfg.Preflight,
+		Warnings:        cfg.Warnings,
+		ShutdownBlocker: h.shutdownBlocker,
+		RunDir:          cfg.ArmDir,
+		StateDir:        cfg.StateDir,
+		BootID:          cfg.BootID,
+		TTL:             cfg.TTL,
+		Now:             cfg.Now,
+		Log:             cfg.Log,
+	})
 	h.cond = sync.NewCond(&h.mu)
 	h.lastCall = cfg.Now()
 	return h
@@ -236,45 +256,35 @@ func (h *Helper) GetPlan(ctx context.Context) busapi.Plan {
 	return wire
 }
 
-// prepare runs, in order, preflight, the plan and logind's inhibitors, and
-// returns the plan, its wire form, and the first reason it cannot be armed.
+// prepare runs, in order, preflight, the plan and logind's inhibitors
+// (arming.Prepare), and returns the plan, its wire form, and the first
+// reason it cannot be armed.
 func (h *Helper) prepare(ctx context.Context) (*bootplan.Plan, busapi.Plan, error) {
-	pfErr := h.cfg.Preflight()
-	p, planErr := h.cfg.Plan()
-	if planErr == nil && p == nil {
-		planErr = reason.New(reason.KernelMissing, "")
+	prep := h.mech.Prepare(ctx)
+	return prep.Plan, wireOf(prep), prep.Unavailable
+}
+
+// shutdownBlocker names logind's block inhibitor on shutdown, "" for none.
+func (h *Helper) shutdownBlocker(ctx context.Context) (string, error) {
+	b, err := h.cfg.Logind.ShutdownBlocker(ctx)
+	if err != nil || b == nil {
+		return "", err
 	}
-	wire := toWire(p)
-	if h.cfg.Warnings != nil {
-		wire.Warnings = append(wire.Warnings, h.cfg.Warnings()...)
-	}
-	var unavailable error
-	switch {
-	case pfErr != nil:
-		unavailable = pfErr
-	case planErr != nil:
-		unavailable = planErr
-	default:
-		lctx, cancel := context.WithTimeout(ctx, queryTimeout)
-		blocker, err := h.cfg.Logind.ShutdownBlocker(lctx)
-		cancel()
-		switch {
-		case err != nil:
-			// logind is the one that enforces inhibitors at reboot time;
-			// not seeing them here only loses the early warning.
-			wire.Warnings = append(wire.Warnings, "cannot list the programs that block restarting: "+err.Error())
-		case blocker != nil:
-			unavailable = reason.New(reason.Inhibited, blocker.Name())
-		}
-	}
-	if unavailable != nil {
+	return b.Name(), nil
+}
+
+// wireOf is a preparation as GetPlan and Arm answer it.
+func wireOf(prep arming.Prepared) busapi.Plan {
+	wire := toWire(prep.Plan)
+	wire.Warnings = append(wire.Warnings, prep.Warnings...)
+	if prep.Unavailable != nil {
 		wire.Available = false
-		wire.Reason = reason.CodeOf(unavailable)
-		wire.Detail = reason.DetailOf(unavailable)
+		wire.Reason = reason.CodeOf(prep.Unavailable)
+		wire.Detail = reason.DetailOf(prep.Unavailable)
 	} else {
 		wire.Available = true
 	}
-	return p, wire, unavailable
+	return wire
 }
 
 func toWire(p *bootplan.Plan) busapi.Plan {
@@ -393,98 +403,54 @@ func (h *Helper) current() *armstate.State {
 	return h.armed
 }
 
-// doArm runs in its turn.
+// doArm runs in its turn: arming.Arm, with a Disarm that came in during
+// the load calling the arm off just before it is written (row 6).
 func (h *Helper) doArm(gen uint64, uid uint32) (busapi.Plan, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	if h.cancelled(gen) {
 		return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.LoadFailed, "cancelled", errCancelled))
 	}
-	p, wire, unavailable := h.prepare(ctx)
-	if unavailable != nil {
-		return busapi.Plan{}, refuse(busapi.ErrUnavailable, unavailable)
+	cur := h.current()
+	st, prep, err := h.mech.Arm(ctx, cur, arming.Request{
+		UID:       uid,
+		BeforeArm: func() error { return h.beforeArm(gen) },
+	})
+	if st != cur {
+		h.setArmed(st)
 	}
-	now := h.cfg.Now()
-
-	// Already armed with this very plan and files: arming again only
-	// restarts the clock (the dialog arms right before it asks the session
-	// manager, which may take a while).
-	if cur := h.current(); cur != nil && samePlan(&cur.Plan, p) && h.cfg.Loader.Verify(cur.Image) == nil {
-		if loaded, err := h.cfg.Loaded(); err == nil && loaded {
-			st := *cur
-			st.ArmedAt, st.ExpiresAt, st.UID = now, now.Add(h.cfg.TTL), uid
-			if err := armstate.Write(h.cfg.ArmDir, st); err != nil {
-				h.drop("cannot renew the arm")
-				return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot write the arm", err))
-			}
-			h.setArmed(&st)
-			return wire, nil
-		}
-	}
-
-	// The pending mark goes first: should the machine go down between the
-	// load and the arm, the next boot still learns that a kexec was meant.
-	mark := armstate.Marker{BootID: h.cfg.BootID, Time: now, Kernel: p.Kernel, Version: p.Version}
-	if err := armstate.MarkPending(h.cfg.StateDir, mark); err != nil {
-		return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot record the pending Quick Restart", err))
-	}
-	img, err := h.cfg.Loader.Load(p)
 	if err != nil {
-		// A failed load may have replaced nothing or may have dropped an
-		// image armed earlier: either way nothing is armed any more.
-		h.drop("load failed")
+		var ue *arming.UnavailableError
+		var ce *CallError
+		switch {
+		case errors.As(err, &ue):
+			return busapi.Plan{}, refuse(busapi.ErrUnavailable, ue.Err)
+		case errors.As(err, &ce):
+			return busapi.Plan{}, err
+		}
 		return busapi.Plan{}, refuse(busapi.ErrFailed, err)
 	}
+	return wireOf(prep), nil
+}
+
+// beforeArm is the helper's last word before arming writes the arm, the
+// kernel loaded (or, for a renewal, the arm about to be rewritten): an
+// error calls the arm off, and arming undoes the load. A Disarm that came
+// in during the load cancels it (row 6).
+func (h *Helper) beforeArm(gen uint64) error {
 	if h.cancelled(gen) {
-		h.drop("cancelled")
-		return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.LoadFailed, "cancelled", errCancelled))
+		return refuse(busapi.ErrFailed, reason.Wrap(reason.LoadFailed, "cancelled", errCancelled))
 	}
-	st := armstate.State{
-		Format:    armstate.Format,
-		BootID:    h.cfg.BootID,
-		ArmedAt:   now,
-		ExpiresAt: now.Add(h.cfg.TTL),
-		UID:       uid,
-		Image:     img,
-		Plan:      *p,
-	}
-	if err := armstate.Write(h.cfg.ArmDir, st); err != nil {
-		h.drop("cannot write the arm")
-		return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot write the arm", err))
-	}
-	h.setArmed(&st)
-	return wire, nil
+	return nil
 }
 
-// samePlan compares what would be loaded.
-func samePlan(a, b *bootplan.Plan) bool {
-	return a.Kernel == b.Kernel && a.Version == b.Version && a.Cmdline == b.Cmdline && slices.Equal(a.Initrd, b.Initrd)
-}
-
-// drop unloads and forgets any arm, in the current turn. Errors are logged:
-// the caller is already failing for another reason.
-func (h *Helper) drop(why string) {
-	if err := h.disarmNow(); err != nil {
-		h.cfg.Log.Err("cannot clean up after %s: %v", why, err)
-	}
-}
-
-// disarmNow unloads, clears the arm and the pending mark, and sets Armed
-// false, whatever fails on the way: the arm file is what the shutdown hook
-// trusts, so it goes even when the unload fails.
+// disarmNow is arming's Disarm, and Armed false: whatever failed, no Quick
+// Restart follows (the arm file is gone; a failed unload keeps only the
+// loaded mark, for the shutdown hook to unload the image).
 func (h *Helper) disarmNow() error {
-	var errs []error
-	if err := h.cfg.Loader.Unload(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := armstate.Clear(h.cfg.ArmDir); err != nil {
-		errs = append(errs, err)
-	}
-	if err := armstate.ClearPending(h.cfg.StateDir); err != nil {
-		errs = append(errs, err)
-	}
+	err := h.mech.Disarm()
 	h.setArmed(nil)
-	return errors.Join(errs...)
+	return err
 }
 
 // setArmed records st (nil: disarmed), restarts the expiry timer, and
@@ -593,12 +559,9 @@ func (h *Helper) QuickRestart(ctx context.Context, sender string, interactive bo
 	h.mu.Lock()
 	h.restarting = true
 	h.mu.Unlock()
-	err = h.cfg.Logind.RebootWithFlags(lctx, logind.FlagRootCheckInhibitors)
-	if errors.Is(err, logind.ErrNoFlags) {
-		// systemd < 248. Root's Reboot ignores block inhibitors there, but
-		// prepare() has just refused on any, so the clean path holds.
-		err = h.cfg.Logind.Reboot(lctx, false)
-	}
+	// RebootWithFlags(0x01); on systemd < 248, Reboot after its own look
+	// for a block inhibitor (root's Reboot ignores them there).
+	err = logind.RebootCleanly(lctx, h.cfg.Logind)
 	if err != nil {
 		h.mu.Lock()
 		h.restarting = false
@@ -660,10 +623,12 @@ func (h *Helper) Stop(ctx context.Context) {
 	h.cfg.Log.Notice("stopping while armed and the system is not shutting down: disarmed and unloaded")
 }
 
-// Restore picks up the state an earlier run of the helper left: a valid
-// arm of this boot is kept (with its remaining time); anything else — an
-// expired or damaged arm, a loaded image nobody armed, a stale pending
-// mark — is removed, because a loaded image that nobody armed is a hazard.
+// Restore picks up the state an earlier run of the helper left
+// (arming.Restore): a valid arm of this boot is kept (with its remaining
+// time); anything else of the product's — an expired or damaged arm, an
+// image it loaded that nobody armed, a stale pending mark — is removed,
+// because systemctl reboot would kexec such an image. An image root loaded
+// itself is left alone.
 func (h *Helper) Restore() error { return h.ReserveRestore()() }
 
 // ReserveRestore reads the earlier state at once, without changing
@@ -698,46 +663,9 @@ func (h *Helper) waitReady() {
 }
 
 func (h *Helper) inspect() func() error {
-	st, err := armstate.Read(h.cfg.ArmDir)
-	if err == nil {
-		verr := st.Valid(h.cfg.Now(), h.cfg.BootID)
-		if verr == nil {
-			verr = h.cfg.Loader.Verify(st.Image)
-		}
-		if verr == nil {
-			if loaded, lerr := h.cfg.Loaded(); lerr != nil || !loaded {
-				verr = errors.New("no kernel is loaded any more")
-			}
-		}
-		if verr == nil {
-			h.setArmed(&st)
-			h.cfg.Log.Info("kept the arm of an earlier run: Linux %s until %s", st.Plan.Version, st.ExpiresAt.Format(time.RFC3339))
-			return func() error { return nil }
-		}
-		return func() error {
-			h.cfg.Log.Notice("dropping the arm of an earlier run: %v", verr)
-			return h.disarmNow()
-		}
+	st, cleanup := h.mech.Restore()
+	if st != nil {
+		h.setArmed(st)
 	}
-	if !errors.Is(err, armstate.ErrNotArmed) {
-		return func() error {
-			h.cfg.Log.Warning("dropping an arm that cannot be read: %v", err)
-			return h.disarmNow()
-		}
-	}
-	// Not armed: a pending mark would make the next boot believe a Quick
-	// Restart failed; a loaded image would be kexec'd by systemctl (255+).
-	return func() error {
-		var errs []error
-		if err := armstate.ClearPending(h.cfg.StateDir); err != nil {
-			errs = append(errs, err)
-		}
-		if loaded, err := h.cfg.Loaded(); err == nil && loaded {
-			h.cfg.Log.Notice("a kexec image is loaded but nothing is armed: unloading it")
-			if err := h.cfg.Loader.Unload(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		return errors.Join(errs...)
-	}
+	return cleanup
 }

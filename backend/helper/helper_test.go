@@ -113,6 +113,7 @@ type env struct {
 	users  fakeUsers
 	logind *fakeLogind
 	stderr *syncBuffer
+	cfg    helper.Config
 	h      *helper.Helper
 }
 
@@ -147,6 +148,7 @@ func newEnv(t *testing.T, mod func(*helper.Config)) *env {
 	if mod != nil {
 		mod(&cfg)
 	}
+	e.cfg = cfg
 	e.h = helper.New(cfg)
 	if err := e.h.Restore(); err != nil {
 		t.Fatal(err)
@@ -445,5 +447,75 @@ func TestRestoreDropsAnArmOfAnotherBootAndClearsAStalePendingMark(t *testing.T) 
 	}
 	if _, err := os.Stat(filepath.Join(e.root, armstate.StateDir, armstate.PendingFile)); err == nil {
 		t.Error("the pending mark stayed")
+	}
+}
+
+func (e *env) runFile(name string) bool {
+	_, err := os.Lstat(filepath.Join(e.root, armstate.RunDir, name))
+	return err == nil
+}
+
+// Issue 12 item 3, issue 15: the product unloads only an image it loaded.
+// Root's own kexec -s -l image (no arm, no loaded mark) survives a Disarm
+// and the start-up clean-up; the product's unarmed image does not.
+func TestDisarmAndRestoreLeaveRootsOwnImageLoadedAndUnloadTheProducts(t *testing.T) {
+	for _, c := range []struct {
+		desc       string
+		loadedMark bool
+		wantLoaded bool
+	}{
+		{"root's own image", false, true},
+		{"the product's image, not armed", true, false},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.fake.SetLoaded(true)
+			if c.loadedMark {
+				if err := armstate.MarkLoaded(filepath.Join(e.root, armstate.RunDir), armstate.Marker{BootID: bustest.RootBootID}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h2 := helper.New(e.cfg)
+			if err := h2.Restore(); err != nil {
+				t.Fatal(err)
+			}
+			if e.fake.Loaded() != c.wantLoaded || h2.Armed() {
+				t.Errorf("after Restore: loaded %v (want %v), armed %v", e.fake.Loaded(), c.wantLoaded, h2.Armed())
+			}
+			e.fake.SetLoaded(true)
+			if c.loadedMark {
+				armstate.MarkLoaded(filepath.Join(e.root, armstate.RunDir), armstate.Marker{BootID: bustest.RootBootID})
+			}
+			if err := h2.Disarm(context.Background(), ":1.9"); err != nil {
+				t.Fatal(err)
+			}
+			if e.fake.Loaded() != c.wantLoaded {
+				t.Errorf("after Disarm: loaded %v, want %v", e.fake.Loaded(), c.wantLoaded)
+			}
+			if e.runFile(armstate.LoadedFile) {
+				t.Error("the loaded mark stayed after an unload that worked")
+			}
+		})
+	}
+}
+
+// Issue 15 Required 1: a Disarm whose unload fails says so, and keeps the
+// state the shutdown hook needs (the loaded mark), while no Quick Restart
+// follows (no arm, Armed false).
+func TestAFailedUnloadFailsTheDisarmAndKeepsTheLoadedMarkForTheHook(t *testing.T) {
+	e := newEnv(t, nil)
+	if _, err := e.h.Arm(context.Background(), ":1.9", false); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.UnloadErr = kexectest.Errno(16) // EBUSY
+	err := e.h.Disarm(context.Background(), ":1.9")
+	if errName(err) != busapi.ErrFailed {
+		t.Errorf("Disarm = %v, want a failure", err)
+	}
+	if !e.fake.Loaded() || !e.runFile(armstate.LoadedFile) || !armstate.Ours(filepath.Join(e.root, armstate.RunDir)) {
+		t.Errorf("loaded %v, loaded mark %v: the hook cannot tell the image is the product's", e.fake.Loaded(), e.runFile(armstate.LoadedFile))
+	}
+	if e.h.Armed() || e.runFile(armstate.ArmFile) {
+		t.Error("still armed after a Disarm")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/introspect"
 
+	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/helper"
@@ -704,7 +705,9 @@ func TestRow39AHelperKilledWhileArmedCleansUpWhenStartedAgain(t *testing.T) {
 			t.Error("the next helper dropped a valid arm")
 		}
 	})
-	t.Run("a loaded image nobody armed", func(t *testing.T) {
+	// Issue 12 item 3, issue 15: the product unloads only an image it
+	// loaded. Root's own kexec -s -l image (no loaded mark) stays.
+	t.Run("root's own image, no loaded mark", func(t *testing.T) {
 		r := newRig(t, rigOptions{})
 		os.WriteFile(filepath.Join(r.root, "sys/kernel/kexec_loaded"), []byte("1\n"), 0o644)
 		// GetPlan activates the helper and is answered after its clean-up.
@@ -714,8 +717,31 @@ func TestRow39AHelperKilledWhileArmedCleansUpWhenStartedAgain(t *testing.T) {
 		if r.armed() {
 			t.Error("armed")
 		}
+		if !r.loaded() {
+			t.Error("root's own image was unloaded")
+		}
+		if n := bustest.CountOp(r.calls(), bustest.OpUnload); n != 0 {
+			t.Errorf("%d unloads", n)
+		}
+	})
+	t.Run("an image the product loaded and nobody armed", func(t *testing.T) {
+		r := newRig(t, rigOptions{})
+		os.WriteFile(filepath.Join(r.root, "sys/kernel/kexec_loaded"), []byte("1\n"), 0o644)
+		// A helper killed between the load and the arm leaves the mark.
+		if err := armstate.MarkLoaded(filepath.Join(r.root, armstate.RunDir), armstate.Marker{BootID: bustest.RootBootID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.client.GetPlan(r.ctx()); err != nil {
+			t.Fatal(err)
+		}
+		if r.armed() {
+			t.Error("armed")
+		}
 		if r.loaded() {
-			t.Error("a loaded image that nobody armed was left loaded")
+			t.Error("the product's unarmed image was left loaded")
+		}
+		if armstate.Ours(filepath.Join(r.root, armstate.RunDir)) {
+			t.Error("the loaded mark stayed after the unload worked")
 		}
 	})
 }

@@ -141,7 +141,9 @@ func checkKexecDisabled(env Env) error {
 }
 
 func checkLastKexec(env Env) error {
-	m, err := armstate.ReadFailed(filepath.Join(env.Root, armstate.StateDir))
+	// Resolved inside env.Root: an installer's /target may hold absolute
+	// symlinks (row 44).
+	m, err := armstate.ReadFailedIn(env.Root)
 	if err != nil {
 		return reason.Wrap(reason.Internal, "cannot read the Quick Restart markers", err)
 	}

@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -210,25 +209,13 @@ func kexecTools() string {
 	return ""
 }
 
-// maxCmdline caps /proc/cmdline as read: the kernel's own limit is a few
-// KiB on every architecture.
-const maxCmdline = 64 << 10
-
-// computePlan is rapidrebootctl plan's computation for the running system
-// (cmd/rapidrebootctl/plan.go): the live command line, and GRUB's platform
-// from how this kernel was booted, so that both print the same plan.
+// computePlan plans the running system with bootplan.LiveOptions (the
+// live command line, capped, and GRUB's platform), the options
+// `rapidrebootctl plan` uses too, so that both print the same plan.
 func computePlan(t host.Target, proc, sys string) (*bootplan.Plan, error) {
-	b, err := os.ReadFile(filepath.Join(proc, "cmdline"))
+	opt, err := bootplan.LiveOptions(proc, sys)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the running kernel's command line: %w", err)
-	}
-	if len(b) > maxCmdline {
-		return nil, fmt.Errorf("cannot read the running kernel's command line: over %d bytes", maxCmdline)
-	}
-	live := strings.TrimSpace(string(b))
-	opt := bootplan.Options{LiveCmdline: &live, Platform: "pc"}
-	if _, err := os.Stat(filepath.Join(sys, "firmware/efi")); err == nil {
-		opt.Platform = "efi"
+		return nil, err
 	}
 	return bootplan.Compute(t, opt)
 }

@@ -5,10 +5,15 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rapidreboot/rapidreboot/backend/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/host"
+	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
 // Row 22: no caller can add command line or initrd text through the
@@ -66,5 +71,22 @@ func TestRow22TheHelperReadsNoEnvironmentAndNoHome(t *testing.T) {
 	}
 	if checked < 5 {
 		t.Errorf("only %d packages checked; go list changed?", checked)
+	}
+}
+
+// The helper plans with bootplan.LiveOptions, whose /proc/cmdline cap
+// rapidrebootctl plan shares (cmd/rapidrebootctl/root_test.go).
+func TestThePlanCapsProcCmdline(t *testing.T) {
+	dir := t.TempDir()
+	proc := filepath.Join(dir, "proc")
+	if err := os.MkdirAll(proc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proc, "cmdline"), []byte(strings.Repeat("x", bootplan.MaxLiveCmdline+1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := computePlan(host.New(dir), proc, filepath.Join(dir, "sys"))
+	if reason.CodeOf(err) != reason.TooLarge {
+		t.Errorf("computePlan = %v, want too-large", err)
 	}
 }

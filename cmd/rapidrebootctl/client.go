@@ -18,6 +18,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
+	"github.com/rapidreboot/rapidreboot/backend/arming"
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
@@ -107,13 +108,19 @@ func statusOf(armed bool, p busapi.Plan) status {
 	return s
 }
 
-// ---- the --root path: the same steps as the helper, in this process ----
+// ---- the --root path: the helper's mechanism (backend/arming), in this process ----
 
-// target is an installed system under root, planned and loaded from here.
+// target is an installed system under root, planned and armed from here
+// with backend/arming, the mechanism the helper runs: the same preflight,
+// inhibitor check, loaded mark, arm and disarm. The pending mark goes to
+// the target's /var/lib/rapidreboot, resolved inside root (row 44); the
+// arm and the loaded mark to the running system's /run/rapidreboot, where
+// the running system's shutdown hook reads them.
 type target struct {
 	root string
 	host host.Target
 	env  preflight.Env
+	mech *arming.Mechanism
 }
 
 func newRootTarget(root string) (*target, error) {
@@ -124,16 +131,37 @@ func newRootTarget(root string) (*target, error) {
 	if err := bootplan.CheckRootPreconditions(abs); err != nil {
 		return nil, err
 	}
+	bootID, err := armstate.BootID(liveDirs.Proc)
+	if err != nil {
+		return nil, err
+	}
 	// The running kernel is checked (kexec present, not disabled, no
 	// container); the package manager and markers are the target's: an
 	// installer runs dpkg inside /target, and the next boot is the target's.
 	env := liveDirs
 	env.Root = abs
-	return &target{root: abs, host: newTarget(abs), env: env}, nil
+	t := &target{root: abs, host: newTarget(abs), env: env}
+	t.mech = arming.New(arming.Config{
+		Loader: t.loader(),
+		Loaded: func() (bool, error) { return kexec.Loaded(liveDirs.Sys) },
+		// Another system's plan: never the live command line.
+		Plan:      func() (*bootplan.Plan, error) { return bootplan.Compute(t.host, bootplan.Options{}) },
+		Preflight: func() error { return preflight.Check(env) },
+		Warnings:  func() []string { return preflight.Warnings(env) },
+		ShutdownBlocker: func(ctx context.Context) (string, error) {
+			b, err := shutdownBlocker(ctx)
+			if err != nil || b == nil {
+				return "", err
+			}
+			return b.Name(), nil
+		},
+		RunDir:    filepath.Join(liveDirs.Run, "rapidreboot"),
+		StateRoot: abs,
+		StateDir:  armstate.StateDir,
+		BootID:    bootID,
+	})
+	return t, nil
 }
-
-func (t *target) armDir() string   { return filepath.Join(liveDirs.Run, "rapidreboot") }
-func (t *target) stateDir() string { return filepath.Join(t.root, armstate.StateDir) }
 
 func (t *target) loader() kexec.Loader {
 	l := kexec.Loader{Sys: newKexecSyscalls(), Target: t.host, SysDir: liveDirs.Sys, ProcDir: liveDirs.Proc}
@@ -146,96 +174,59 @@ func (t *target) loader() kexec.Loader {
 	return l
 }
 
-// plan returns the target's plan in wire form and the first reason it
-// cannot be armed (preflight first, as the helper does).
-func (t *target) plan() (*bootplan.Plan, busapi.Plan, error) {
-	pfErr := preflight.Check(t.env)
-	p, err := bootplan.Compute(t.host, bootplan.Options{})
+// wireOf is a preparation in the helper's wire form, for statusOf.
+func wireOf(prep arming.Prepared) busapi.Plan {
 	var w busapi.Plan
-	if p != nil {
+	if p := prep.Plan; p != nil {
 		w = busapi.Plan{Kernel: p.Kernel, Version: p.Version, Initrds: p.Initrd, Cmdline: p.Cmdline, Source: p.Source, Why: p.Why, Warnings: p.Warnings}
 	}
-	w.Warnings = append(w.Warnings, preflight.Warnings(t.env)...)
-	if pfErr == nil {
-		pfErr = err
+	w.Warnings = append(w.Warnings, prep.Warnings...)
+	if prep.Unavailable != nil {
+		w.Reason, w.Detail = reason.CodeOf(prep.Unavailable), reason.DetailOf(prep.Unavailable)
+	} else {
+		w.Available = true
 	}
-	if pfErr == nil {
-		// An installer holds a block inhibitor while it writes the boot
-		// loader (row 44): name it, as the helper does.
-		b, berr := shutdownBlocker()
-		switch {
-		case berr != nil:
-			w.Warnings = append(w.Warnings, "cannot list the programs that block restarting: "+berr.Error())
-		case b != nil:
-			pfErr = reason.New(reason.Inhibited, b.Name())
-		}
-	}
-	if pfErr != nil {
-		w.Reason, w.Detail = reason.CodeOf(pfErr), reason.DetailOf(pfErr)
-		return p, w, pfErr
-	}
-	w.Available = true
-	return p, w, nil
+	return w
+}
+
+// plan returns the target's plan in wire form and the first reason it
+// cannot be armed.
+func (t *target) plan() (*bootplan.Plan, busapi.Plan, error) {
+	prep := t.mech.Prepare(context.Background())
+	return prep.Plan, wireOf(prep), prep.Unavailable
 }
 
 // armed reports whether a valid arm is in place.
 func (t *target) armed() bool {
-	st, err := armstate.Read(t.armDir())
-	if err != nil {
-		return false
-	}
-	id, err := armstate.BootID(liveDirs.Proc)
-	return err == nil && st.Valid(time.Now(), id) == nil
+	st, err := t.mech.Current()
+	return err == nil && st != nil
 }
 
-// arm loads the target's plan and arms, as the helper's Arm does.
+// arm loads the target's plan and arms (or renews the arm of the same
+// plan), as the helper's Arm does.
 func (t *target) arm() (busapi.Plan, error) {
-	p, w, err := t.plan()
-	if err != nil {
-		return w, err
-	}
-	bootID, err := armstate.BootID(liveDirs.Proc)
-	if err != nil {
-		return w, err
-	}
-	now := time.Now()
-	if err := armstate.MarkPending(t.stateDir(), armstate.Marker{BootID: bootID, Time: now, Kernel: p.Kernel, Version: p.Version}); err != nil {
-		return w, err
-	}
-	l := t.loader()
-	img, err := l.Load(p)
-	if err != nil {
-		t.disarm()
-		return w, err
-	}
-	st := armstate.State{Format: armstate.Format, BootID: bootID, ArmedAt: now, ExpiresAt: now.Add(armstate.DefaultTTL),
-		UID: uint32(geteuid()), Image: img, Plan: *p}
-	if err := armstate.Write(t.armDir(), st); err != nil {
-		t.disarm()
-		return w, err
-	}
-	return w, nil
+	cur, _ := t.mech.Current()
+	_, prep, err := t.mech.Arm(context.Background(), cur, arming.Request{UID: uint32(geteuid())})
+	return wireOf(prep), err
 }
 
-// disarm unloads and removes the arm and the pending mark, whatever fails.
-func (t *target) disarm() error {
-	return errors.Join(t.loader().Unload(), armstate.Clear(t.armDir()), armstate.ClearPending(t.stateDir()))
-}
+// disarm unloads the product's image and removes the arm and the marks
+// (arming.Disarm: root's own kexec image is left alone; a failed unload
+// keeps the loaded mark for the shutdown hook).
+func (t *target) disarm() error { return t.mech.Disarm() }
 
 // shutdownBlocker asks logind for a block inhibitor on shutdown.
-func shutdownBlocker() (*logind.Inhibitor, error) {
+func shutdownBlocker(ctx context.Context) (*logind.Inhibitor, error) {
 	conn, err := connectSystemBus()
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	return logind.New(conn).ShutdownBlocker(ctx)
 }
 
-// reboot asks logind for a clean reboot that honours block inhibitors,
-// as the helper's QuickRestart does. Without logind (an installer without
+// reboot asks logind for a clean reboot that honours block inhibitors
+// (logind.RebootCleanly, as the helper's QuickRestart does). Without logind (an installer without
 // systemd) there is no clean path this tool knows: it refuses, and the
 // caller disarms.
 func reboot() error {
@@ -246,15 +237,7 @@ func reboot() error {
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	m := logind.New(conn)
-	err = m.RebootWithFlags(ctx, logind.FlagRootCheckInhibitors)
-	if errors.Is(err, logind.ErrNoFlags) {
-		if b, berr := m.ShutdownBlocker(ctx); berr == nil && b != nil {
-			return reason.New(reason.Inhibited, b.Name())
-		}
-		err = m.Reboot(ctx, false)
-	}
-	return err
+	return logind.RebootCleanly(ctx, logind.New(conn))
 }
 
 // stdinIsTerminal: a person is there to type a password into polkit's

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/host"
@@ -20,13 +19,9 @@ func init() {
 	}
 }
 
-// Seams for tests: the live system's files, and the target for a root
-// (tests expect files owned by the user running them).
-var (
-	procCmdline = "/proc/cmdline"
-	sysEFI      = "/sys/firmware/efi"
-	newTarget   = host.New
-)
+// Seam for tests: the target for a root (tests expect files owned by the
+// user running them). The live system's /proc and /sys are liveDirs.
+var newTarget = host.New
 
 // isLive reports whether root is the running system's own root.
 func isLive(root string) bool {
@@ -74,20 +69,16 @@ func planFromHelper() *bootplan.Plan {
 	return fromWire(p)
 }
 
-// computePlan passes the live /proc/cmdline only when root is the
-// running system; for any other root it checks the preconditions first.
+// computePlan plans the running system with bootplan.LiveOptions (the
+// live /proc/cmdline, capped, and GRUB's platform: the helper's options)
+// only when root is the running system; for any other root it checks the
+// preconditions first and never passes the live command line.
 func computePlan(root string) (*bootplan.Plan, error) {
 	opt := bootplan.Options{}
 	if isLive(root) {
-		b, err := os.ReadFile(procCmdline)
-		if err != nil {
-			return nil, reason.Wrap(reason.Precondition, procCmdline+" cannot be read", err)
-		}
-		s := strings.TrimSpace(string(b))
-		opt.LiveCmdline = &s
-		opt.Platform = "pc"
-		if _, err := os.Stat(sysEFI); err == nil {
-			opt.Platform = "efi"
+		var err error
+		if opt, err = bootplan.LiveOptions(liveDirs.Proc, liveDirs.Sys); err != nil {
+			return nil, err
 		}
 		root = "/"
 	} else {
