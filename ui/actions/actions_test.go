@@ -143,6 +143,8 @@ func TestPlanReason(t *testing.T) {
 		{"a missing helper is named plainly", busapi.Plan{}, &busapi.CallError{Name: "org.freedesktop.DBus.Error.ServiceUnknown"},
 			"The Quick Restart service is not installed."},
 		{"a helper refusal gives its sentence", busapi.Plan{}, &busapi.CallError{Name: busapi.ErrNotAuthorized, Code: reason.NotAuthorized},
+			"You are not allowed to use Quick Restart on this computer."},
+		{"a caller who may not restart is told so", busapi.Plan{}, &busapi.CallError{Name: busapi.ErrNotAuthorized, Code: reason.RestartNotAllowed},
 			"You are not allowed to restart this computer."},
 		{"a time-out is said plainly", busapi.Plan{}, errors.New("call GetPlan: context deadline exceeded"),
 			"The Quick Restart service did not answer (context deadline exceeded)."},
