@@ -27,10 +27,10 @@ type PolkitCheck struct {
 	// SubjectUID is the bus daemon's uid for SubjectName when the check
 	// arrived, -1 when it has none (per-user answers in Decide).
 	SubjectUID int64
-	Action      string
-	Flags       uint32 // polkit's flags argument
-	MsgFlags    dbus.Flags
-	CancelID    string
+	Action     string
+	Flags      uint32 // polkit's flags argument
+	MsgFlags   dbus.Flags
+	CancelID   string
 }
 
 // PolkitStandIn stands in for polkitd's Authority. It denies by default.

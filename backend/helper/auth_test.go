@@ -2,6 +2,7 @@ package helper_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -32,12 +33,20 @@ func TestIssue12Item1ArmAndQuickRestartAskLogindsOwnRebootAction(t *testing.T) {
 			[]string{busapi.ActionQuickRestart, logind.ActionRebootIgnoreInhibit}},
 		{"both", true, &logind.Inhibitor{What: "shutdown", Mode: "block", UID: 0, Who: "apt"},
 			[]string{busapi.ActionQuickRestartMultipleSessions, logind.ActionRebootMultipleSessions, logind.ActionRebootIgnoreInhibit}},
+		{"logind cannot list sessions", false, nil, []string{busapi.ActionQuickRestartMultipleSessions, logind.ActionRebootMultipleSessions}},
+		{"logind cannot list inhibitors", false, nil, []string{busapi.ActionQuickRestart, logind.ActionRebootIgnoreInhibit}},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
 			for _, method := range []string{"Arm", "QuickRestart"} {
 				e := newEnv(t, nil)
 				e.logind.others, e.logind.blocker = c.others, c.blocker
+				switch c.desc {
+				case "logind cannot list sessions":
+					e.logind.othersErr = errors.New("no logind")
+				case "logind cannot list inhibitors":
+					e.logind.blockedErr = errors.New("no logind")
+				}
 				// Allowed Quick Restart, denied logind's action: refused.
 				e.auth.deny = map[string]error{c.want[len(c.want)-1]: reason.New(reason.NotAuthorized, "")}
 				var err error

@@ -363,6 +363,7 @@ func (h *Helper) authorize(ctx context.Context, method, sender string, interacti
 	if err != nil || others {
 		// Not knowing is treated as "others are logged in": the stricter
 		// action, never the looser one.
+		others = true
 		action = busapi.ActionQuickRestartMultipleSessions
 	}
 	if err := h.cfg.Auth.Check(ctx, sender, action, nil, interactive); err != nil {

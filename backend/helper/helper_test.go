@@ -89,15 +89,18 @@ type fakeLogind struct {
 	others    bool
 	othersErr error
 	blocker   *logind.Inhibitor
-	rebootErr error
-	reboots   []uint64
+	// blockedErr: logind cannot list the inhibitors (for the polkit
+	// actions; ShutdownBlocker still answers blocker).
+	blockedErr error
+	rebootErr  error
+	reboots    []uint64
 }
 
 func (l *fakeLogind) OtherUsersSessions(ctx context.Context, uid uint32) (bool, error) {
 	return l.others, l.othersErr
 }
 func (l *fakeLogind) RebootBlockedFor(ctx context.Context, uid uint32) (bool, error) {
-	return l.blocker != nil, nil
+	return l.blocker != nil, l.blockedErr
 }
 func (l *fakeLogind) ShutdownBlocker(ctx context.Context) (*logind.Inhibitor, error) {
 	return l.blocker, nil
