@@ -24,13 +24,14 @@ type PolkitCheck struct {
 	Sender      string // the caller of CheckAuthorization (the helper)
 	SubjectKind string
 	SubjectName string // details["name"] of a system-bus-name subject
+	Action      string
+	Flags       uint32 // polkit's flags argument
+	MsgFlags    dbus.Flags
+	CancelID    string
+
 	// SubjectUID is the bus daemon's uid for SubjectName when the check
 	// arrived, -1 when it has none (per-user answers in Decide).
 	SubjectUID int64
-	Action     string
-	Flags      uint32 // polkit's flags argument
-	MsgFlags   dbus.Flags
-	CancelID   string
 }
 
 // PolkitStandIn stands in for polkitd's Authority. It denies by default.
