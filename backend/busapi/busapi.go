@@ -31,7 +31,9 @@ const (
 	// ErrFailed: the attempt failed (load error, logind refused the reboot).
 	ErrFailed = ErrorPrefix + "Failed"
 
-	// ActionQuickRestart is the polkit action for Arm and QuickRestart.
+	// ActionQuickRestart is the polkit action for Arm and QuickRestart (with
+	// logind's own reboot action), and the one that lets a caller Disarm
+	// another user's arm and read GetPlan's command line.
 	ActionQuickRestart = "io.github.rapidreboot.quick-restart"
 	// ActionQuickRestartMultipleSessions is required instead when other
 	// users have sessions, as logind's reboot-multiple-sessions.

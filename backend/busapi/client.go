@@ -111,7 +111,8 @@ func asCallError(method string, err error) error {
 }
 
 // GetPlan returns the plan for the running system and whether Quick
-// Restart is available. No authorisation is needed.
+// Restart is available. Anyone may ask; the command line (and the Why
+// lines) are given only to root and to callers polkit allows quick-restart.
 func (c *Client) GetPlan(ctx context.Context) (Plan, error) {
 	var p Plan
 	err := c.obj.CallWithContext(ctx, Interface+".GetPlan", 0).Store(&p)
@@ -126,8 +127,8 @@ func (c *Client) Arm(ctx context.Context, interactive bool) (Plan, error) {
 	return p, asCallError("Arm", err)
 }
 
-// Disarm unloads the kernel and disarms. It is allowed to anyone: undoing
-// an arm can only make the next reboot a normal one.
+// Disarm unloads the kernel and disarms. It is allowed to root, to the
+// uid that armed, and to callers polkit allows quick-restart.
 func (c *Client) Disarm(ctx context.Context) error {
 	return asCallError("Disarm", c.obj.CallWithContext(ctx, Interface+".Disarm", 0).Err)
 }

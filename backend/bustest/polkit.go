@@ -28,6 +28,10 @@ type PolkitCheck struct {
 	Flags       uint32 // polkit's flags argument
 	MsgFlags    dbus.Flags
 	CancelID    string
+
+	// SubjectUID is the bus daemon's uid for SubjectName when the check
+	// arrived, -1 when it has none (per-user answers in Decide).
+	SubjectUID int64
 }
 
 // PolkitStandIn stands in for polkitd's Authority. It denies by default.
@@ -86,6 +90,13 @@ func (p *PolkitStandIn) check(sender dbus.Sender, msg dbus.Message, subj subject
 	if v, ok := subj.Details["name"]; ok {
 		c.SubjectName, _ = v.Value().(string)
 	}
+	c.SubjectUID = -1
+	if c.SubjectName != "" {
+		var uid uint32
+		if p.conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixUser", 0, c.SubjectName).Store(&uid) == nil {
+			c.SubjectUID = int64(uid)
+		}
+	}
 	p.mu.Lock()
 	p.checks = append(p.checks, c)
 	decide, delay := p.decide, p.delay
@@ -124,6 +135,16 @@ func (p *PolkitStandIn) Decide(f func(PolkitCheck) Answer) {
 	p.mu.Lock()
 	p.decide = f
 	p.mu.Unlock()
+}
+
+// ByAction answers each action from answers, and def to any other.
+func (p *PolkitStandIn) ByAction(answers map[string]Answer, def Answer) {
+	p.Decide(func(c PolkitCheck) Answer {
+		if a, ok := answers[c.Action]; ok {
+			return a
+		}
+		return def
+	})
 }
 
 // Always answers a to every check.

@@ -51,6 +51,8 @@ type Users interface {
 // Logind is what the helper asks logind; logind.Manager is the real one.
 type Logind interface {
 	OtherUsersSessions(ctx context.Context, uid uint32) (bool, error)
+	// RebootBlockedFor: would logind ask uid for reboot-ignore-inhibit.
+	RebootBlockedFor(ctx context.Context, uid uint32) (bool, error)
 	ShutdownBlocker(ctx context.Context) (*logind.Inhibitor, error)
 	RebootWithFlags(ctx context.Context, flags uint64) error
 	Reboot(ctx context.Context, interactive bool) error
@@ -130,6 +132,10 @@ type flight struct {
 	done chan struct{}
 	plan busapi.Plan
 	err  error
+	// The caller that started the flight: the arm is written for it,
+	// and only while it is still on the bus (callerStillThere).
+	sender string
+	uid    uint32
 }
 
 // New returns a helper; call Restore before serving.
@@ -247,13 +253,58 @@ func (h *Helper) doneTurn() {
 // ---- GetPlan ----
 
 // GetPlan returns the plan and whether Quick Restart can be armed now. It
-// needs no authorisation and never fails: what prevents a Quick Restart is
-// in the plan's Reason.
-func (h *Helper) GetPlan(ctx context.Context) busapi.Plan {
+// never fails: what prevents a Quick Restart is in the plan's Reason.
+//
+// The command line comes from root-only files (Debian's grub.cfg is 0600)
+// and may hold secrets (iSCSI or NFS credentials), so only root and
+// callers polkit allows quick-restart without asking (the seat's user, by
+// default) get the whole plan; anyone else gets the kernel, its version,
+// availability and the reason (mayReadPlan, redact).
+func (h *Helper) GetPlan(ctx context.Context, sender string) busapi.Plan {
 	h.begin()
 	defer h.end()
 	_, wire, _ := h.prepare(ctx)
+	if !h.mayReadPlan(ctx, sender) {
+		return redact(wire)
+	}
 	return wire
+}
+
+// mayReadPlan: root, or polkit says yes to quick-restart without
+// interaction. Any failure to decide is a no.
+func (h *Helper) mayReadPlan(ctx context.Context, sender string) bool {
+	uctx, ucancel := context.WithTimeout(ctx, queryTimeout)
+	uid, err := h.cfg.Users.UnixUser(uctx, sender)
+	ucancel()
+	if err != nil {
+		return false
+	}
+	if uid == 0 {
+		return true
+	}
+	return h.cfg.Auth.Check(ctx, sender, busapi.ActionQuickRestart, nil, false) == nil
+}
+
+// WithheldWhy is the one Why line of a plan given to a caller who may not
+// see the command line.
+const WithheldWhy = "the kernel command line and how it was chosen are shown only to users allowed to use Quick Restart"
+
+// redact keeps what any local user can see anyway (the files in /boot,
+// the inhibitors) and drops the command line and every line that may
+// quote it or the boot loader's configuration: Why (dropped one-shot
+// tokens, root= from fstab, encrypted volumes, menu entries) and Warnings.
+func redact(w busapi.Plan) busapi.Plan {
+	return busapi.Plan{
+		Kernel:    w.Kernel,
+		Version:   w.Version,
+		Initrds:   w.Initrds,
+		Source:    w.Source,
+		Why:       []string{WithheldWhy},
+		Warnings:  []string{},
+		Available: w.Available,
+		Reason:    w.Reason,
+		Detail:    w.Detail,
+	}
 }
 
 // prepare runs, in order, preflight, the plan and logind's inhibitors
@@ -322,24 +373,88 @@ func (h *Helper) authorize(ctx context.Context, method, sender string, interacti
 	if err != nil || others {
 		// Not knowing is treated as "others are logged in": the stricter
 		// action, never the looser one.
+		others = true
 		action = busapi.ActionQuickRestartMultipleSessions
 	}
 	if err := h.cfg.Auth.Check(ctx, sender, action, nil, interactive); err != nil {
-		// A no is NotAuthorized; polkit absent, hung or broken is a
-		// failure to decide, refused as Failed so that the person reads
-		// what went wrong instead of "not allowed".
-		name := busapi.ErrFailed
-		switch reason.CodeOf(err) {
-		case reason.NotAuthorized:
-			name = busapi.ErrNotAuthorized
-		case reason.AuthenticationRequired:
-			name = busapi.ErrAuthenticationRequired
-		}
 		h.cfg.Log.Decision(method, sender, int64(uid), action, "refused: "+err.Error())
-		return uid, refuse(name, err)
+		return uid, refuse(authErrName(err), err)
+	}
+	// Quick Restart must not widen who may restart: the caller must also
+	// pass logind's own check for this reboot, for the same subject, as
+	// if it asked logind itself (the helper's RebootWithFlags comes from
+	// root, which logind does not ask polkit about).
+	bctx, bcancel := context.WithTimeout(ctx, queryTimeout)
+	blocked, err := h.cfg.Logind.RebootBlockedFor(bctx, uid)
+	bcancel()
+	if err != nil {
+		blocked = true // the stricter set of actions, as for sessions
+	}
+	for _, la := range logind.RebootActions(others, blocked) {
+		if err := h.cfg.Auth.Check(ctx, sender, la, nil, interactive); err != nil {
+			if reason.CodeOf(err) == reason.NotAuthorized {
+				err = reason.Wrap(reason.RestartNotAllowed, "", err)
+			}
+			h.cfg.Log.Decision(method, sender, int64(uid), la, "refused: "+err.Error())
+			return uid, refuse(authErrName(err), err)
+		}
+	}
+	// polkit's yes may come long after the question (a password, a slow
+	// polkitd): a caller that left meanwhile gets nothing, whatever
+	// polkitd made of its vanished name (CVE-2021-3560).
+	if err := h.stillThere(ctx, sender, uid); err != nil {
+		h.cfg.Log.Decision(method, sender, int64(uid), action, "refused: "+err.Error())
+		return uid, err
 	}
 	h.cfg.Log.Decision(method, sender, int64(uid), action, "authorized")
 	return uid, nil
+}
+
+// authErrName is the D-Bus error of a polkit refusal: a no is
+// NotAuthorized; polkit absent, hung or broken is a failure to decide,
+// refused as Failed so that the person reads what went wrong instead of
+// "not allowed".
+func authErrName(err error) string {
+	switch reason.CodeOf(err) {
+	case reason.NotAuthorized, reason.RestartNotAllowed:
+		return busapi.ErrNotAuthorized
+	case reason.AuthenticationRequired:
+		return busapi.ErrAuthenticationRequired
+	}
+	return busapi.ErrFailed
+}
+
+// errCallerLeft: the caller's unique name is gone from the bus, or is no
+// longer its uid's (unique names are never reused, so the second cannot
+// happen with a conforming bus daemon; it is checked anyway).
+var errCallerLeft = errors.New("the caller left the bus")
+
+// stillThere asks the bus daemon whether sender still owns its unique
+// name with uid. Any failure to know is a no.
+func (h *Helper) stillThere(ctx context.Context, sender string, uid uint32) error {
+	uctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	now, err := h.cfg.Users.UnixUser(uctx, sender)
+	if err != nil {
+		return refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, errCallerLeft.Error(), fmt.Errorf("%w: %w", errCallerLeft, err)))
+	}
+	if now != uid {
+		return refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, errCallerLeft.Error(), fmt.Errorf("%w: %s is now uid %d, was %d", errCallerLeft, sender, now, uid)))
+	}
+	return nil
+}
+
+// callerStillThere is checked just before the arm is written: the caller
+// that started the flight must still be on the bus with its uid, or the
+// load is undone. (The loading may take seconds; the caller may be gone.)
+func (h *Helper) callerStillThere() error {
+	h.mu.Lock()
+	f := h.flight
+	h.mu.Unlock()
+	if f == nil {
+		return refuse(busapi.ErrFailed, reason.New(reason.Internal, "no caller to arm for"))
+	}
+	return h.stillThere(context.Background(), f.sender, f.uid)
 }
 
 // ---- Arm ----
@@ -353,7 +468,7 @@ func (h *Helper) Arm(ctx context.Context, sender string, interactive bool) (busa
 	if err != nil {
 		return busapi.Plan{}, err
 	}
-	plan, err := h.arm(uid)
+	plan, err := h.arm(uid, sender)
 	h.logResult("Arm", sender, uid, plan, err)
 	return plan, err
 }
@@ -367,15 +482,15 @@ func (h *Helper) logResult(method, sender string, uid uint32, p busapi.Plan, err
 	}
 }
 
-// arm joins the flight in progress or starts one.
-func (h *Helper) arm(uid uint32) (busapi.Plan, error) {
+// arm joins the flight in progress or starts one for sender.
+func (h *Helper) arm(uid uint32, sender string) (busapi.Plan, error) {
 	h.mu.Lock()
 	if f := h.flight; f != nil {
 		h.mu.Unlock()
 		<-f.done
 		return f.plan, f.err
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight{done: make(chan struct{}), sender: sender, uid: uid}
 	h.flight = f
 	gen := h.gen
 	t := h.ticketLocked()
@@ -441,7 +556,9 @@ func (h *Helper) beforeArm(gen uint64) error {
 	if h.cancelled(gen) {
 		return refuse(busapi.ErrFailed, reason.Wrap(reason.LoadFailed, "cancelled", errCancelled))
 	}
-	return nil
+	// A caller that left the bus while polkit decided, or during the
+	// load, gets nothing (issue 12 item 2).
+	return h.callerStillThere()
 }
 
 // disarmNow is arming's Disarm, and Armed false: whatever failed, no Quick
@@ -503,24 +620,47 @@ func (h *Helper) expire(expiresAt time.Time) {
 
 // ---- Disarm ----
 
-// Disarm unloads and disarms. Anyone may: it can only make the next reboot
-// a normal one. A load in flight is cancelled.
+// Disarm unloads and disarms; a load in flight is cancelled. It is allowed
+// to root, to the uid that armed (or is arming), and to callers polkit
+// allows quick-restart without asking: anyone else (nobody, an ssh user)
+// must not cancel another user's Quick Restart.
 func (h *Helper) Disarm(ctx context.Context, sender string) error {
 	h.begin()
 	defer h.end()
-	uid := int64(-1)
 	uctx, ucancel := context.WithTimeout(ctx, queryTimeout)
-	if u, err := h.cfg.Users.UnixUser(uctx, sender); err == nil {
-		uid = int64(u)
-	}
+	u, err := h.cfg.Users.UnixUser(uctx, sender)
 	ucancel()
-	err := h.disarm()
+	if err != nil {
+		h.cfg.Log.Decision("Disarm", sender, -1, "", "refused: cannot identify the caller: "+err.Error())
+		return refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot identify the caller", err))
+	}
+	uid := int64(u)
+	if action, err := h.mayDisarm(ctx, sender, u); err != nil {
+		h.cfg.Log.Decision("Disarm", sender, uid, action, "refused: "+err.Error())
+		return refuse(authErrName(err), err)
+	}
+	err = h.disarm()
 	if err != nil {
 		h.cfg.Log.Decision("Disarm", sender, uid, "", "failed: "+err.Error())
 		return refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, err.Error(), err))
 	}
 	h.cfg.Log.Decision("Disarm", sender, uid, "", "disarmed")
 	return nil
+}
+
+// mayDisarm returns nil when uid may disarm, and the polkit action it
+// asked about, if any.
+func (h *Helper) mayDisarm(ctx context.Context, sender string, uid uint32) (string, error) {
+	if uid == 0 {
+		return "", nil
+	}
+	h.mu.Lock()
+	own := (h.armed != nil && h.armed.UID == uid) || (h.flight != nil && h.flight.uid == uid)
+	h.mu.Unlock()
+	if own {
+		return "", nil
+	}
+	return busapi.ActionQuickRestart, h.cfg.Auth.Check(ctx, sender, busapi.ActionQuickRestart, nil, false)
 }
 
 func (h *Helper) disarm() error {
@@ -549,7 +689,17 @@ func (h *Helper) QuickRestart(ctx context.Context, sender string, interactive bo
 	if err != nil {
 		return err
 	}
-	plan, err := h.arm(uid)
+	plan, err := h.arm(uid, sender)
+	if err == nil {
+		// logind is asked to restart for this caller: it must still be
+		// there (the arm may have been another caller's flight).
+		err = h.stillThere(ctx, sender, uid)
+		if err != nil {
+			if derr := h.disarm(); derr != nil {
+				h.cfg.Log.Err("cannot disarm for a caller that left: %v", derr)
+			}
+		}
+	}
 	if err != nil {
 		h.logResult("QuickRestart", sender, uid, plan, err)
 		return err

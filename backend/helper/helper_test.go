@@ -33,23 +33,53 @@ import (
 type fakeAuth struct {
 	mu      sync.Mutex
 	err     error
+	deny    map[string]error // by action, before err
 	actions []string
 	inter   []bool
+	after   func() // run after each check (a caller leaving meanwhile)
 }
 
 func (a *fakeAuth) Check(ctx context.Context, sender, action string, details map[string]string, interactive bool) error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.actions = append(a.actions, action)
 	a.inter = append(a.inter, interactive)
-	return a.err
+	err := a.err
+	if e, ok := a.deny[action]; ok {
+		err = e
+	}
+	after := a.after
+	a.mu.Unlock()
+	if after != nil {
+		after()
+	}
+	return err
 }
 
-type fakeUsers struct{ err error }
+func (a *fakeAuth) asked() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.actions...)
+}
+
+// fakeUsers is the bus daemon's uid lookup: 1000 for every sender but
+// those in uids; a sender in gone has left the bus.
+type fakeUsers struct {
+	err  error
+	uids map[string]uint32
+	gone *sync.Map
+}
 
 func (u fakeUsers) UnixUser(ctx context.Context, sender string) (uint32, error) {
 	if u.err != nil {
 		return 0, u.err
+	}
+	if u.gone != nil {
+		if _, ok := u.gone.Load(sender); ok {
+			return 0, errors.New("org.freedesktop.DBus.Error.NameHasNoOwner: " + sender)
+		}
+	}
+	if uid, ok := u.uids[sender]; ok {
+		return uid, nil
 	}
 	return 1000, nil
 }
@@ -59,12 +89,18 @@ type fakeLogind struct {
 	others    bool
 	othersErr error
 	blocker   *logind.Inhibitor
-	rebootErr error
-	reboots   []uint64
+	// blockedErr: logind cannot list the inhibitors (for the polkit
+	// actions; ShutdownBlocker still answers blocker).
+	blockedErr error
+	rebootErr  error
+	reboots    []uint64
 }
 
 func (l *fakeLogind) OtherUsersSessions(ctx context.Context, uid uint32) (bool, error) {
 	return l.others, l.othersErr
+}
+func (l *fakeLogind) RebootBlockedFor(ctx context.Context, uid uint32) (bool, error) {
+	return l.blocker != nil, l.blockedErr
 }
 func (l *fakeLogind) ShutdownBlocker(ctx context.Context) (*logind.Inhibitor, error) {
 	return l.blocker, nil
@@ -124,6 +160,7 @@ func newEnv(t *testing.T, mod func(*helper.Config)) *env {
 		root:   root,
 		fake:   kexectest.New(filepath.Join(root, "sys")),
 		auth:   &fakeAuth{},
+		users:  fakeUsers{uids: map[string]uint32{":1.0": 0}, gone: &sync.Map{}},
 		logind: &fakeLogind{},
 		stderr: &syncBuffer{},
 	}
@@ -410,15 +447,13 @@ func TestRow49ALogSocketThatGoesAwayFallsBackToStderr(t *testing.T) {
 	}
 }
 
-func TestGetPlanNeedsNoAuthorisationAndNamesTheBlockingInhibitor(t *testing.T) {
+func TestGetPlanNamesTheBlockingInhibitorToAnyone(t *testing.T) {
 	e := newEnv(t, nil)
+	e.auth.err = reason.New(reason.NotAuthorized, "")
 	e.logind.blocker = &logind.Inhibitor{What: "shutdown", Who: "Backup", Why: "copying", Mode: "block", UID: 1000, PID: 5}
-	p := e.h.GetPlan(context.Background())
+	p := e.h.GetPlan(context.Background(), ":1.9")
 	if p.Available || p.Reason != reason.Inhibited || p.Detail != "Backup (copying)" || p.Kernel != bustest.RootKernel {
 		t.Errorf("plan = %+v", p)
-	}
-	if len(e.auth.actions) != 0 {
-		t.Error("polkit asked for GetPlan")
 	}
 }
 

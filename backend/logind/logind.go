@@ -171,6 +171,65 @@ func FirstBlocker(ii []Inhibitor) *Inhibitor {
 	return nil
 }
 
+// logind's polkit actions for a reboot (org.freedesktop.login1.policy).
+const (
+	ActionReboot                 = "org.freedesktop.login1.reboot"
+	ActionRebootMultipleSessions = "org.freedesktop.login1.reboot-multiple-sessions"
+	ActionRebootIgnoreInhibit    = "org.freedesktop.login1.reboot-ignore-inhibit"
+)
+
+// RebootActions returns the polkit actions logind checks before it lets a
+// caller reboot, in its order (systemd src/login/logind-dbus.c,
+// verify_shutdown_creds, 252 to 257): reboot-multiple-sessions when users
+// other than the caller have sessions (have_multiple_sessions),
+// reboot-ignore-inhibit when a block inhibitor would be overridden, and
+// the plain reboot action only when neither applies. Asking exactly these
+// makes a Quick Restart allowed to whoever logind would let reboot, no one
+// else: a site rule on any of the three holds for both doors.
+func RebootActions(multipleSessions, blocked bool) []string {
+	var out []string
+	if multipleSessions {
+		out = append(out, ActionRebootMultipleSessions)
+	}
+	if blocked {
+		out = append(out, ActionRebootIgnoreInhibit)
+	}
+	if !multipleSessions && !blocked {
+		out = append(out, ActionReboot)
+	}
+	return out
+}
+
+// BlocksRebootFor reports whether ii would make logind ask uid for
+// reboot-ignore-inhibit (manager_is_inhibited in verify_shutdown_creds).
+// Up to systemd 256 a block inhibitor of the caller's own uid is ignored;
+// 257 ignores only the caller's own "block-weak" and refuses a strong
+// "block" outright. The union is taken: any shutdown blocker except the
+// caller's own block-weak counts, so that no version asks for less than
+// logind would. (The helper refuses to arm while any blocker exists, so
+// this only decides which refusal the caller reads.)
+func BlocksRebootFor(ii []Inhibitor, uid uint32) bool {
+	for _, i := range ii {
+		if !i.Inhibits() {
+			continue
+		}
+		if i.Mode == "block-weak" && i.UID == uid {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// RebootBlockedFor lists the inhibitors and applies BlocksRebootFor.
+func (m *Manager) RebootBlockedFor(ctx context.Context, uid uint32) (bool, error) {
+	ii, err := m.ListInhibitors(ctx)
+	if err != nil {
+		return false, err
+	}
+	return BlocksRebootFor(ii, uid), nil
+}
+
 // ErrNoFlags is returned by RebootWithFlags when logind predates the
 // *WithFlags methods (systemd < 248).
 var ErrNoFlags = errors.New("logind has no RebootWithFlags (systemd older than 248)")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/godbus/dbus/v5"
@@ -123,5 +124,48 @@ func TestShutdownBlockerAndPreparingForShutdown(t *testing.T) {
 	}
 	if v, err := m.PreparingForShutdown(context.Background()); err != nil || !v {
 		t.Errorf("PreparingForShutdown = %v, %v", v, err)
+	}
+}
+
+// logind's choice of polkit actions (verify_shutdown_creds).
+func TestRebootActionsAreTheOnesLogindChecks(t *testing.T) {
+	cases := []struct {
+		multiple, blocked bool
+		want              []string
+	}{
+		{false, false, []string{logind.ActionReboot}},
+		{true, false, []string{logind.ActionRebootMultipleSessions}},
+		{false, true, []string{logind.ActionRebootIgnoreInhibit}},
+		{true, true, []string{logind.ActionRebootMultipleSessions, logind.ActionRebootIgnoreInhibit}},
+	}
+	for _, c := range cases {
+		got := logind.RebootActions(c.multiple, c.blocked)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("RebootActions(%v, %v) = %v, want %v", c.multiple, c.blocked, got, c.want)
+		}
+	}
+}
+
+func TestWhichInhibitorsMakeLogindAskToIgnoreThem(t *testing.T) {
+	const caller = 1000
+	cases := []struct {
+		desc string
+		ii   []logind.Inhibitor
+		want bool
+	}{
+		{"none", nil, false},
+		{"another user's block", []logind.Inhibitor{{What: "shutdown", Mode: "block", UID: 1001}}, true},
+		{"root's block", []logind.Inhibitor{{What: "shutdown:sleep", Mode: "block", UID: 0}}, true},
+		// 252 ignores it, 257 refuses outright: the stricter answer.
+		{"the caller's own block", []logind.Inhibitor{{What: "shutdown", Mode: "block", UID: caller}}, true},
+		{"another user's block-weak", []logind.Inhibitor{{What: "shutdown", Mode: "block-weak", UID: 0}}, true},
+		{"the caller's own block-weak", []logind.Inhibitor{{What: "shutdown", Mode: "block-weak", UID: caller}}, false},
+		{"a delay", []logind.Inhibitor{{What: "shutdown", Mode: "delay", UID: 0}}, false},
+		{"a block on sleep", []logind.Inhibitor{{What: "sleep", Mode: "block", UID: 0}}, false},
+	}
+	for _, c := range cases {
+		if got := logind.BlocksRebootFor(c.ii, caller); got != c.want {
+			t.Errorf("%s: %v, want %v", c.desc, got, c.want)
+		}
 	}
 }

@@ -48,7 +48,8 @@ const (
 	LoadFailed      Code = "load-failed"       // any other load error
 
 	// Callers.
-	NotAuthorized          Code = "not-authorized"
+	NotAuthorized          Code = "not-authorized"      // polkit denied Quick Restart
+	RestartNotAllowed      Code = "restart-not-allowed" // polkit denied logind's own reboot action
 	AuthenticationRequired Code = "authentication-required"
 	NotRoot                Code = "not-root"
 	Internal               Code = "internal"
@@ -84,7 +85,8 @@ var sentences = map[Code]string{
 	NoMemory:               N_("There is not enough free memory to load the new kernel."),
 	ImageTooBig:            N_("The kernel image or initial RAM disk is too large to load."),
 	LoadFailed:             N_("The new kernel could not be loaded: %s."),
-	NotAuthorized:          N_("You are not allowed to restart this computer."),
+	NotAuthorized:          N_("You are not allowed to use Quick Restart on this computer."),
+	RestartNotAllowed:      N_("You are not allowed to restart this computer."),
 	AuthenticationRequired: N_("Authentication is required to restart this computer."),
 	NotRoot:                N_("This needs to be run as root."),
 	Internal:               N_("An internal error occurred: %s."),

@@ -186,7 +186,7 @@ func TestArmGoesThroughTheHelperAndPassesInteractivityOn(t *testing.T) {
 
 func TestARefusalIsOneTranslatedLineOrAJSONErrorAndExitStatusOne(t *testing.T) {
 	r := newBusRig(t)
-	r.helper.set(nil, dbus.NewError(busapi.ErrNotAuthorized, []any{"You are not allowed to restart this computer.", string(reason.NotAuthorized), ""}))
+	r.helper.set(nil, dbus.NewError(busapi.ErrNotAuthorized, []any{"You are not allowed to restart this computer.", string(reason.RestartNotAllowed), ""}))
 	code, out, errs := ctl(t, "arm")
 	if code != 1 || out != "" || errs != "rapidrebootctl: You are not allowed to restart this computer.\n" {
 		t.Errorf("arm: %d %q %q", code, out, errs)
@@ -196,7 +196,7 @@ func TestARefusalIsOneTranslatedLineOrAJSONErrorAndExitStatusOne(t *testing.T) {
 		Error struct{ Code, Message string }
 	}
 	json.Unmarshal([]byte(out), &e)
-	if code != 1 || e.Error.Code != string(reason.NotAuthorized) {
+	if code != 1 || e.Error.Code != string(reason.RestartNotAllowed) {
 		t.Errorf("arm --json: %d %s", code, out)
 	}
 }
