@@ -1,0 +1,99 @@
+//go:build integration
+
+package helper_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/bustest"
+)
+
+// Denial of service by a local user (issue 12, "Denial of service"). The
+// figures are logged (go test -v) for docs/helper.md; the bounds are loose
+// enough for a race build and a busy machine, and far below what the
+// unbounded code reached.
+
+// spoofSignal is a signal addressed to dest from whoever sends it: the bus
+// delivers a unicast signal whatever the receiver's match rules are.
+func spoofSignal(dest string, path dbus.ObjectPath, iface, member string, body ...any) *dbus.Message {
+	return &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
+		dbus.FieldPath:        dbus.MakeVariant(path),
+		dbus.FieldInterface:   dbus.MakeVariant(iface),
+		dbus.FieldMember:      dbus.MakeVariant(member),
+		dbus.FieldDestination: dbus.MakeVariant(dest),
+		dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf(body...)),
+	}, Body: body}
+}
+
+// Item 5: 30,000 spoofed signals (PrepareForShutdown as logind sends it,
+// and NameOwnerChanged claiming logind's name for the spoofer) cost the
+// helper neither a goroutine nor a bus round trip each, do not make it
+// believe the system is shutting down, and logind's own signal is still
+// heard afterwards.
+func TestIssue12Item5ASpoofedSignalFloodLeavesTheHelperBoundedAndLogindHeard(t *testing.T) {
+	const flood = 30000
+	r := newRig(t, rigOptions{stats: true})
+	if _, err := r.client.GetPlan(r.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	pid := r.helperPID()
+	var helperName string
+	if err := r.conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, busapi.BusName).Store(&helperName); err != nil {
+		t.Fatal(err)
+	}
+	before := r.stats()
+	rssBefore := procStatusKiB(t, pid, "VmRSS")
+
+	spoofer := bustest.NewConn(t, r.bus)
+	me := spoofer.Names()[0]
+	start := time.Now()
+	for i := range flood {
+		var msg *dbus.Message
+		switch i % 3 {
+		case 0, 1:
+			msg = spoofSignal(helperName, "/org/freedesktop/login1", "org.freedesktop.login1.Manager", "PrepareForShutdown", true)
+		case 2:
+			msg = spoofSignal(helperName, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged", "org.freedesktop.login1", "", me)
+		}
+		if call := spoofer.Send(msg, nil); call.Err != nil {
+			t.Fatalf("signal %d: %v", i, call.Err)
+		}
+	}
+	// One after the spoofed NameOwnerChanged: it must not count either.
+	if call := spoofer.Send(spoofSignal(helperName, "/org/freedesktop/login1", "org.freedesktop.login1.Manager", "PrepareForShutdown", true), nil); call.Err != nil {
+		t.Fatal(call.Err)
+	}
+	// Messages from one connection arrive in order: once a call sent after
+	// the flood is answered, the helper has read every signal.
+	if err := spoofer.Object(busapi.BusName, busapi.ObjectPath).CallWithContext(r.ctx(), busapi.Interface+".GetPlan", 0).Err; err != nil {
+		t.Fatalf("GetPlan after the flood: %v", err)
+	}
+	sent := time.Since(start)
+	time.Sleep(500 * time.Millisecond)
+	after := r.stats()
+	rssAfter, hwm := procStatusKiB(t, pid, "VmRSS"), procStatusKiB(t, pid, "VmHWM")
+	t.Logf("%d spoofed signals in %v: goroutines %d before, peak %d, %d after; heap %.1f MiB before, peak %.1f MiB; RSS %d KiB before, %d KiB after, peak %d KiB",
+		flood+1, sent.Round(time.Millisecond), before.Goroutines, after.MaxGoroutines, after.Goroutines,
+		float64(before.Heap)/(1<<20), float64(after.MaxHeap)/(1<<20), rssBefore, rssAfter, hwm)
+
+	if after.MaxGoroutines > before.Goroutines+64 {
+		t.Errorf("goroutines peaked at %d during the flood (%d before): the flood grows the helper", after.MaxGoroutines, before.Goroutines)
+	}
+	if growth := int64(after.MaxHeap) - int64(before.MaxHeap); growth > 24<<20 {
+		t.Errorf("the heap peaked %.1f MiB above its earlier peak during the flood", float64(growth)/(1<<20))
+	}
+	if l := r.log.WaitFor(200*time.Millisecond, "PrepareForShutdown(true)"); l != "" {
+		t.Fatalf("a spoofed signal was taken for logind's: %q", l)
+	}
+
+	// logind's own connection is still heard.
+	r.logind.EmitPrepareForShutdown(true)
+	if l := r.log.WaitFor(5*time.Second, "PrepareForShutdown(true)"); l == "" {
+		t.Errorf("logind's PrepareForShutdown was not heard after the flood; log: %q", strings.Join(r.log.Lines(), "\n"))
+	}
+}
