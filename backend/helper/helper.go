@@ -108,6 +108,8 @@ type Helper struct {
 	shutdown   bool // PrepareForShutdown(true) seen
 	restarting bool // our own reboot was asked for
 
+	plans planShare // GetPlan's computations, shared
+
 	onArmed []func(bool)
 	ready   chan struct{} // closed when the restore is done; nil: none reserved
 }
@@ -232,8 +234,11 @@ func (h *Helper) doneTurn() {
 func (h *Helper) GetPlan(ctx context.Context) busapi.Plan {
 	h.begin()
 	defer h.end()
-	_, wire, _ := h.prepare(ctx)
-	return wire
+	// Concurrent GetPlans share one computation (share.go).
+	return h.plans.do(func() busapi.Plan {
+		_, wire, _ := h.prepare(ctx)
+		return wire
+	})
 }
 
 // prepare runs, in order, preflight, the plan and logind's inhibitors, and
