@@ -3,7 +3,9 @@
 package helper_test
 
 import (
+	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,5 +97,56 @@ func TestIssue12Item5ASpoofedSignalFloodLeavesTheHelperBoundedAndLogindHeard(t *
 	r.logind.EmitPrepareForShutdown(true)
 	if l := r.log.WaitFor(5*time.Second, "PrepareForShutdown(true)"); l == "" {
 		t.Errorf("logind's PrepareForShutdown was not heard after the flood; log: %q", strings.Join(r.log.Lines(), "\n"))
+	}
+}
+
+// Item 7, on the real helper: a flood of GetPlans from one caller logs
+// the first ten lines of the minute, and the count of the rest is logged
+// (here at exit, the minute not being over); the same caller's Arm,
+// Disarm and refused Arm lines in the middle of the flood are all there.
+func TestIssue12Item7AGetPlanFloodLogsTenLinesAndTheCountWhileEveryAuditLineIsKept(t *testing.T) {
+	const rounds, perRound = 3, 100
+	r := newRig(t, rigOptions{})
+	for range rounds {
+		for range perRound {
+			if _, err := r.client.GetPlan(r.ctx()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.polkit.Always(bustest.Allow)
+		if _, err := r.client.Arm(r.ctx(), false); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.client.Disarm(r.ctx()); err != nil {
+			t.Fatal(err)
+		}
+		r.polkit.Always(bustest.Deny)
+		if _, err := r.client.Arm(r.ctx(), false); err == nil {
+			t.Fatal("a denied Arm succeeded")
+		}
+	}
+	r.killHelper(syscall.SIGTERM)
+	want := fmt.Sprintf("suppressed %d log lines of uid=0", rounds*perRound-10)
+	if l := r.log.WaitFor(5*time.Second, want); l == "" {
+		t.Errorf("no %q line", want)
+	}
+	lines := r.log.Lines()
+	count := func(sub string) int {
+		n := 0
+		for _, l := range lines {
+			if strings.Contains(l, sub) {
+				n++
+			}
+		}
+		return n
+	}
+	t.Logf("%d GetPlans, %d Arms, %d Disarms, %d refused Arms: %d log lines in all", rounds*perRound, rounds, rounds, rounds, len(lines))
+	if n := count("GetPlan: "); n != 10 {
+		t.Errorf("%d GetPlan lines for %d calls, want 10", n, rounds*perRound)
+	}
+	for _, audit := range []string{"result=authorized", "result=armed: Linux", "Disarm: sender=", "result=refused:"} {
+		if n := count(audit); n != rounds {
+			t.Errorf("%d lines with %q, want %d", n, audit, rounds)
+		}
 	}
 }

@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/helper"
+	"github.com/rapidreboot/rapidreboot/backend/polkit"
+	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
 // heapPeak samples the heap every 200 µs until stop is called, which
@@ -77,7 +80,7 @@ func TestIssue12Item6ConcurrentGetPlansOverAHugeProcLocksKeepTheHeapBounded(t *t
 		go func() {
 			defer wg.Done()
 			<-start
-			if p := e.h.GetPlan(context.Background()); !p.Available {
+			if p := e.h.GetPlan(context.Background(), ":1.5"); !p.Available {
 				t.Errorf("plan = %+v", p)
 			}
 		}()
@@ -96,5 +99,77 @@ func TestIssue12Item6ConcurrentGetPlansOverAHugeProcLocksKeepTheHeapBounded(t *t
 	}
 	if n := computations.Load(); n >= callers/2 {
 		t.Errorf("%d computations for %d concurrent calls: they are not shared", n, callers)
+	}
+}
+
+// clock is a settable time for the log's rate limit.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func countLines(out, sub string) int {
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// Issue 12, item 7: a flood of GetPlans from one caller logs at most the
+// burst per window and then one line with the count of the rest; the
+// audit lines (Arm authorised and armed, Disarm, refusals) of the same
+// caller in the middle of the flood are all there.
+func TestIssue12Item7AGetPlanFloodIsRateLimitedPerCallerButNoAuditLineIsLost(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}
+	e := newEnv(t, func(c *helper.Config) {
+		c.Log.SetCallRate(10, time.Minute, clk.now)
+	})
+	const rounds, perRound = 10, 100
+	for round := range rounds {
+		for range perRound {
+			e.h.GetPlan(context.Background(), ":1.5")
+		}
+		e.auth.err = nil
+		if _, err := e.h.Arm(context.Background(), ":1.5", false); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.h.Disarm(context.Background(), ":1.5"); err != nil {
+			t.Fatal(err)
+		}
+		e.auth.err = reason.Wrap(reason.NotAuthorized, "", polkit.ErrDenied)
+		if _, err := e.h.Arm(context.Background(), ":1.5", false); err == nil {
+			t.Fatalf("round %d: a denied Arm succeeded", round)
+		}
+	}
+	out := e.stderr.String()
+	if n := countLines(out, "GetPlan: sender=:1.5 uid=1000 result=available"); n != 10 {
+		t.Errorf("%d GetPlan lines for %d calls in one window, want 10", n, rounds*perRound)
+	}
+	for _, audit := range []string{"Arm: sender=:1.5 uid=1000 action=" + busapi.ActionQuickRestart + " result=authorized", "result=armed: Linux", "Disarm: sender=:1.5 uid=1000 result=disarmed", "result=refused:"} {
+		if n := countLines(out, audit); n != rounds {
+			t.Errorf("%d lines with %q, want %d (one per round)", n, audit, rounds)
+		}
+	}
+	if strings.Contains(out, "suppressed") {
+		t.Errorf("a count inside the window:\n%s", out)
+	}
+	// The window is over: the next call's line comes after the count.
+	clk.add(time.Minute)
+	e.h.GetPlan(context.Background(), ":1.6")
+	if !e.stderr.waitFor("suppressed 990 log lines of uid=1000") {
+		t.Errorf("no count of the suppressed lines:\n%s", e.stderr.String())
+	}
+	if n := countLines(e.stderr.String(), "GetPlan: "); n != 11 {
+		t.Errorf("%d GetPlan lines after the window, want 11", n)
 	}
 }

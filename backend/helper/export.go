@@ -25,8 +25,8 @@ type Object struct {
 }
 
 // GetPlan is io.github.rapidreboot.Helper1.GetPlan.
-func (o Object) GetPlan() (busapi.Plan, *dbus.Error) {
-	return o.h.GetPlan(context.Background()), nil
+func (o Object) GetPlan(sender dbus.Sender) (busapi.Plan, *dbus.Error) {
+	return o.h.GetPlan(context.Background(), string(sender)), nil
 }
 
 // Arm is io.github.rapidreboot.Helper1.Arm.

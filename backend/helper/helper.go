@@ -230,15 +230,17 @@ func (h *Helper) doneTurn() {
 
 // GetPlan returns the plan and whether Quick Restart can be armed now. It
 // needs no authorisation and never fails: what prevents a Quick Restart is
-// in the plan's Reason.
-func (h *Helper) GetPlan(ctx context.Context) busapi.Plan {
+// in the plan's Reason. sender is the caller's unique name, for the log.
+func (h *Helper) GetPlan(ctx context.Context, sender string) busapi.Plan {
 	h.begin()
 	defer h.end()
 	// Concurrent GetPlans share one computation (share.go).
-	return h.plans.do(func() busapi.Plan {
+	wire := h.plans.do(func() busapi.Plan {
 		_, wire, _ := h.prepare(ctx)
 		return wire
 	})
+	h.logCall(ctx, "GetPlan", sender, wire)
+	return wire
 }
 
 // prepare runs, in order, preflight, the plan and logind's inhibitors, and

@@ -411,7 +411,7 @@ func TestRow49ALogSocketThatGoesAwayFallsBackToStderr(t *testing.T) {
 func TestGetPlanNeedsNoAuthorisationAndNamesTheBlockingInhibitor(t *testing.T) {
 	e := newEnv(t, nil)
 	e.logind.blocker = &logind.Inhibitor{What: "shutdown", Who: "Backup", Why: "copying", Mode: "block", UID: 1000, PID: 5}
-	p := e.h.GetPlan(context.Background())
+	p := e.h.GetPlan(context.Background(), ":1.5")
 	if p.Available || p.Reason != reason.Inhibited || p.Detail != "Backup (copying)" || p.Kernel != bustest.RootKernel {
 		t.Errorf("plan = %+v", p)
 	}

@@ -62,7 +62,10 @@ func main() {
 		sockets = []string{*logSocket}
 	}
 	log := helper.NewLogger(os.Stderr, sockets...)
-	if err := run(log); err != nil {
+	err := run(log)
+	// What the per-caller rate limit held back is counted, not lost.
+	log.FlushSuppressed()
+	if err != nil {
 		log.Err("%v", err)
 		os.Exit(1)
 	}
