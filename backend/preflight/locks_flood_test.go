@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -75,4 +76,67 @@ func TestIssue12Item6AHugeProcLocksIsStreamedAndItsLastLockIsSeen(t *testing.T) 
 	if h, err := preflight.DpkgLockHolder(env); err != nil || h != nil {
 		t.Errorf("free locks: %+v, %v", h, err)
 	}
+}
+
+// fieldsParseLocks is ParseLocks as it was before the streaming parser
+// (strings.Fields and strconv per line): the reference the fuzzer compares
+// the new parser with.
+func fieldsParseLocks(b []byte, major, minor uint32, ino uint64) (int, bool) {
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 6 || fields[1] == "->" {
+			continue
+		}
+		ids := strings.Split(fields[5], ":")
+		if len(ids) != 3 {
+			continue
+		}
+		ma, err1 := strconv.ParseUint(ids[0], 16, 32)
+		mi, err2 := strconv.ParseUint(ids[1], 16, 32)
+		in, err3 := strconv.ParseUint(ids[2], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || uint32(ma) != major || uint32(mi) != minor || in != ino {
+			continue
+		}
+		pid, err := strconv.Atoi(fields[4])
+		if err != nil {
+			pid = 0
+		}
+		return pid, true
+	}
+	return 0, false
+}
+
+// FuzzScanLocksAgreesWithTheFieldsParser: on what /proc/locks can hold
+// (ASCII letters, digits, ':', '-', '>', spaces and newlines; lines under
+// the 4 KiB line cap; PIDs as the kernel prints them), the streaming
+// parser finds what the whole-file parser found.
+func FuzzScanLocksAgreesWithTheFieldsParser(f *testing.F) {
+	f.Add([]byte("1: POSIX  ADVISORY  WRITE 1234 08:02:1311 0 EOF\n2: -> FLOCK  ADVISORY  WRITE 1250 08:02:1311 0 EOF\n"), uint32(8), uint32(2), uint64(1311))
+	f.Add([]byte("3: OFDLCK ADVISORY  WRITE -1 fd:01:9 0 EOF\n"), uint32(0xfd), uint32(1), uint64(9))
+	f.Add([]byte("4: FLOCK ADVISORY WRITE 77 0:0:0 0 EOF\n"), uint32(0), uint32(0), uint64(0))
+	f.Fuzz(func(t *testing.T, b []byte, maj, min uint32, ino uint64) {
+		for _, line := range strings.Split(string(b), "\n") {
+			if len(line) >= 4096 {
+				t.Skip()
+			}
+			if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], "+") {
+				t.Skip() // strconv.Atoi takes "+5"; the kernel never prints it
+			}
+		}
+		for _, c := range b {
+			ok := c == ' ' || c == '\n' || c == ':' || c == '-' || c == '>' ||
+				('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+			if !ok {
+				t.Skip()
+			}
+		}
+		wantPID, wantOK := fieldsParseLocks(b, maj, min, ino)
+		if wantOK && (wantPID > 1<<31-1 || wantPID < -(1<<31-1)) {
+			t.Skip() // beyond a pid_t
+		}
+		pid, ok := preflight.ParseLocks(b, maj, min, ino)
+		if pid != wantPID || ok != wantOK {
+			t.Fatalf("ParseLocks = %d, %v; the fields parser says %d, %v", pid, ok, wantPID, wantOK)
+		}
+	})
 }
