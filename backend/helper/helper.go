@@ -116,6 +116,8 @@ type Helper struct {
 	shutdown   bool // PrepareForShutdown(true) seen
 	restarting bool // our own reboot was asked for
 
+	plans planShare // GetPlan's computations, shared
+
 	onArmed []func(bool)
 	ready   chan struct{} // closed when the restore is done; nil: none reserved
 }
@@ -254,6 +256,7 @@ func (h *Helper) doneTurn() {
 
 // GetPlan returns the plan and whether Quick Restart can be armed now. It
 // never fails: what prevents a Quick Restart is in the plan's Reason.
+// Concurrent GetPlans share one computation (share.go).
 //
 // The command line comes from root-only files (Debian's grub.cfg is 0600)
 // and may hold secrets (iSCSI or NFS credentials), so only root and
@@ -263,7 +266,11 @@ func (h *Helper) doneTurn() {
 func (h *Helper) GetPlan(ctx context.Context, sender string) busapi.Plan {
 	h.begin()
 	defer h.end()
-	_, wire, _ := h.prepare(ctx)
+	wire := h.plans.do(func() busapi.Plan {
+		_, wire, _ := h.prepare(ctx)
+		return wire
+	})
+	h.logCall(ctx, "GetPlan", sender, wire)
 	if !h.mayReadPlan(ctx, sender) {
 		return redact(wire)
 	}

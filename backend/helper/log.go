@@ -6,6 +6,9 @@ import (
 	"log/syslog"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/rapidreboot/rapidreboot/backend/lograte"
 )
 
 // Logger writes the helper's log to syslog (the journal's /dev/log) and
@@ -17,6 +20,7 @@ type Logger struct {
 	sys    *syslog.Writer // nil: stderr only
 	stderr io.Writer
 	noted  bool
+	calls  *lograte.Limiter // Call's lines, per caller
 }
 
 // Syslog priorities used here (syslog(3)).
@@ -30,7 +34,7 @@ const (
 // NewLogger logs to the first syslog socket of sockets that accepts a
 // connection (none: stderr only), falling back to stderr.
 func NewLogger(stderr io.Writer, sockets ...string) *Logger {
-	l := &Logger{stderr: stderr}
+	l := &Logger{stderr: stderr, calls: lograte.New()}
 	var errs []string
 	for _, s := range sockets {
 		if s == "" {
@@ -50,7 +54,7 @@ func NewLogger(stderr io.Writer, sockets ...string) *Logger {
 }
 
 // DiscardLogger logs nowhere (tests that do not look at the log).
-func DiscardLogger() *Logger { return &Logger{stderr: io.Discard} }
+func DiscardLogger() *Logger { return &Logger{stderr: io.Discard, calls: lograte.New()} }
 
 func (l *Logger) note(err error) {
 	if l.noted {
@@ -98,8 +102,65 @@ func (l *Logger) Info(format string, args ...any) { l.write(prioInfo, fmt.Sprint
 
 // Decision logs one decision about a caller: the method, the caller's
 // unique name and uid (-1: unknown), the polkit action when one was asked,
-// and the outcome.
+// and the outcome. Decisions are the audit lines: never rate-limited.
 func (l *Logger) Decision(method, sender string, uid int64, action, result string) {
+	l.write(decisionPrio(result), decisionLine(method, sender, uid, action, result))
+}
+
+// Call logs a call that changes nothing (GetPlan), in Decision's form at
+// info level, rate-limited per caller uid (issue 12, item 7): any local
+// user can make such calls, and a flood of their lines must not push the
+// audit lines out of the journal. The uid is the key, not the unique name,
+// which a caller changes by reconnecting; callers whose uid is unknown
+// share one key. Suppressed lines are counted and the count is logged once
+// the caller's window is over (or at exit, FlushSuppressed).
+func (l *Logger) Call(method, sender string, uid int64, result string) {
+	key := "uid=unknown"
+	if uid >= 0 {
+		key = fmt.Sprintf("uid=%d", uid)
+	}
+	ok, reports := l.limiter().Allow(key)
+	l.report(reports)
+	if ok {
+		l.write(prioInfo, decisionLine(method, sender, uid, "", result))
+	}
+}
+
+// FlushSuppressed logs the suppressed counts not yet logged.
+func (l *Logger) FlushSuppressed() { l.report(l.limiter().Flush()) }
+
+// SetCallRate sets Call's limit: burst lines per window per caller; now is
+// the clock (nil: time.Now).
+func (l *Logger) SetCallRate(burst int, window time.Duration, now func() time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = &lograte.Limiter{Burst: burst, Window: window, MaxKeys: lograte.DefaultMaxKeys, Now: now}
+}
+
+func (l *Logger) limiter() *lograte.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.calls == nil {
+		l.calls = lograte.New()
+	}
+	return l.calls
+}
+
+func (l *Logger) report(rs []lograte.Report) {
+	for _, r := range rs {
+		l.write(prioNotice, fmt.Sprintf("suppressed %d log lines of %s in %s (calls that change nothing: at most %d logged per caller in that time)",
+			r.Suppressed, r.Key, r.Window, l.limiter().Burst))
+	}
+}
+
+func decisionPrio(result string) int {
+	if strings.HasPrefix(result, "refused") || strings.HasPrefix(result, "failed") {
+		return prioWarning
+	}
+	return prioNotice
+}
+
+func decisionLine(method, sender string, uid int64, action, result string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: sender=%s uid=", method, sender)
 	if uid < 0 {
@@ -111,9 +172,5 @@ func (l *Logger) Decision(method, sender string, uid int64, action, result strin
 		fmt.Fprintf(&b, " action=%s", action)
 	}
 	fmt.Fprintf(&b, " result=%s", result)
-	prio := prioNotice
-	if strings.HasPrefix(result, "refused") || strings.HasPrefix(result, "failed") {
-		prio = prioWarning
-	}
-	l.write(prio, b.String())
+	return b.String()
 }

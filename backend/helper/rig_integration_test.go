@@ -28,6 +28,7 @@ type rig struct {
 	t      testing.TB
 	bus    *bustest.SystemBus
 	root   string
+	dir    string // the bus's directory; --test-stats writes dir/stats
 	polkit *bustest.PolkitStandIn
 	logind *bustest.LogindStandIn
 	log    *bustest.LogSink
@@ -38,6 +39,7 @@ type rig struct {
 type rigOptions struct {
 	idle, ttl, polkitTimeout time.Duration
 	noPolkit                 bool
+	stats                    bool // --test-stats: goroutines and heap, read by r.stats
 }
 
 func newRig(t testing.TB, o rigOptions) *rig {
@@ -58,19 +60,23 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	dir := bustest.ShortDir(t)
 	root := bustest.NewHelperRoot(t)
 	log := bustest.NewLogSink(t, dir)
-	act := bustest.Activation(bin,
-		"--test-root="+root,
-		"--log-socket="+log.Path,
-		"--idle-timeout="+o.idle.String(),
-		"--arm-ttl="+o.ttl.String(),
-		"--polkit-timeout="+o.polkitTimeout.String(),
-		"--polkit-interactive-timeout="+o.polkitTimeout.String(),
-	)
+	args := []string{
+		"--test-root=" + root,
+		"--log-socket=" + log.Path,
+		"--idle-timeout=" + o.idle.String(),
+		"--arm-ttl=" + o.ttl.String(),
+		"--polkit-timeout=" + o.polkitTimeout.String(),
+		"--polkit-interactive-timeout=" + o.polkitTimeout.String(),
+	}
+	if o.stats {
+		args = append(args, "--test-stats="+filepath.Join(dir, "stats"))
+	}
+	act := bustest.Activation(bin, args...)
 	bus, err := bustest.StartSystemBus(dir, act)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, bus: bus, root: root, log: log}
+	r := &rig{t: t, bus: bus, root: root, log: log, dir: dir}
 	// Stop the helper before the bus: a helper killed with its bus keeps
 	// nothing, but a test must not leave processes behind.
 	t.Cleanup(func() {
@@ -234,5 +240,54 @@ func rssKiB(t testing.TB, pid int) int {
 		}
 	}
 	t.Fatal("no VmRSS")
+	return 0
+}
+
+// helperStats are the figures a helper started with rigOptions.stats
+// writes (cmd/rapidreboot-helper/stats_fake.go): now and peak.
+type helperStats struct {
+	Goroutines, MaxGoroutines int
+	Heap, MaxHeap             uint64 // bytes of heap objects
+}
+
+// stats reads the helper's figures once they are at least 60 ms newer
+// than the call (the helper rewrites them every 20 ms).
+func (r *rig) stats() helperStats {
+	r.t.Helper()
+	p := filepath.Join(r.dir, "stats")
+	start := time.Now()
+	for deadline := start.Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		st, err := os.Stat(p)
+		if err != nil || st.ModTime().Before(start.Add(60*time.Millisecond)) {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var s helperStats
+		if _, err := fmt.Sscanf(string(b), "goroutines %d maxgoroutines %d heap %d maxheap %d", &s.Goroutines, &s.MaxGoroutines, &s.Heap, &s.MaxHeap); err == nil {
+			return s
+		}
+	}
+	r.t.Fatalf("the helper wrote no figures to %s", p)
+	return helperStats{}
+}
+
+// procStatusKiB reads a "Name:  N kB" field of /proc/pid/status (VmRSS,
+// VmHWM: the peak RSS).
+func procStatusKiB(t testing.TB, pid int, field string) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			n, _ := strconv.Atoi(strings.Fields(v)[0])
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }

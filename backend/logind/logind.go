@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -276,24 +277,74 @@ func (m *Manager) PreparingForShutdown(ctx context.Context) (bool, error) {
 	return b, nil
 }
 
+// Signals is where WatchShutdown subscribes: bussignal.Handler, the
+// connection's signal handler. accept runs on the connection's reader.
+type Signals interface {
+	Subscribe(ch chan<- *dbus.Signal, accept func(*dbus.Signal) bool)
+	RemoveSignal(ch chan<- *dbus.Signal)
+}
+
+// The bus daemon's own name: only the daemon can send from it.
+const busDaemon = "org.freedesktop.DBus"
+
 // WatchShutdown subscribes to PrepareForShutdown and calls f with its
 // argument (true: shutdown starts, false: it was cancelled) until ctx ends.
+// sigs must be the signal handler of m's connection.
+//
 // Only signals sent by logind's own connection count: anyone may send a
-// signal to the helper's unique name, and the bus does not stop it.
-func (m *Manager) WatchShutdown(ctx context.Context, f func(bool)) error {
-	opts := []dbus.MatchOption{
+// signal to the helper's unique name, and the bus does not stop it. The
+// owner of org.freedesktop.login1 is asked once and then followed through
+// the bus daemon's NameOwnerChanged; every other signal is dropped on the
+// connection's reader, with no bus call and no goroutine (issue 12, item 5:
+// one GetNameOwner per signal let any user flood the helper).
+func (m *Manager) WatchShutdown(ctx context.Context, sigs Signals, f func(bool)) error {
+	if sigs == nil {
+		return errors.New("cannot watch for shutdown: no signal handler to subscribe to")
+	}
+	var owner ownerTracker
+	// Follow the owner before asking for it, so that no change is missed
+	// between the answer and the subscription.
+	if err := m.conn.AddMatchSignalContext(ctx,
+		dbus.WithMatchSender(busDaemon),
+		dbus.WithMatchObjectPath("/org/freedesktop/DBus"),
+		dbus.WithMatchInterface(busDaemon),
+		dbus.WithMatchMember("NameOwnerChanged"),
+		dbus.WithMatchArg(0, BusName),
+	); err != nil {
+		return fmt.Errorf("cannot watch for shutdown: cannot follow the owner of %s: %w", BusName, err)
+	}
+	if err := m.conn.AddMatchSignalContext(ctx,
 		dbus.WithMatchSender(BusName),
 		dbus.WithMatchObjectPath(Path),
 		dbus.WithMatchInterface(ManagerInterface),
 		dbus.WithMatchMember("PrepareForShutdown"),
-	}
-	if err := m.conn.AddMatchSignalContext(ctx, opts...); err != nil {
+	); err != nil {
 		return fmt.Errorf("cannot watch for shutdown: %w", err)
 	}
+	// Only logind's signals are queued: a flood of spoofed ones cannot
+	// take the room of the real one.
 	ch := make(chan *dbus.Signal, 8)
-	m.conn.Signal(ch)
+	sigs.Subscribe(ch, func(s *dbus.Signal) bool {
+		if s.Sender == busDaemon && s.Name == busDaemon+".NameOwnerChanged" {
+			owner.changed(s)
+			return false
+		}
+		return s.Name == ManagerInterface+".PrepareForShutdown" && s.Path == Path && owner.is(s.Sender)
+	})
+	var cur string
+	err := m.conn.BusObject().CallWithContext(ctx, busDaemon+".GetNameOwner", 0, BusName).Store(&cur)
+	var de dbus.Error
+	switch {
+	case err == nil:
+		owner.initial(cur)
+	case errors.As(err, &de) && de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner":
+		// logind is not running (yet): NameOwnerChanged will say when it is.
+	default:
+		sigs.RemoveSignal(ch)
+		return fmt.Errorf("cannot watch for shutdown: cannot ask who owns %s: %w", BusName, err)
+	}
 	go func() {
-		defer m.conn.RemoveSignal(ch)
+		defer sigs.RemoveSignal(ch)
 		for {
 			select {
 			case <-ctx.Done():
@@ -302,23 +353,45 @@ func (m *Manager) WatchShutdown(ctx context.Context, f func(bool)) error {
 				if !ok {
 					return
 				}
-				if s.Path != Path || s.Name != ManagerInterface+".PrepareForShutdown" || len(s.Body) != 1 {
+				if len(s.Body) != 1 {
 					continue
 				}
-				b, ok := s.Body[0].(bool)
-				if !ok || !m.fromLogind(ctx, s.Sender) {
-					continue
+				if b, ok := s.Body[0].(bool); ok {
+					f(b)
 				}
-				f(b)
 			}
 		}
 	}()
 	return nil
 }
 
-// fromLogind reports whether the unique name sender owns logind's name.
-func (m *Manager) fromLogind(ctx context.Context, sender string) bool {
-	var owner string
-	err := m.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, BusName).Store(&owner)
-	return err == nil && owner != "" && owner == sender
+// ownerTracker is the unique name that owns org.freedesktop.login1, read
+// and written on the connection's reader (changed, is) and once by
+// WatchShutdown (initial).
+type ownerTracker struct {
+	name atomic.Pointer[string] // nil until known
+}
+
+// initial records GetNameOwner's answer unless a NameOwnerChanged came
+// first: that signal was sent after the answer or says the same.
+func (o *ownerTracker) initial(name string) { o.name.CompareAndSwap(nil, &name) }
+
+// changed follows NameOwnerChanged(name, old, new) for logind's name. The
+// caller has checked that the bus daemon sent it.
+func (o *ownerTracker) changed(s *dbus.Signal) {
+	if len(s.Body) != 3 {
+		return
+	}
+	name, _ := s.Body[0].(string)
+	next, ok := s.Body[2].(string)
+	if name != BusName || !ok {
+		return
+	}
+	o.name.Store(&next)
+}
+
+// is reports whether sender is logind's current connection.
+func (o *ownerTracker) is(sender string) bool {
+	p := o.name.Load()
+	return p != nil && *p != "" && *p == sender
 }

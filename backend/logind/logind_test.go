@@ -5,10 +5,13 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/rapidreboot/rapidreboot/backend/bussignal"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 )
@@ -50,12 +53,36 @@ func TestAnInhibitorIsNamedWhoAndWhy(t *testing.T) {
 
 func newManager(t *testing.T) (*logind.Manager, *bustest.LogindStandIn) {
 	t.Helper()
+	m, li, _ := newManagerOnBus(t)
+	return m, li
+}
+
+func newManagerOnBus(t *testing.T) (*logind.Manager, *bustest.LogindStandIn, *bustest.SystemBus) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the stand-in owns org.freedesktop.login1, which the bus policy gives to root")
 	}
 	bus := bustest.NewSystemBus(t, "")
 	li := bustest.NewLogindStandIn(t, bus)
-	return logind.New(bustest.NewConn(t, bus)), li
+	return logind.New(bustest.NewConn(t, bus)), li, bus
+}
+
+// watcher is a Manager on a connection of its own with the helper's
+// bounded signal handler, as cmd/rapidreboot-helper connects. out, when
+// not nil, sees every message the connection sends.
+func watcher(t *testing.T, bus *bustest.SystemBus, out func(*dbus.Message)) (*logind.Manager, *bussignal.Handler, *dbus.Conn) {
+	t.Helper()
+	sigs := bussignal.New()
+	opts := []dbus.ConnOption{dbus.WithSignalHandler(sigs)}
+	if out != nil {
+		opts = append(opts, dbus.WithOutgoingInterceptor(out))
+	}
+	conn, err := dbus.Connect(bus.Addr, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return logind.New(conn), sigs, conn
 }
 
 // logind's rule for reboot-multiple-sessions (logind-dbus.c,
@@ -105,7 +132,8 @@ func TestRebootErrorsAreReturnedWithTheirName(t *testing.T) {
 }
 
 func TestShutdownBlockerAndPreparingForShutdown(t *testing.T) {
-	m, li := newManager(t)
+	m, li, bus := newManagerOnBus(t)
+	w, sigs, _ := watcher(t, bus, nil)
 	li.SetInhibitors(bustest.StandInInhibitor{What: "sleep", Who: "a", Mode: "block"}, bustest.StandInInhibitor{What: "shutdown", Who: "b", Why: "c", Mode: "block"})
 	b, err := m.ShutdownBlocker(context.Background())
 	if err != nil || b == nil || b.Name() != "b (c)" {
@@ -115,7 +143,7 @@ func TestShutdownBlockerAndPreparingForShutdown(t *testing.T) {
 		t.Errorf("PreparingForShutdown = %v, %v", v, err)
 	}
 	got := make(chan bool, 1)
-	if err := m.WatchShutdown(context.Background(), func(v bool) { got <- v }); err != nil {
+	if err := w.WatchShutdown(context.Background(), sigs, func(v bool) { got <- v }); err != nil {
 		t.Fatal(err)
 	}
 	li.EmitPrepareForShutdown(true)
@@ -124,6 +152,125 @@ func TestShutdownBlockerAndPreparingForShutdown(t *testing.T) {
 	}
 	if v, err := m.PreparingForShutdown(context.Background()); err != nil || !v {
 		t.Errorf("PreparingForShutdown = %v, %v", v, err)
+	}
+}
+
+// signalTo is a signal addressed to dest, as anyone may send one.
+func signalTo(dest string, path dbus.ObjectPath, iface, member string, body ...any) *dbus.Message {
+	return &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
+		dbus.FieldPath:        dbus.MakeVariant(path),
+		dbus.FieldInterface:   dbus.MakeVariant(iface),
+		dbus.FieldMember:      dbus.MakeVariant(member),
+		dbus.FieldDestination: dbus.MakeVariant(dest),
+		dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf(body...)),
+	}, Body: body}
+}
+
+// Issue 12, item 5: only the connection that owns org.freedesktop.login1
+// is heard, followed across a restart of logind (here two stand-in
+// connections, one after the other); everyone else's PrepareForShutdown,
+// and a NameOwnerChanged that does not come from the bus daemon, are
+// dropped without the watcher sending anything on the bus.
+func TestIssue12Item5OnlyTheCurrentOwnerOfLogindsNameIsHeardWithoutABusCallPerSignal(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the stand-ins own org.freedesktop.login1, which the bus policy gives to root")
+	}
+	bus := bustest.NewSystemBus(t, "")
+	first := bustest.NewConn(t, bus)
+	bustest.Own(t, first, logind.BusName)
+
+	var calls atomic.Int64
+	w, sigs, wconn := watcher(t, bus, func(m *dbus.Message) {
+		if m.Type == dbus.TypeMethodCall {
+			calls.Add(1)
+		}
+	})
+	got := make(chan bool, 100)
+	if err := w.WatchShutdown(context.Background(), sigs, func(v bool) { got <- v }); err != nil {
+		t.Fatal(err)
+	}
+	callsBefore := calls.Load()
+	me := wconn.Names()[0]
+	done := make(chan *dbus.Signal, 1)
+	sigs.Subscribe(done, func(s *dbus.Signal) bool { return s.Name == "test.Flood.Done" })
+
+	spoofer := bustest.NewConn(t, bus)
+	for i := range 3000 {
+		msg := signalTo(me, logind.Path, logind.ManagerInterface, "PrepareForShutdown", true)
+		if i%3 == 2 {
+			msg = signalTo(me, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged", logind.BusName, "", spoofer.Names()[0])
+		}
+		if c := spoofer.Send(msg, nil); c.Err != nil {
+			t.Fatal(c.Err)
+		}
+	}
+	if c := spoofer.Send(signalTo(me, logind.Path, logind.ManagerInterface, "PrepareForShutdown", true), nil); c.Err != nil {
+		t.Fatal(c.Err)
+	}
+	// A message from one sender arrives after the ones it sent before:
+	// when the marker arrives, the watcher has read every signal.
+	if c := spoofer.Send(signalTo(me, "/", "test.Flood", "Done"), nil); c.Err != nil {
+		t.Fatal(c.Err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the end of the flood did not arrive")
+	}
+	select {
+	case v := <-got:
+		t.Fatalf("a spoofed PrepareForShutdown(%v) was taken for logind's", v)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if n := calls.Load() - callsBefore; n != 0 {
+		t.Errorf("the watcher made %d bus calls for 3001 spoofed signals, want none", n)
+	}
+
+	// logind's own signal is heard.
+	if err := first.Emit(logind.Path, logind.ManagerInterface+".PrepareForShutdown", true); err != nil {
+		t.Fatal(err)
+	}
+	if v := wait(t, got); !v {
+		t.Fatal("PrepareForShutdown(false), want true")
+	}
+
+	// logind restarts: the new connection is heard, the old one is not.
+	if _, err := first.ReleaseName(logind.BusName); err != nil {
+		t.Fatal(err)
+	}
+	second := bustest.NewConn(t, bus)
+	bustest.Own(t, second, logind.BusName)
+	// The watcher learns of the change from the bus daemon, which sent
+	// NameOwnerChanged before it answered second's RequestName: a ping
+	// from the daemon's side is not possible, so wait for the watcher to
+	// hear second (it cannot hear it before the change).
+	if err := first.Emit(logind.Path, logind.ManagerInterface+".PrepareForShutdown", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Emit(logind.Path, logind.ManagerInterface+".PrepareForShutdown", false); err != nil {
+		t.Fatal(err)
+	}
+	if v := wait(t, got); v {
+		t.Fatal("the former owner's PrepareForShutdown(true) was heard")
+	}
+	select {
+	case v := <-got:
+		t.Fatalf("an extra PrepareForShutdown(%v)", v)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if n := calls.Load() - callsBefore; n != 0 {
+		t.Errorf("the watcher made %d bus calls, want none after its start", n)
+	}
+}
+
+func wait(t *testing.T, ch <-chan bool) bool {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatal("no PrepareForShutdown heard")
+		return false
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/bussignal"
 	"github.com/rapidreboot/rapidreboot/backend/helper"
 	"github.com/rapidreboot/rapidreboot/backend/host"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
@@ -60,7 +61,10 @@ func main() {
 		sockets = []string{*logSocket}
 	}
 	log := helper.NewLogger(os.Stderr, sockets...)
-	if err := run(log); err != nil {
+	err := run(log)
+	// What the per-caller rate limit held back is counted, not lost.
+	log.FlushSuppressed()
+	if err != nil {
 		log.Err("%v", err)
 		os.Exit(1)
 	}
@@ -79,7 +83,11 @@ func run(log *helper.Logger) error {
 	if err != nil {
 		return err
 	}
-	conn, err := dbus.ConnectSystemBus()
+	// Any local user can send signals to the helper's unique name: the
+	// bounded handler drops what does not fit instead of starting a
+	// goroutine per signal (issue 12, item 5).
+	busSignals := bussignal.New()
+	conn, err := dbus.ConnectSystemBus(dbus.WithSignalHandler(busSignals))
 	if err != nil {
 		return fmt.Errorf("cannot connect to the system bus: %w", err)
 	}
@@ -125,7 +133,7 @@ func run(log *helper.Logger) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := li.WatchShutdown(ctx, h.SetShutdown); err != nil {
+	if err := li.WatchShutdown(ctx, busSignals, h.SetShutdown); err != nil {
 		// Without the signal the helper still asks logind and systemd at
 		// SIGTERM; it just learns of a shutdown later.
 		log.Warning("%v", err)

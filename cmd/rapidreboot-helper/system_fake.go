@@ -21,6 +21,7 @@ func system() (paths, kexec.Syscalls, error) {
 		return paths{}, nil, errors.New("a test build needs --test-root DIR (absolute)")
 	}
 	r := filepath.Clean(*testRoot)
+	startStats()
 	p := paths{root: r, proc: filepath.Join(r, "proc"), sys: filepath.Join(r, "sys"), run: filepath.Join(r, "run")}
 	return p, &bustest.FileKexec{Root: r}, nil
 }
