@@ -16,7 +16,8 @@ FUZZTIME      ?= 200000x
 KEXEC_FUZZ    := ./backend/kexec:FuzzParseLockdown \
                  ./backend/armstate:FuzzReadNeverPanics \
                  ./backend/preflight:FuzzParseLocks \
-                 ./cmd/rapidreboot-shutdown/internal/hook:FuzzParseStat
+                 ./cmd/rapidreboot-shutdown/internal/hook:FuzzParseStat \
+                 ./cmd/rapidreboot-shutdown/internal/hook:FuzzParseMountinfo
 
 CHECK_TARGETS += kexec-assets-check fuzz-kexec
 

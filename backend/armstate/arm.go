@@ -44,8 +44,12 @@ const (
 // cannot turn a much later restart into a kexec.
 const DefaultTTL = 10 * time.Minute
 
-// Format is the arm file's format version.
-const Format = 1
+// Format is the arm file's format version. 2: the image's files carry
+// their ctime (kexec.FileID.CtimeNs). An arm of format 1, written by an
+// older helper before a package upgrade, is refused as ErrFormat: without
+// the ctime it cannot show a kernel rewritten in place, so that restart is
+// a normal one.
+const Format = 2
 
 // MaxArmSize caps the arm file: a plan with many initrds and a full command
 // line is a few KiB.
@@ -161,17 +165,54 @@ func Ours(dir string) bool {
 	return false
 }
 
-// WriteVerified records that the arm with digest passed the stop-time
-// check while /boot was still mounted (docs/reboot-design.md).
-func WriteVerified(dir, digest string) error {
-	return writeFile(dir, VerifiedFile, []byte(digest+"\n"))
+// MaxVerdictSize caps the verdict file: a digest and one mount point per
+// boot file.
+const MaxVerdictSize = 16 << 10
+
+// Verdict is what the stop-time check (rapidreboot-shutdown --verify)
+// leaves for the hook at the very end of the shutdown, when a separate
+// /boot may be unmounted already.
+type Verdict struct {
+	// Digest names the arm that passed the check (State.Digest).
+	Digest string `json:"digest"`
+	// Mounts gives, for each boot file of the arm (by its path as the plan
+	// named it), the mount point that held its directory at the check,
+	// from the mount table: the hook trusts a file it cannot find only
+	// when that mount is a separate one and is gone (docs/reboot-design.md).
+	Mounts map[string]string `json:"mounts,omitempty"`
 }
+
+// WriteVerdict records that the arm named by v.Digest passed the
+// stop-time check while /boot was still mounted.
+func WriteVerdict(dir string, v Verdict) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("cannot encode the verdict: %w", err)
+	}
+	if len(b) > MaxVerdictSize {
+		return fmt.Errorf("cannot write the verdict: %d bytes, over %d", len(b), MaxVerdictSize)
+	}
+	return writeFile(dir, VerifiedFile, append(b, '\n'))
+}
+
+// ReadVerdict returns the verdict for the arm with digest; ok is false when
+// there is none for that arm (none at all, another arm's, unreadable).
+func ReadVerdict(dir, digest string) (v Verdict, ok bool) {
+	b, err := readFile(dir, VerifiedFile, MaxVerdictSize)
+	if err != nil || json.Unmarshal(b, &v) != nil || v.Digest == "" || v.Digest != digest {
+		return Verdict{}, false
+	}
+	return v, true
+}
+
+// WriteVerified records a verdict for the arm with digest, without mounts.
+func WriteVerified(dir, digest string) error { return WriteVerdict(dir, Verdict{Digest: digest}) }
 
 // Verified reports whether the stop-time check passed for the arm with
 // digest.
 func Verified(dir, digest string) bool {
-	b, err := readFile(dir, VerifiedFile, 256)
-	return err == nil && strings.TrimSpace(string(b)) == digest
+	_, ok := ReadVerdict(dir, digest)
+	return ok
 }
 
 // BootID reads the running boot's id from <proc>/sys/kernel/random/boot_id.

@@ -108,7 +108,10 @@ func TestAttack39_AnArmIsValidOnlyInItsBootAndBeforeItExpires(t *testing.T) {
 		{"expired long ago", t0.Add(24 * time.Hour), bootA, nil, armstate.ErrExpired},
 		{"from another boot", t0.Add(time.Second), bootB, nil, armstate.ErrOtherBoot},
 		{"without a boot id", t0, bootA, func(s *armstate.State) { s.BootID = "" }, armstate.ErrOtherBoot},
-		{"of a future format", t0, bootA, func(s *armstate.State) { s.Format = 2 }, armstate.ErrFormat},
+		{"of a future format", t0, bootA, func(s *armstate.State) { s.Format = armstate.Format + 1 }, armstate.ErrFormat},
+		// Format 1 recorded no ctime: its files cannot be checked for a
+		// rewrite in place (issue 12 item 8).
+		{"of format 1, without ctimes", t0, bootA, func(s *armstate.State) { s.Format = 1 }, armstate.ErrFormat},
 		{"without a kernel", t0, bootA, func(s *armstate.State) { s.Image.Kernel.Path = "" }, armstate.ErrFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,6 +206,28 @@ func TestTheVerdictNamesOneArm(t *testing.T) {
 	s2.Image.Kernel.Ino++
 	if armstate.Verified(dir, s2.Digest()) {
 		t.Fatal("a different arm counts as verified")
+	}
+}
+
+func TestTheVerdictCarriesTheMountOfEachFile(t *testing.T) {
+	dir := runDir(t)
+	s := sample()
+	v := armstate.Verdict{Digest: s.Digest(), Mounts: map[string]string{s.Image.Kernel.Path: "/boot"}}
+	if err := armstate.WriteVerdict(dir, v); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := armstate.ReadVerdict(dir, s.Digest())
+	if !ok || got.Mounts[s.Image.Kernel.Path] != "/boot" {
+		t.Fatalf("%+v %v", got, ok)
+	}
+	if _, ok := armstate.ReadVerdict(dir, "other"); ok {
+		t.Fatal("another arm's verdict read")
+	}
+	// The verdict of an older version ("digest\n") is no verdict: the hook
+	// then finds no mount for a missing file and declines.
+	os.WriteFile(filepath.Join(dir, armstate.VerifiedFile), []byte(s.Digest()+"\n"), 0o600)
+	if _, ok := armstate.ReadVerdict(dir, s.Digest()); ok {
+		t.Fatal("a plain digest read as a verdict")
 	}
 }
 

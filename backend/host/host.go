@@ -307,6 +307,7 @@ type BootFile struct {
 	Dev, Ino uint64
 	Size     int64
 	MtimeNs  int64
+	CtimeNs  int64 // an in-place rewrite keeps inode, size and (reset) mtime, never ctime
 }
 
 // InBootDir reports whether resolved (as the target sees it) lies strictly
@@ -377,6 +378,7 @@ func (t Target) OpenBootFile(p string, max int64) (*BootFile, error) {
 		Ino:      st2.Ino,
 		Size:     st2.Size,
 		MtimeNs:  st2.Mtim.Nano(),
+		CtimeNs:  st2.Ctim.Nano(),
 	}, nil
 }
 

@@ -71,22 +71,26 @@ type FileID struct {
 	Ino      uint64 `json:"ino"`
 	Size     int64  `json:"size"`
 	MtimeNs  int64  `json:"mtime_ns"`
+	// CtimeNs catches what the other four miss: a file rewritten in place
+	// (same inode and size) with its mtime set back (touch -r, cp -p,
+	// tar). Nobody can set ctime; every write and every utimensat moves it.
+	CtimeNs int64 `json:"ctime_ns"`
 }
 
 // IDOf is the identity of an open boot file.
 func IDOf(b *host.BootFile) FileID {
-	return FileID{Path: b.Path, Resolved: b.Resolved, Dev: b.Dev, Ino: b.Ino, Size: b.Size, MtimeNs: b.MtimeNs}
+	return FileID{Path: b.Path, Resolved: b.Resolved, Dev: b.Dev, Ino: b.Ino, Size: b.Size, MtimeNs: b.MtimeNs, CtimeNs: b.CtimeNs}
 }
 
 // Same reports whether a and b are the same file content as far as the
-// file system can tell: same device, inode, size and modification time.
-// Paths are not compared: a symlink may have been the way in.
+// file system can tell: same device, inode, size, modification time and
+// change time. Paths are not compared: a symlink may have been the way in.
 func (a FileID) Same(b FileID) bool {
-	return a.Dev == b.Dev && a.Ino == b.Ino && a.Size == b.Size && a.MtimeNs == b.MtimeNs
+	return a.Dev == b.Dev && a.Ino == b.Ino && a.Size == b.Size && a.MtimeNs == b.MtimeNs && a.CtimeNs == b.CtimeNs
 }
 
 func (a FileID) String() string {
-	return fmt.Sprintf("%s (dev %d, ino %d, %d bytes, mtime %d)", a.Path, a.Dev, a.Ino, a.Size, a.MtimeNs)
+	return fmt.Sprintf("%s (dev %d, ino %d, %d bytes, mtime %d, ctime %d)", a.Path, a.Dev, a.Ino, a.Size, a.MtimeNs, a.CtimeNs)
 }
 
 // Image is what was loaded, recorded in the arm for the hook to re-check.

@@ -126,15 +126,32 @@ func (l Loader) Unload() error { return Unload(l.Sys) }
 // Verify re-opens the image's files through the target and reports an
 // error unless each is still the file that was loaded.
 func (l Loader) Verify(img Image) error {
-	if err := l.verifyOne(img.Kernel, host.MaxKernelSize, reason.KernelMissing); err != nil {
-		return err
-	}
-	for _, id := range img.Initrds {
-		if err := l.verifyOne(id, host.MaxInitrdSize, reason.InitrdMissing); err != nil {
-			return err
+	for _, c := range l.VerifyEach(img) {
+		if c.Err != nil {
+			return c.Err
 		}
 	}
 	return nil
+}
+
+// Check is the re-check of one file of an image.
+type Check struct {
+	File FileID
+	// Err is nil when the file is still the one loaded; a missing file
+	// gives an error for which errors.Is(err, fs.ErrNotExist) holds.
+	Err error
+}
+
+// VerifyEach re-checks every file of img, the kernel first, and says for
+// each whether it is still the file loaded: a caller that can explain a
+// missing file (an unmounted /boot) must know which one is missing and
+// that the others are right.
+func (l Loader) VerifyEach(img Image) []Check {
+	out := []Check{{img.Kernel, l.verifyOne(img.Kernel, host.MaxKernelSize, reason.KernelMissing)}}
+	for _, id := range img.Initrds {
+		out = append(out, Check{id, l.verifyOne(id, host.MaxInitrdSize, reason.InitrdMissing)})
+	}
+	return out
 }
 
 func (l Loader) verifyOne(want FileID, max int64, missing reason.Code) error {

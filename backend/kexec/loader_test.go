@@ -589,8 +589,23 @@ func TestVerifyTellsTheLoadedFilesFromReplacedOnes(t *testing.T) {
 	}
 }
 
+// Issue 12 item 8: a kernel rewritten in place, same length, its mtime
+// set back (cp -p over it, or touch -r), keeps inode, size and mtime;
+// only ctime shows it.
+func TestVerifyCatchesAnInPlaceRewriteThatKeepsInodeSizeAndMtime(t *testing.T) {
+	f := newFixture(t)
+	img, err := f.loader.Load(f.plan("/boot/initrd.img-" + ver))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosttest.RewriteInPlace(t, f.root, "/boot/vmlinuz-"+ver, "MZ evil!! image "+ver)
+	if err := f.loader.Verify(img); err == nil || !strings.Contains(err.Error(), "changed since it was loaded") {
+		t.Fatalf("a kernel rewritten in place was accepted: %v", err)
+	}
+}
+
 func TestFileIDsCompareContentIdentityNotPaths(t *testing.T) {
-	a := kexec.FileID{Path: "/boot/vmlinuz", Dev: 1, Ino: 2, Size: 3, MtimeNs: 4}
+	a := kexec.FileID{Path: "/boot/vmlinuz", Dev: 1, Ino: 2, Size: 3, MtimeNs: 4, CtimeNs: 5}
 	b := a
 	b.Path = "/boot/vmlinuz-6.1"
 	if !a.Same(b) {
@@ -599,6 +614,7 @@ func TestFileIDsCompareContentIdentityNotPaths(t *testing.T) {
 	for _, m := range []func(*kexec.FileID){
 		func(x *kexec.FileID) { x.Dev++ }, func(x *kexec.FileID) { x.Ino++ },
 		func(x *kexec.FileID) { x.Size++ }, func(x *kexec.FileID) { x.MtimeNs++ },
+		func(x *kexec.FileID) { x.CtimeNs++ },
 	} {
 		c := a
 		m(&c)

@@ -174,3 +174,43 @@ func Kernel(t testing.TB, root, v string) {
 	File(t, root, "/boot/initrd.img-"+v, "")
 	Mkdir(t, root, "/usr/lib/modules/"+v)
 }
+
+// RewriteInPlace overwrites root+p with content of the same length through
+// the same inode and puts its mtime back, as `cp -p` over it or `touch -r`
+// would, until its ctime differs from the one it had: the kernel's clock
+// for ctime is coarse, and a rewrite in the same tick would keep it and
+// prove nothing. It fails the test if inode, size or mtime changed.
+func RewriteInPlace(t testing.TB, root, p, content string) {
+	t.Helper()
+	full := filepath.Join(root, p)
+	var st unix.Stat_t
+	if err := unix.Stat(full, &st); err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(content)) != st.Size {
+		t.Fatalf("RewriteInPlace: %d bytes to rewrite a file of %d", len(content), st.Size)
+	}
+	mtime := time.Unix(0, st.Mtim.Nano())
+	for i := 0; ; i++ {
+		if err := os.WriteFile(full, []byte(content), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(full, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		var now unix.Stat_t
+		if err := unix.Stat(full, &now); err != nil {
+			t.Fatal(err)
+		}
+		if now.Ino != st.Ino || now.Size != st.Size || now.Mtim.Nano() != st.Mtim.Nano() {
+			t.Fatalf("RewriteInPlace changed inode, size or mtime of %s", p)
+		}
+		if now.Ctim.Nano() != st.Ctim.Nano() {
+			return
+		}
+		if i == 200 {
+			t.Fatalf("RewriteInPlace: the ctime of %s does not move", p)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -36,6 +36,7 @@ type fakeSystem struct {
 	*kexectest.Fake
 	rebootErr error
 	loadedErr error
+	unloadErr error
 	target    string
 
 	mu     sync.Mutex
@@ -60,9 +61,19 @@ func (f *fakeSystem) RebootKexec() error {
 	// The real call does not return when it works; the fake returns nil.
 	return f.rebootErr
 }
+func (f *fakeSystem) RebootFirmware() error {
+	f.event("reboot(RESTART)")
+	return nil // the real one does not return when it works
+}
 func (f *fakeSystem) KexecLoaded() (bool, error) { return f.Fake.Loaded(), f.loadedErr }
-func (f *fakeSystem) Unload() error              { f.event("unload"); return kexec.Unload(f.Fake) }
-func (f *fakeSystem) ShutdownTarget() string     { return f.target }
+func (f *fakeSystem) Unload() error {
+	f.event("unload")
+	if f.unloadErr != nil {
+		return f.unloadErr
+	}
+	return kexec.Unload(f.Fake)
+}
+func (f *fakeSystem) ShutdownTarget() string { return f.target }
 
 type logLines struct {
 	mu    sync.Mutex
@@ -103,6 +114,7 @@ func newMachine(t testing.TB) *machine {
 	put(t, m.proc, fmt.Sprintf("%d/stat", hookPID), fmt.Sprintf("%d (rapidreboot) R %d 1 1 0", hookPID, execPID))
 	put(t, m.proc, fmt.Sprintf("%d/stat", execPID), fmt.Sprintf("%d ((sd-executor)) S 1 1 1 0", execPID))
 	put(t, m.proc, "1/stat", "1 (systemd-shutdow) S 0 1 1 0")
+	m.mounts(t, rootMount) // /boot is part of /
 	os.MkdirAll(m.run, 0o755)
 	m.sys = &fakeSystem{Fake: kexectest.New("")}
 	m.cfg = hook.Config{
@@ -115,8 +127,41 @@ func newMachine(t testing.TB) *machine {
 	return m
 }
 
-// armed loads and arms like the helper: pending mark, load, arm file.
+// Lines of a mountinfo fixture.
+const (
+	rootMount = "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw"
+	bootMount = "31 22 254:2 / /boot rw,relatime shared:9 - ext4 /dev/vda2 rw"
+)
+
+// mounts makes the mount table the hook reads (<proc>/self/mountinfo).
+func (m *machine) mounts(t testing.TB, lines ...string) {
+	t.Helper()
+	put(t, m.proc, "self/mountinfo", strings.Join(lines, "\n")+"\n")
+}
+
+// armed loads and arms like the helper: pending mark, loaded mark, load,
+// arm file.
 func (m *machine) armed(t testing.TB) *machine {
+	t.Helper()
+	m.loadedByTheProduct(t)
+	m.writeArm(t)
+	return m
+}
+
+// loadedByTheProduct is the helper's part before the arm: pending mark,
+// loaded mark, load. m.arm is set but not written.
+func (m *machine) loadedByTheProduct(t testing.TB) *machine {
+	t.Helper()
+	plan := m.loadWithoutMark(t)
+	if err := armstate.MarkLoaded(m.runDir(), armstate.Marker{BootID: thisBoot, Time: t0, Kernel: plan.Kernel, Version: ver}); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// loadWithoutMark is what a helper that writes no loaded mark did (before
+// the mark existed): pending mark and load; m.arm is set but not written.
+func (m *machine) loadWithoutMark(t testing.TB) *bootplan.Plan {
 	t.Helper()
 	l := kexec.Loader{Sys: m.sys.Fake, Target: hosttest.Target(m.root)}
 	plan := &bootplan.Plan{Kernel: "/boot/vmlinuz-" + ver, Version: ver, Initrd: []string{"/boot/initrd.img-" + ver}, Cmdline: "root=/dev/vda1 ro"}
@@ -128,8 +173,7 @@ func (m *machine) armed(t testing.TB) *machine {
 		t.Fatal(err)
 	}
 	m.arm = armstate.State{Format: armstate.Format, BootID: thisBoot, ArmedAt: t0, ExpiresAt: t0.Add(armstate.DefaultTTL), UID: 1000, Image: img, Plan: *plan}
-	m.writeArm(t)
-	return m
+	return plan
 }
 
 func (m *machine) writeArm(t testing.TB) {
@@ -183,23 +227,112 @@ func TestAnArmedQuickRestartSyncsAndThenKexecs(t *testing.T) {
 	}
 }
 
-func TestOtherVerbsDoNothingAtAll(t *testing.T) {
-	for _, verb := range []string{"poweroff", "halt", "kexec", "", "REBOOT", "reboot "} {
+// Issue 15: poweroff and halt never kexec, and a verb this program does
+// not know (a later systemd's) is not its to judge: nothing is done and
+// nothing is said, even with a Quick Restart armed.
+func TestOtherVerbsDoNothingAndSayNothing(t *testing.T) {
+	for _, verb := range []string{"poweroff", "halt", "exit", "soft-reboot", "", "REBOOT", "reboot ", "kexec2"} {
 		m := newMachine(t).armed(t)
 		r := hook.Shutdown(m.cfg, verb)
 		m.wantEvents(t, "")
-		if r.Kexec || !m.sys.Fake.Loaded() {
-			t.Fatalf("verb %q: %+v", verb, r)
+		if r.Kexec || r.Firmware || !m.sys.Fake.Loaded() || m.log.String() != "" {
+			t.Fatalf("verb %q: %+v, log %q", verb, r, m.log)
 		}
 	}
 }
 
-func TestAttack39_AfterAHelperCrashALoadedImageWithoutArmIsUnloadedForANormalReboot(t *testing.T) {
-	m := newMachine(t).armed(t)
-	armstate.Clear(m.runDir()) // the helper died before writing, or someone else loaded
-	r := hook.Shutdown(m.cfg, "reboot")
-	m.declined(t, r)
-	m.wantEvents(t, "unload")
+// Issue 15 Required 1: "reboot" and "kexec" get the same checks. systemd
+// ≥ 255 turns a plain `systemctl reboot` with an image loaded into the
+// verb "kexec"; whatever the hook refuses on one verb it refuses on the
+// other. A good image: on "reboot" the hook kexecs, on "kexec" it leaves
+// the kexec to systemd-shutdown, which runs it after every hook.
+func TestBothVerbsGetTheSameChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(t *testing.T, m *machine)
+		why  string // "" for an image that passes
+	}{
+		{"a valid arm", func(t *testing.T, m *machine) {}, ""},
+		{"expired", func(t *testing.T, m *machine) {
+			m.cfg.Now = func() time.Time { return t0.Add(armstate.DefaultTTL + time.Second) }
+		}, "expired"},
+		{"from another boot", func(t *testing.T, m *machine) {
+			m.arm.BootID = lastBoot
+			m.writeArm(t)
+		}, "another boot"},
+		{"loaded by the product, never armed (the helper stopped between load and arm)", func(t *testing.T, m *machine) {
+			armstate.Clear(m.runDir())
+		}, "not armed"},
+		{"an arm of format 1, without ctimes", func(t *testing.T, m *machine) {
+			m.arm.Format = 1
+			m.writeArm(t)
+		}, "format"},
+		{"kernel replaced after arming", func(t *testing.T, m *machine) {
+			hosttest.File(t, m.root, "/boot/vmlinuz-new", "MZ kernel "+ver)
+			os.Rename(filepath.Join(m.root, "boot/vmlinuz-new"), filepath.Join(m.root, "boot/vmlinuz-"+ver))
+		}, "changed since it was loaded"},
+		{"kernel rewritten in place, mtime set back", func(t *testing.T, m *machine) {
+			hosttest.RewriteInPlace(t, m.root, "/boot/vmlinuz-"+ver, "MZ evil!! "+ver)
+		}, "changed since it was loaded"},
+		{"dracut exitrd", func(t *testing.T, m *machine) {
+			put(t, m.run, "initramfs/shutdown", "#!/bin/sh\n")
+		}, "initramfs/shutdown"},
+		{"kexec state unreadable", func(t *testing.T, m *machine) {
+			m.sys.loadedErr = errors.New("EIO")
+		}, "cannot tell"},
+	} {
+		for _, verb := range []string{"reboot", "kexec"} {
+			t.Run(verb+"/"+tc.name, func(t *testing.T) {
+				m := newMachine(t).armed(t)
+				tc.make(t, m)
+				r := hook.Shutdown(m.cfg, verb)
+				switch {
+				case tc.why != "":
+					m.declined(t, r)
+					m.wantEvents(t, "unload")
+					if !strings.Contains(r.Why, tc.why) {
+						t.Fatalf("why = %q, want %q in it", r.Why, tc.why)
+					}
+				case verb == "reboot":
+					m.wantEvents(t, "sync,reboot(KEXEC)")
+				default:
+					m.wantEvents(t, "")
+					if !r.Handed || !m.sys.Fake.Loaded() || !strings.Contains(m.log.String(), "checked") {
+						t.Fatalf("a good image was not left to systemd's kexec: %+v\n%s", r, m.log)
+					}
+				}
+			})
+		}
+	}
+}
+
+// Issue 15: an image the product did not load (root's own kexec -s -l, no
+// arm, no loaded mark) is left alone on every verb, by --verify and at
+// boot (a soft-reboot keeps it), and the product says nothing about it.
+func TestRootsOwnImageIsLeftAloneAndUnmentioned(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(c hook.Config) hook.Result
+	}{
+		{"hook, verb reboot", func(c hook.Config) hook.Result { return hook.Shutdown(c, "reboot") }},
+		{"hook, verb kexec", func(c hook.Config) hook.Result { return hook.Shutdown(c, "kexec") }},
+		{"--verify of a reboot", hook.Verify},
+		{"--boot after a soft-reboot", hook.Boot},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMachine(t)
+			m.sys.target = "reboot"
+			m.sys.Fake.SetLoaded(true) // kexec -s -l by root
+			r := tc.run(m.cfg)
+			m.wantEvents(t, "")
+			if !m.sys.Fake.Loaded() || r.Unloaded || r.Kexec || r.Firmware {
+				t.Fatalf("root's image was touched: %+v", r)
+			}
+			if m.log.String() != "" {
+				t.Fatalf("the product spoke about an image that is not its own:\n%s", m.log)
+			}
+		})
+	}
 }
 
 func TestAttack39_AnExpiredArmIsUnloaded(t *testing.T) {
@@ -266,18 +399,83 @@ func TestAReplacedKernelFileIsUnloadedNotBooted(t *testing.T) {
 
 func TestAnUnmountedBootIsTrustedOnlyWithTheStopTimeVerdict(t *testing.T) {
 	m := newMachine(t).armed(t)
+	m.mounts(t, rootMount, bootMount)
 	os.RemoveAll(filepath.Join(m.root, "boot")) // /boot unmounted by systemd-shutdown
+	m.mounts(t, rootMount)
 	m.declined(t, hook.Shutdown(m.cfg, "reboot"))
 
 	m = newMachine(t).armed(t)
+	m.mounts(t, rootMount, bootMount)
 	if r := hook.Verify(m.cfg); !strings.Contains(r.Why, "checked") {
 		t.Fatalf("verify: %+v\n%s", r, m.log)
 	}
 	os.RemoveAll(filepath.Join(m.root, "boot"))
+	m.mounts(t, rootMount)
 	r := hook.Shutdown(m.cfg, "reboot")
 	m.wantEvents(t, "sync,reboot(KEXEC)")
-	if !r.Kexec {
-		t.Fatal(r)
+	if !r.Kexec || !strings.Contains(m.log.String(), "/boot is unmounted") {
+		t.Fatalf("%+v\n%s", r, m.log)
+	}
+}
+
+// Issue 12 item 8: a kernel file missing at the very end, after --verify
+// passed, is taken for an unmounted /boot only when the mount table says
+// so: the file's directory was on a separate mount at the check and that
+// mount is gone now. Removed from a /boot that is part of / (or from a
+// /boot still mounted), it was removed: no kexec, on either verb.
+func TestAKernelRemovedAfterVerifyIsNotTakenForAnUnmountedBoot(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		atVerify     []string // the mount table at --verify
+		atHook       []string // and at the very end
+		removeBoot   bool     // the whole /boot gone from view (unmounted) rather than one file
+		kexec        bool
+		why, logLine string
+	}{
+		{name: "/boot part of /, kernel removed", atVerify: []string{rootMount}, atHook: []string{rootMount},
+			why: "root file system"},
+		{name: "separate /boot still mounted, kernel removed", atVerify: []string{rootMount, bootMount}, atHook: []string{rootMount, bootMount},
+			why: "/boot is still mounted"},
+		{name: "separate /boot unmounted", atVerify: []string{rootMount, bootMount}, atHook: []string{rootMount}, removeBoot: true,
+			kexec: true, logLine: "/boot is unmounted"},
+		{name: "mount table unreadable at the end", atVerify: []string{rootMount, bootMount}, atHook: nil, removeBoot: true,
+			why: "mount table"},
+		{name: "mount table unreadable at --verify", atVerify: nil, atHook: []string{rootMount}, removeBoot: true,
+			why: "recorded no mount"},
+	} {
+		for _, verb := range []string{"reboot", "kexec"} {
+			t.Run(verb+"/"+tc.name, func(t *testing.T) {
+				m := newMachine(t).armed(t)
+				mountinfo := filepath.Join(m.proc, "self/mountinfo")
+				os.Remove(mountinfo)
+				if tc.atVerify != nil {
+					m.mounts(t, tc.atVerify...)
+				}
+				if r := hook.Verify(m.cfg); !strings.Contains(r.Why, "checked") {
+					t.Fatalf("verify: %+v\n%s", r, m.log)
+				}
+				if tc.removeBoot {
+					os.RemoveAll(filepath.Join(m.root, "boot"))
+				} else {
+					os.Remove(filepath.Join(m.root, "boot/vmlinuz-"+ver))
+				}
+				os.Remove(mountinfo)
+				if tc.atHook != nil {
+					m.mounts(t, tc.atHook...)
+				}
+				r := hook.Shutdown(m.cfg, verb)
+				if !tc.kexec {
+					m.declined(t, r)
+					if !strings.Contains(r.Why, tc.why) {
+						t.Fatalf("why = %q, want %q in it", r.Why, tc.why)
+					}
+					return
+				}
+				if r.Unloaded || !m.sys.Fake.Loaded() || !(r.Kexec || r.Handed) || !strings.Contains(m.log.String(), tc.logLine) {
+					t.Fatalf("%+v\n%s", r, m.log)
+				}
+			})
+		}
 	}
 }
 
@@ -519,7 +717,7 @@ func TestAttack34_VerifyPassesOnceThePackageManagerFinishesInTime(t *testing.T) 
 	}
 }
 
-func TestBootDropsAStaleArmAndAnImageNobodyArmed(t *testing.T) {
+func TestBootDropsAStaleArmAndTheProductsImage(t *testing.T) {
 	m := newMachine(t).armed(t) // as after a soft-reboot: /run and the image survive
 	r := hook.Boot(m.cfg)
 	if !r.Unloaded || m.sys.Fake.Loaded() {
@@ -527,6 +725,9 @@ func TestBootDropsAStaleArmAndAnImageNobodyArmed(t *testing.T) {
 	}
 	if _, err := armstate.Read(m.runDir()); !errors.Is(err, armstate.ErrNotArmed) {
 		t.Fatal("stale arm kept")
+	}
+	if armstate.Ours(m.runDir()) {
+		t.Fatal("the loaded mark outlived the unload")
 	}
 	if _, err := os.Stat(filepath.Join(m.stateDir(), armstate.PendingFile)); err == nil {
 		t.Fatal("pending mark of this boot kept")
@@ -569,4 +770,144 @@ func BenchmarkHookDecisionToTheRebootCall(b *testing.B) {
 			b.Fatal(r.Why)
 		}
 	}
+}
+
+// Issue 15: --verify on a restart with an image the product loaded and
+// no arm (the helper stopped between the load and the arm) unloads it
+// and forgets it, so that no path can kexec it later.
+func TestVerifyUnloadsAnImageOfTheProductsThatIsNotArmed(t *testing.T) {
+	for _, target := range []string{"reboot", "kexec", ""} {
+		t.Run(target, func(t *testing.T) {
+			m := newMachine(t).loadedByTheProduct(t)
+			m.sys.target = target
+			r := hook.Verify(m.cfg)
+			m.dropped(t, r)
+			m.wantEvents(t, "unload")
+			if !strings.Contains(r.Why, "not armed") || armstate.Ours(m.runDir()) {
+				t.Fatalf("%+v, ours after the unload: %v", r, armstate.Ours(m.runDir()))
+			}
+		})
+	}
+}
+
+// Issue 15: a failed unload leaves the image the product's. The arm goes
+// (what was cancelled must never pass a later check) but the loaded mark
+// stays, written if the arm was the only sign, so the hook at the end
+// still declines the image and tries again; on the verb "kexec", where
+// systemd would execute what could not be unloaded, the hook restarts
+// through the firmware itself.
+func TestAFailedUnloadKeepsTheImageTheProducts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(m *machine) hook.Result
+	}{
+		{"--verify cancelling an expired arm", func(m *machine) hook.Result {
+			m.cfg.Now = func() time.Time { return t0.Add(time.Hour) }
+			return hook.Verify(m.cfg)
+		}},
+		{"--verify of a power-off", func(m *machine) hook.Result {
+			m.sys.target = "poweroff"
+			return hook.Verify(m.cfg)
+		}},
+		{"--boot after a soft-reboot", func(m *machine) hook.Result { return hook.Boot(m.cfg) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMachine(t)
+			m.loadWithoutMark(t) // the arm is the only sign
+			m.writeArm(t)
+			m.sys.unloadErr = unix.EBUSY
+			tc.run(m)
+			if !armstate.Ours(m.runDir()) {
+				t.Fatalf("after a failed unload the image is no longer the product's\n%s", m.log)
+			}
+			if _, err := armstate.Read(m.runDir()); !errors.Is(err, armstate.ErrNotArmed) {
+				t.Fatalf("a cancelled arm was kept: %v", err)
+			}
+			// The very end, on both verbs.
+			m.sys.unloadErr = nil
+			m.cfg.Now = func() time.Time { return t0.Add(time.Minute) }
+			for _, verb := range []string{"reboot", "kexec"} {
+				m.sys.Fake.SetLoaded(true)
+				r := hook.Shutdown(m.cfg, verb)
+				if !r.Unloaded || r.Kexec || r.Handed || m.sys.Fake.Loaded() {
+					t.Fatalf("verb %s: %+v\n%s", verb, r, m.log)
+				}
+			}
+		})
+	}
+}
+
+func TestAnImageTheHookCannotUnloadOnTheKexecVerbIsAFirmwareReboot(t *testing.T) {
+	for _, verb := range []string{"reboot", "kexec"} {
+		t.Run(verb, func(t *testing.T) {
+			m := newMachine(t).armed(t)
+			m.cfg.Now = func() time.Time { return t0.Add(time.Hour) } // expired
+			m.sys.unloadErr = unix.EBUSY
+			r := hook.Shutdown(m.cfg, verb)
+			if verb == "reboot" {
+				// systemd-shutdown reboots through the firmware after the
+				// hooks whatever is loaded.
+				m.wantEvents(t, "unload")
+				if r.Firmware || r.Kexec {
+					t.Fatalf("%+v", r)
+				}
+				return
+			}
+			m.wantEvents(t, "unload,sync,reboot(RESTART)")
+			if !r.Firmware || !strings.Contains(m.log.String(), "firmware") {
+				t.Fatalf("%+v\n%s", r, m.log)
+			}
+		})
+	}
+}
+
+func TestParseMountinfoKeepsDevicesAndUnescapedMountPoints(t *testing.T) {
+	in := "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n" +
+		"31 22 254:2 / /boot rw,relatime shared:9 - ext4 /dev/vda2 rw\n" +
+		"40 31 0:50 / /boot/my\\040efi rw - vfat /dev/vda3 rw\n" +
+		"41 22 0:51 / /bootstrap rw - tmpfs tmpfs rw\n"
+	ms, err := hook.ParseMountinfo([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(ms); got != "[{254:1 /} {254:2 /boot} {0:50 /boot/my efi} {0:51 /bootstrap}]" {
+		t.Fatal(got)
+	}
+	for p, want := range map[string]string{
+		"/boot":             "/boot",
+		"/boot/grub":        "/boot",
+		"/boot/my efi/EFI":  "/boot/my efi",
+		"/bootstrap/x":      "/bootstrap",
+		"/bootx":            "/",
+		"/usr/lib/../../bo": "/",
+	} {
+		if got := hook.MountOf(ms, p); got != want {
+			t.Errorf("MountOf(%q) = %q, want %q", p, got, want)
+		}
+	}
+	if !hook.Mounted(ms, "/boot") || hook.Mounted(ms, "/efi") {
+		t.Error("Mounted")
+	}
+	for _, bad := range []string{"", "22 1 254:1 / / rw\n", "22 1 254:1 / /a\\04 rw shared:1 - ext4 /dev/vda1 rw", "22 1 254:1 / relative rw shared:1 - ext4 /dev/vda1 rw"} {
+		if _, err := hook.ParseMountinfo([]byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzParseMountinfo(f *testing.F) {
+	f.Add([]byte(rootMount + "\n" + bootMount + "\n"))
+	f.Add([]byte("1 1 0:1 / /a\\134\\040b rw - x y rw\n"))
+	f.Add([]byte("1 1 0:1 / /a\\9 rw - x y rw\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ms, err := hook.ParseMountinfo(b)
+		if err == nil && len(ms) == 0 {
+			t.Fatal("no mounts and no error")
+		}
+		for _, m := range ms {
+			if !strings.HasPrefix(m.Point, "/") {
+				t.Fatalf("relative mount point %q", m.Point)
+			}
+		}
+	})
 }

@@ -23,12 +23,22 @@ type realSystem struct{}
 
 func (realSystem) Sync() { unix.Sync() }
 
-// RebootKexec is the one call to reboot(2) in the product.
+// RebootKexec is the product's kexec call to reboot(2).
 func (realSystem) RebootKexec() error {
 	if kexec.InTestBinary() {
 		return kexec.ErrRefusedInTest
 	}
 	return unix.Reboot(unix.LINUX_REBOOT_CMD_KEXEC)
+}
+
+// RebootFirmware is reboot(LINUX_REBOOT_CMD_RESTART): only for an image
+// that failed the checks, could not be unloaded and would otherwise be
+// kexec'd by systemd-shutdown.
+func (realSystem) RebootFirmware() error {
+	if kexec.InTestBinary() {
+		return kexec.ErrRefusedInTest
+	}
+	return unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 }
 
 func (realSystem) KexecLoaded() (bool, error) { return kexec.Loaded("/sys") }
