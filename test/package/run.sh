@@ -97,6 +97,18 @@ for f in usr/bin/rapidreboot usr/bin/rapidrebootctl usr/libexec/rapidreboot/rapi
 	if [ "$(stat -c %a "$root/$f")" != 755 ]; then fail "contents: /$f is not mode 0755"; fi
 done
 
+# The binaries' linkage (the root programs static, the dialog dynamic) and
+# the installed units' systemd-analyze security scores: test/package's Go
+# tests, on this unpacked package.
+if out=$(cd "$top" && RAPIDREBOOT_PACKAGE_ROOT=$root ${GO:-go} test -count=1 -v \
+	-run '^(TestThePackagedRootProgramsAreStaticAndTheDialogIsDynamic|TestThePackagedUnitsScoreAtMost25)$' ./test/package/ 2>&1); then
+	echo "$out" | grep -E '^\s+package_test.go' | sed 's/^\s*package_test.go:[0-9]*: /      /'
+	pass "linkage: helper, hook and rapidrebootctl static, the dialog dynamic; every unit's exposure at most 2.5"
+else
+	fail "linkage or unit exposure (test/package/package_test.go):
+$(echo "$out" | sed 's/^/      /')"
+fi
+
 # Every vendored module has its licence in debian/copyright.
 modules=$(ls "$build"/deb-work/rapidreboot-*/vendor/modules.txt 2>/dev/null | head -1)
 if [ -n "$modules" ]; then
