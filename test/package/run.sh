@@ -17,6 +17,8 @@
 #    each run on an overlay): every file arrives, units are enabled as
 #    designed and pass systemd-analyze verify, and after dpkg --purge the
 #    tree is as before to the file.
+#    The Depends resolve on Debian 12 and 13 (depends.sh, apt-get install -s
+#    with a private apt configuration).
 # 5. make install DESTDIR=… PREFIX=/usr/local lays out the same manifest,
 #    and make uninstall takes it back.
 #
@@ -133,6 +135,17 @@ case $? in
 77) skip "install and purge: no chroot (see above)" ;;
 *) fail "install and purge in a Debian 12 chroot (see above)" ;;
 esac
+
+# The Depends resolve on Debian 12 and on Debian 13, whose libraries carry
+# the t64 names (a private apt configuration each, under the cache).
+for suite in bookworm trixie; do
+	"$here/depends.sh" "$suite" "$deb" "$cache"
+	case $? in
+	0) pass "Depends resolve on $suite (apt-get install -s, private apt configuration)" ;;
+	77) skip "Depends on $suite: the archive cannot be reached" ;;
+	*) fail "Depends do not resolve on $suite (see above)" ;;
+	esac
+done
 
 # --- 2. lintian ----------------------------------------------------------------
 if need lintian lintian; then
