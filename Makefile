@@ -37,6 +37,19 @@ VERSION     ?= $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog 2>/dev/nul
 LDFLAGS     := -X github.com/rapidreboot/rapidreboot/backend/version.Version=$(VERSION)
 BUILD       := build
 BINS        := rapidreboot rapidrebootctl rapidreboot-helper rapidreboot-shutdown
+# The programs that run as root and load or execute kernels are built
+# without cgo (issue 12 item 10): pure Go, statically linked, no PT_INTERP,
+# so no dynamic loader runs in them and LD_PRELOAD, LD_LIBRARY_PATH or
+# GCONV_PATH in their environment can do nothing. Go cannot make a static
+# PIE without a C linker (which needs cgo), so these are plain static
+# executables. rapidrebootctl is one of them: as root with --root it loads
+# a kernel itself, and nothing in it needs libc. Only the dialog links GTK
+# and keeps cgo (and PIE). test/package checks the ELF headers.
+STATIC_BINS := rapidrebootctl rapidreboot-helper rapidreboot-shutdown
+GO_STATIC   := -trimpath -buildmode=exe
+# Extra -ldflags for the cgo binaries only (debian/rules: external linking
+# with Debian's LDFLAGS, which a cgo-free build cannot use).
+CGO_LDFLAGS_GO ?=
 
 CHECK_TARGETS :=
 DEMO_TARGETS  :=
@@ -51,7 +64,11 @@ deps:
 build:
 	@mkdir -p $(BUILD)
 	for b in $(BINS); do \
-	  if [ -d cmd/$$b ]; then $(GO) build $(GO_PIE) -ldflags "$(LDFLAGS)" -o $(BUILD)/$$b ./cmd/$$b || exit 1; fi; \
+	  [ -d cmd/$$b ] || continue; \
+	  case " $(STATIC_BINS) " in \
+	  *" $$b "*) CGO_ENABLED=0 $(GO) build $(GO_STATIC) -ldflags "$(LDFLAGS)" -o $(BUILD)/$$b ./cmd/$$b || exit 1 ;; \
+	  *) $(GO) build $(GO_PIE) -ldflags "$(LDFLAGS) $(CGO_LDFLAGS_GO)" -o $(BUILD)/$$b ./cmd/$$b || exit 1 ;; \
+	  esac; \
 	done
 
 fmt:

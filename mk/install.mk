@@ -44,6 +44,14 @@ INIT_SCRIPTS = $(sort assets/sysvinit/rapidreboot $(wildcard assets/sysvinit/rap
 # The documents units and man pages point to (Documentation=file://...).
 DOCS         = $(sort README.md $(wildcard docs/*.md))
 
+# The units allow kexec_file_load(2) only. Where Linux has no
+# kexec_file_load for the architecture (backend/kexec falls back to
+# kexec-tools' kexec_load there), a drop-in allows kexec_load as well.
+KEXEC_FILE_ARCHES := amd64 arm64 ppc64 ppc64le riscv64 s390x loong64
+TARGET_GOARCH     ?= $(shell $(GO) env GOARCH)
+KEXEC_LOAD_DROPINS = $(if $(filter $(TARGET_GOARCH),$(KEXEC_FILE_ARCHES)),,\
+  $(foreach u,rapidreboot-helper rapidreboot-boot,0644:assets/systemd/kexec-load.conf:$(SYSTEMDUNITDIR)/$(u).service.d/kexec-load.conf))
+
 # The manifest: MODE:SOURCE:DESTINATION, one entry per installed file.
 # install and install-files both read it, so they cannot disagree.
 INSTALL_MANIFEST = \
@@ -56,6 +64,7 @@ INSTALL_MANIFEST = \
   0644:assets/dbus/io.github.rapidreboot.Helper1.xml:$(DATADIR)/dbus-1/interfaces/io.github.rapidreboot.Helper1.xml \
   0644:$(BUILD)/io.github.rapidreboot.policy:$(DATADIR)/polkit-1/actions/io.github.rapidreboot.policy \
   $(foreach u,$(SYSTEM_UNITS),0644:$(u):$(SYSTEMDUNITDIR)/$(notdir $(u))) \
+  $(KEXEC_LOAD_DROPINS) \
   $(foreach u,$(USER_FILES),0644:$(u):$(SYSTEMDUSERUNITDIR)/$(notdir $(u))) \
   $(if $(INITDIR),$(foreach i,$(INIT_SCRIPTS),0755:$(i):$(INITDIR)/$(notdir $(i)))) \
   0644:assets/user/rapidreboot-reboot-required.desktop:$(AUTOSTARTDIR)/rapidreboot-reboot-required.desktop \

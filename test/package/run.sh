@@ -17,6 +17,8 @@
 #    each run on an overlay): every file arrives, units are enabled as
 #    designed and pass systemd-analyze verify, and after dpkg --purge the
 #    tree is as before to the file.
+#    The Depends resolve on Debian 12 and 13 (depends.sh, apt-get install -s
+#    with a private apt configuration).
 # 5. make install DESTDIR=… PREFIX=/usr/local lays out the same manifest,
 #    and make uninstall takes it back.
 #
@@ -97,6 +99,18 @@ for f in usr/bin/rapidreboot usr/bin/rapidrebootctl usr/libexec/rapidreboot/rapi
 	if [ "$(stat -c %a "$root/$f")" != 755 ]; then fail "contents: /$f is not mode 0755"; fi
 done
 
+# The binaries' linkage (the root programs static, the dialog dynamic) and
+# the installed units' systemd-analyze security scores: test/package's Go
+# tests, on this unpacked package.
+if out=$(cd "$top" && RAPIDREBOOT_PACKAGE_ROOT=$root ${GO:-go} test -count=1 -v \
+	-run '^(TestThePackagedRootProgramsAreStaticAndTheDialogIsDynamic|TestThePackagedUnitsScoreAtMost25)$' ./test/package/ 2>&1); then
+	echo "$out" | grep -E '^\s+package_test.go' | sed 's/^\s*package_test.go:[0-9]*: /      /'
+	pass "linkage: helper, hook and rapidrebootctl static, the dialog dynamic; every unit's exposure at most 2.5"
+else
+	fail "linkage or unit exposure (test/package/package_test.go):
+$(echo "$out" | sed 's/^/      /')"
+fi
+
 # Every vendored module has its licence in debian/copyright.
 modules=$(ls "$build"/deb-work/rapidreboot-*/vendor/modules.txt 2>/dev/null | head -1)
 if [ -n "$modules" ]; then
@@ -121,6 +135,17 @@ case $? in
 77) skip "install and purge: no chroot (see above)" ;;
 *) fail "install and purge in a Debian 12 chroot (see above)" ;;
 esac
+
+# The Depends resolve on Debian 12 and on Debian 13, whose libraries carry
+# the t64 names (a private apt configuration each, under the cache).
+for suite in bookworm trixie; do
+	"$here/depends.sh" "$suite" "$deb" "$cache"
+	case $? in
+	0) pass "Depends resolve on $suite (apt-get install -s, private apt configuration)" ;;
+	77) skip "Depends on $suite: the archive cannot be reached" ;;
+	*) fail "Depends do not resolve on $suite (see above)" ;;
+	esac
+done
 
 # --- 2. lintian ----------------------------------------------------------------
 if need lintian lintian; then
