@@ -107,6 +107,9 @@ func (p *planner) grubSource(cfg string) (*selection, error) {
 		steps = append(steps, fmt.Sprintf("%d %q", boot.Indices[i], t))
 	}
 	p.whyf("entry: %s (%s)", strings.Join(steps, " > "), boot.Entry)
+	if boot.Unmatched != "" {
+		p.unmatchedWarning(boot)
+	}
 	if boot.NextEntry {
 		p.warnf("grubenv's next_entry chooses this entry for the next boot only; GRUB clears it when it boots, a Quick Restart does not")
 	}
@@ -137,6 +140,26 @@ func (p *planner) grubSource(cfg string) (*selection, error) {
 	sel.cmdline = grub.Cmdline(boot.Args)
 	p.whyf("cmdline: the linux line's arguments after GRUB's variable expansion and quoting, without the BOOT_IMAGE= GRUB adds")
 	return sel, nil
+}
+
+// unmatchedWarning tells the user why the kernel they chose is not the one
+// that starts: GRUB's default names no entry (a removed kernel, an
+// old-style title without its submenu path, an entry of another platform),
+// so GRUB, and the plan with it, takes the menu's first entry.
+func (p *planner) unmatchedWarning(boot *grub.Boot) {
+	via := ""
+	if boot.DefaultVia != "" {
+		via = fmt.Sprintf(" (from grubenv's %s)", boot.DefaultVia)
+	}
+	lvl := boot.UnmatchedLevel
+	first := boot.Path[lvl]
+	hint := "check GRUB_DEFAULT in /etc/default/grub and what grub-set-default or grub-reboot saved; an entry inside a submenu is named with its path, e.g. \"1>2\" or \"Advanced options for …>…\""
+	if lvl == 0 {
+		p.warnf("GRUB's default %q%s names no menu entry; GRUB boots the first entry, %q, instead, and so does Quick Restart: %s", boot.Default[0], via, first, hint)
+		return
+	}
+	p.warnf("GRUB's default %q%s names no entry in the submenu %q (%q is left for it); GRUB boots the submenu's first entry, %q, instead, and so does Quick Restart: %s",
+		boot.Default[0], via, boot.Path[lvl-1], boot.Unmatched, first, hint)
 }
 
 func isLinuxLoader(l string) bool {
