@@ -31,7 +31,7 @@ set -eu
 suite=${1:?usage: $0 trixie|bookworm [case...]}
 shift
 here=$(cd "$(dirname "$0")" && pwd)
-testdata=$(dirname "$here")
+testdata=${GRUB_FIXTURES_OUT:-$(dirname "$here")} # another folder: make grub-fixtures-check
 mirror=http://deb.debian.org/debian
 uuid=5c0e9f3a-7d1b-4e62-9a8f-2b4c6d1e8f70
 partuuid=3f1c2a4e-01
@@ -41,13 +41,13 @@ case $suite in
 trixie)
 	prefix=debian-13-grub212
 	kernels="6.12.107+deb13-amd64 6.12.117+deb13-amd64"
-	newest=6.12.117+deb13-amd64 older=6.12.107+deb13-amd64
+	older=6.12.107+deb13-amd64
 	libs="libc6 libdevmapper1.02.1 libselinux1 libudev1 libpcre2-8-0 liblzma5 libcap2"
 	;;
 bookworm)
 	prefix=debian-12-grub206
 	kernels="6.1.0-26-amd64 6.1.0-27-amd64"
-	newest=6.1.0-27-amd64 older=6.1.0-26-amd64
+	older=6.1.0-26-amd64
 	libs=""
 	;;
 *) echo "$0: unknown suite $suite (trixie or bookworm)" >&2; exit 2 ;;
@@ -186,6 +186,7 @@ EOF
 	standins "$work/standins"
 	# The grubenv a Debian install starts with (grub-install creates it).
 	env PATH="$work/standins/usr/bin:$pkgroot/usr/bin:$PATH" grub-editenv "$root/boot/grub/grubenv" create
+	# shellcheck disable=SC2016 # the script expands its own arguments
 	unshare --mount --propagation private sh -eu -c '
 		w=$1 root=$2 pkg=$3 pre=$4 post=$5 platform=$6
 		mount -t overlay overlay -o "lowerdir=$w/etc:$w/grubd/etc:/etc,upperdir=$w/up/etc,workdir=$w/wk/etc" /etc
