@@ -14,6 +14,10 @@
 #   make demo-plan    `rapidrebootctl plan` on this machine and on a fixture
 #                     root (in demo; a machine without kernels in /boot
 #                     correctly refuses, which does not fail the demo)
+#   make grub-fixtures        regenerate testdata/debian-1{3,2}-grub*-* with Debian's
+#                             real grub-mkconfig (root; network on first use; not in check)
+#   make grub-fixtures-check  regenerate into a temp dir and diff (skipped when the
+#                             packages are not cached yet; not in check)
 
 FUZZTIME        ?= 200000x
 PLAN_BENCHTIME  ?= 20x
@@ -31,7 +35,23 @@ FUZZ_TARGETS    := \
 CHECK_TARGETS += fuzz-short
 DEMO_TARGETS  += demo-plan
 
-.PHONY: fuzz-short bench-plan demo-plan
+.PHONY: fuzz-short bench-plan demo-plan grub-fixtures grub-fixtures-check
+
+GRUB_FIXTURES_GEN := backend/bootplan/testdata/gen/grub-mkconfig.sh
+
+grub-fixtures:
+	$(GRUB_FIXTURES_GEN) trixie
+	$(GRUB_FIXTURES_GEN) bookworm
+
+grub-fixtures-check:
+	@set -e; c=$${RAPIDREBOOT_CACHE:-$$HOME/.cache/rapidreboot}; \
+	if [ ! -x $$c/apt-trixie/root/usr/sbin/grub-mkconfig ] || [ ! -x $$c/apt-bookworm/root/usr/sbin/grub-mkconfig ]; then \
+	  echo "grub-fixtures-check: GRUB packages not cached (make grub-fixtures fetches them), skipped"; exit 0; fi; \
+	out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+	GRUB_FIXTURES_OUT=$$out $(GRUB_FIXTURES_GEN) trixie 2>/dev/null; \
+	GRUB_FIXTURES_OUT=$$out $(GRUB_FIXTURES_GEN) bookworm 2>/dev/null; \
+	for d in $$out/*; do diff -r --exclude=expected.json $$d backend/bootplan/testdata/$${d##*/}; done; \
+	echo "grub-fixtures-check: $$(ls $$out | wc -l) fixtures are what grub-mkconfig writes"
 
 # One worker each: the machine is shared. The corpus found is kept in
 # GOCACHE; anything worth keeping is copied into testdata/fuzz by hand.

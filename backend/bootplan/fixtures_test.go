@@ -22,6 +22,8 @@ type expected struct {
 	Version *string  `json:"version"`
 	Error   string   `json:"error"`
 	Why     string   `json:"why"`
+	// WarningsContain are texts some warning of the plan must contain.
+	WarningsContain []string `json:"warnings_contain"`
 }
 
 func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -94,6 +96,11 @@ func TestEveryFixturePlansWhatItsBootLoaderBoots(t *testing.T) {
 			}
 			if want.Version != nil && plan.Version != *want.Version {
 				t.Errorf("version %q, want %q", plan.Version, *want.Version)
+			}
+			for _, w := range want.WarningsContain {
+				if !strings.Contains(strings.Join(plan.Warnings, "\n"), w) {
+					t.Errorf("no warning contains %q", w)
+				}
 			}
 			if t.Failed() {
 				t.Logf("why: %s", strings.Join(plan.Why, "\n  "))

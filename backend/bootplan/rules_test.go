@@ -49,6 +49,7 @@ type want struct {
 	initrd  []string // nil: not checked
 	cmdline string   // "": not checked
 	warn    string   // substring of some warning
+	nowarn  string   // substring no warning may have
 	why     string   // substring of some why line
 	code    reason.Code
 	detail  string
@@ -104,6 +105,9 @@ func checkPlan(t *testing.T, plan *bootplan.Plan, err error, w want) {
 	}
 	if w.warn != "" && !containsLine(plan.Warnings, w.warn) {
 		t.Errorf("no warning with %q in %q", w.warn, plan.Warnings)
+	}
+	if w.nowarn != "" && containsLine(plan.Warnings, w.nowarn) {
+		t.Errorf("a warning has %q: %q", w.nowarn, plan.Warnings)
 	}
 	if w.why != "" && !containsLine(plan.Why, w.why) {
 		t.Errorf("no why line with %q in %q", w.why, plan.Why)
@@ -219,12 +223,24 @@ func TestGrubDefaultSemantics(t *testing.T) {
 		{"the recovery entry's cmdline is its own",
 			base(ubuntuMenu("1>1", vs...), nil),
 			nil, want{kernel: k(vs[0]), cmdline: "root=UUID=1111 ro single nomodeset"}},
-		{"a default out of range falls back to the first entry",
+		{"a default out of range falls back to the first entry, and says so",
 			base(ubuntuMenu("7", vs...), nil),
-			nil, want{kernel: k(vs[0])}},
-		{"a default naming no entry falls back to the first entry",
+			nil, want{kernel: k(vs[0]), warn: `GRUB's default "7" names no menu entry; GRUB boots the first entry, "Ubuntu", instead`}},
+		{"a default naming no entry falls back to the first entry, and says so",
 			base(ubuntuMenu("Windows 11", vs...), nil),
-			nil, want{kernel: k(vs[0])}},
+			nil, want{kernel: k(vs[0]), warn: `GRUB's default "Windows 11" names no menu entry`}},
+		{"an old-style title without its submenu path names nothing: entry 0, and a warning",
+			base(ubuntuMenu("Ubuntu, with Linux 6.8.0-40-generic", vs...), nil),
+			nil, want{kernel: k(vs[0]), warn: `GRUB's default "Ubuntu, with Linux 6.8.0-40-generic" names no menu entry; GRUB boots the first entry, "Ubuntu"`}},
+		{"a saved_entry of a removed kernel names nothing in the submenu: its first entry, and a warning",
+			base(ubuntuMenu("${saved_entry}", vs...), tree{"/boot/grub/grubenv": grubenv("saved_entry=Advanced options for Ubuntu>Ubuntu, with Linux 6.2.0-1-generic")}),
+			nil, want{kernel: k(vs[0]), warn: `GRUB's default "Advanced options for Ubuntu>Ubuntu, with Linux 6.2.0-1-generic" (from grubenv's saved_entry) names no entry in the submenu "Advanced options for Ubuntu" ("Ubuntu, with Linux 6.2.0-1-generic" is left for it); GRUB boots the submenu's first entry, "Ubuntu, with Linux 6.8.0-45-generic", instead`}},
+		{"GRUB_DEFAULT=saved with nothing saved yet is entry 0 without a warning",
+			base(ubuntuMenu("${saved_entry}", vs...), tree{"/boot/grub/grubenv": grubenv()}),
+			nil, want{kernel: k(vs[0]), nowarn: "names no"}},
+		{"a submenu path that names its entries gives no such warning",
+			base(ubuntuMenu("1>2", vs...), nil),
+			nil, want{kernel: k(vs[1]), nowarn: "names no"}},
 		{"GRUB_DEFAULT=saved takes saved_entry from grubenv",
 			base(ubuntuMenu("${saved_entry}", vs...), tree{"/boot/grub/grubenv": grubenv("saved_entry=Advanced options for Ubuntu>Ubuntu, with Linux 6.8.0-40-generic")}),
 			nil, want{kernel: k(vs[1]), why: "from grubenv's saved_entry"}},
@@ -240,6 +256,9 @@ func TestGrubDefaultSemantics(t *testing.T) {
 		{"update-grub not yet run: the menu's kernel is booted and the newer one named",
 			kernels(base(ubuntuMenu("0", vs...), nil), "6.9.0-1-generic"),
 			nil, want{kernel: k(vs[0]), warn: "the newest installed kernel is 6.9.0-1-generic"}},
+		{"GRUB_TOP_LEVEL pinning an older kernel is named in the newest-kernel warning",
+			base(ubuntuMenu("0", vs[1], vs[0], vs[2]), tree{"/etc/default/grub": "GRUB_DEFAULT=0\nGRUB_TOP_LEVEL=/boot/vmlinuz-" + vs[1] + "\n"}),
+			nil, want{kernel: k(vs[1]), warn: "GRUB_TOP_LEVEL=/boot/vmlinuz-6.8.0-40-generic in /etc/default/grub puts that kernel first"}},
 		{"grub2/grub.cfg is read when grub/grub.cfg is absent",
 			kernels(tree{"/boot/grub2/grub.cfg": ubuntuMenu("0", vs...)}, vs...),
 			nil, want{kernel: k(vs[0]), why: "GRUB 2 (/boot/grub2/grub.cfg)"}},

@@ -107,6 +107,9 @@ func (p *planner) grubSource(cfg string) (*selection, error) {
 		steps = append(steps, fmt.Sprintf("%d %q", boot.Indices[i], t))
 	}
 	p.whyf("entry: %s (%s)", strings.Join(steps, " > "), boot.Entry)
+	if boot.Unmatched != "" {
+		p.unmatchedWarning(boot)
+	}
 	if boot.NextEntry {
 		p.warnf("grubenv's next_entry chooses this entry for the next boot only; GRUB clears it when it boots, a Quick Restart does not")
 	}
@@ -123,6 +126,9 @@ func (p *planner) grubSource(cfg string) (*selection, error) {
 		return nil, reason.Wrap(reason.DefaultNotLinux, fmt.Sprintf("%q runs %s", title, what), nil)
 	}
 	sel := &selection{source: cfg, loader: "GRUB", updateHint: "run update-grub, or check GRUB_DEFAULT in /etc/default/grub"}
+	if top := p.grubTopLevel(); top != "" {
+		sel.updateHint = fmt.Sprintf("GRUB_TOP_LEVEL=%s in /etc/default/grub puts that kernel first; run update-grub after changing it, or check GRUB_DEFAULT", top)
+	}
 	sel.kernel = p.locate(boot.Kernel, "/boot")
 	p.explainLocate(boot.Kernel, sel.kernel, "/boot")
 	p.whyf("kernel: %s %s at %s is %s", boot.Loader, boot.Kernel, boot.LoaderAt, sel.kernel)
@@ -137,6 +143,47 @@ func (p *planner) grubSource(cfg string) (*selection, error) {
 	sel.cmdline = grub.Cmdline(boot.Args)
 	p.whyf("cmdline: the linux line's arguments after GRUB's variable expansion and quoting, without the BOOT_IMAGE= GRUB adds")
 	return sel, nil
+}
+
+// grubTopLevel is GRUB_TOP_LEVEL from /etc/default/grub and grub.d/*.cfg
+// (GRUB 2.12 moves that kernel to the top-level entry), or "". It only
+// words a hint, so unreadable files are skipped.
+func (p *planner) grubTopLevel() string {
+	vars := map[string]string{}
+	files := []string{"/etc/default/grub"}
+	if es, err := p.t.ReadDir("/etc/default/grub.d"); err == nil {
+		for _, e := range es {
+			if strings.HasSuffix(e.Name, ".cfg") {
+				files = append(files, "/etc/default/grub.d/"+e.Name)
+			}
+		}
+	}
+	for _, f := range files {
+		if b, err := p.t.ReadFile(f, host.MaxConfigSize); err == nil {
+			grub.ParseDefaults(b, f, vars) // its warnings are the scan source's business
+		}
+	}
+	return vars["GRUB_TOP_LEVEL"]
+}
+
+// unmatchedWarning tells the user why the kernel they chose is not the one
+// that starts: GRUB's default names no entry (a removed kernel, an
+// old-style title without its submenu path, an entry of another platform),
+// so GRUB, and the plan with it, takes the menu's first entry.
+func (p *planner) unmatchedWarning(boot *grub.Boot) {
+	via := ""
+	if boot.DefaultVia != "" {
+		via = fmt.Sprintf(" (from grubenv's %s)", boot.DefaultVia)
+	}
+	lvl := boot.UnmatchedLevel
+	first := boot.Path[lvl]
+	hint := "check GRUB_DEFAULT in /etc/default/grub and what grub-set-default or grub-reboot saved; an entry inside a submenu is named with its path, e.g. \"1>2\" or \"Advanced options for …>…\""
+	if lvl == 0 {
+		p.warnf("GRUB's default %q%s names no menu entry; GRUB boots the first entry, %q, instead, and so does Quick Restart: %s", boot.Default[0], via, first, hint)
+		return
+	}
+	p.warnf("GRUB's default %q%s names no entry in the submenu %q (%q is left for it); GRUB boots the submenu's first entry, %q, instead, and so does Quick Restart: %s",
+		boot.Default[0], via, boot.Path[lvl-1], boot.Unmatched, first, hint)
 }
 
 func isLinuxLoader(l string) bool {

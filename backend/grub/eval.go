@@ -60,6 +60,11 @@ type Boot struct {
 	Default    []string
 	DefaultSet Ref
 	DefaultVia string // "next_entry"/"saved_entry" when the value came from grubenv
+	// Unmatched is a non-empty value of `default` that named no entry of
+	// its menu (GRUB then boots that menu's entry 0), and UnmatchedLevel
+	// the menu: 0 is the top menu, 1 the submenu Path[0] opened, ...
+	Unmatched      string
+	UnmatchedLevel int
 	// Loader is the boot command the entry ran last: "linux", "linux16",
 	// "linuxefi", "chainloader", "multiboot", ... or "" when none.
 	Loader     string
@@ -439,6 +444,17 @@ func (in *interp) command(s *cmdStmt) error {
 	in.status = 0
 	if f, ok := in.sc.funcs[name]; ok {
 		return in.call(f, args)
+	}
+	if name == "fwsetup" && contains(args, "--is-supported") {
+		// GRUB 2.12's 30_uefi-firmware asks before it adds its entry
+		// (`fwsetup --is-supported; if [ "$?" = 0 ]`). The firmware
+		// answers (OsIndicationsSupported's BOOT_TO_FW_UI bit): UEFI
+		// firmware GRUB runs on (OVMF, a decade of PC firmware) has it,
+		// and other platforms have no fwsetup command. A question, not a
+		// boot command: it never becomes the entry's loader.
+		p, _ := in.get("grub_platform")
+		in.status = boolStatus(p == "efi")
+		return nil
 	}
 	if isLinux, ok := bootCommands[name]; ok {
 		if in.inEntry && in.boot.Loader == "" || in.inEntry && isLinux {

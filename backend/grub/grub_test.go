@@ -63,35 +63,106 @@ func TestCmdlineQuotesAsGrubsLoaderDoes(t *testing.T) {
 func TestDefaultMatchingFollowsGrubsMenuC(t *testing.T) {
 	menu := []*entry{{title: "A", id: "a"}, {title: "B>C", id: "bc"}, {title: "07", id: "seven"}}
 	tests := []struct {
-		def  string
-		set  bool
-		want int
+		def   string
+		set   bool
+		want  int
+		named bool // false: GRUB falls back to entry 0
 	}{
-		{"", false, 0},
-		{"", true, 0},
-		{"1", true, 1},
-		{"  2", true, 2},
-		{"0x1", true, 1},
-		{"02", true, 2},
-		{"010", true, 0}, // octal 8: out of range
-		{"1>3", true, 1},
-		{"9", true, 0},
-		{"-1", true, 0},
-		{"bc", true, 1},
-		{"B>>C", true, 1},
-		{"B>C", true, 0}, // "B", then the path goes on: no entry is titled B
-		{"seven", true, 2},
-		{"A>x", true, 0},
-		{"99999999999999999999", true, 0},
+		{"", false, 0, false},
+		{"", true, 0, false},
+		{"1", true, 1, true},
+		{"  2", true, 2, true},
+		{"0x1", true, 1, true},
+		{"02", true, 2, true},
+		{"010", true, 0, false}, // octal 8: out of range
+		{"1>3", true, 1, true},
+		{"9", true, 0, false},
+		{"-1", true, 0, false},
+		{"bc", true, 1, true},
+		{"B>>C", true, 1, true},
+		{"B>C", true, 0, false}, // "B", then the path goes on: no entry is titled B
+		{"seven", true, 2, true},
+		{"A>x", true, 0, true},
+		{"99999999999999999999", true, 0, false},
 	}
 	for _, tc := range tests {
-		if got := pick(menu, tc.def, tc.set); got != tc.want {
-			t.Errorf("default %q: entry %d, want %d", tc.def, got, tc.want)
+		if got, named := pick(menu, tc.def, tc.set); got != tc.want || named != tc.named {
+			t.Errorf("default %q: entry %d (names one: %v), want %d (%v)", tc.def, got, named, tc.want, tc.named)
 		}
 	}
 	for def, want := range map[string]string{"1>2": "2", "a>b>c": "b>c", "a>>b>c": "c", "a>": "", "a": ""} {
 		if got, _ := remainder(def, true); got != want {
 			t.Errorf("remainder(%q) = %q, want %q", def, got, want)
+		}
+	}
+}
+
+// GRUB 2.12's 30_uefi-firmware block, as grub-mkconfig writes it.
+const uefiFirmware = `if [ "$grub_platform" = "efi" ]; then
+	fwsetup --is-supported
+	if [ "$?" = 0 ]; then
+		menuentry 'UEFI Firmware Settings' $menuentry_id_option 'uefi-firmware' {
+			fwsetup
+		}
+	fi
+fi
+`
+
+func TestUefiFirmwareEntryCountsOnlyOnEFI(t *testing.T) {
+	src := "menuentry_id_option=--id\nset default=\"$want\"\nmenuentry 'Debian' {\n\tfwsetup --is-supported\n\tlinux /vmlinuz-1 ro\n}\n" + uefiFirmware
+	tests := []struct {
+		platform, want string
+		loader         string
+		path           []string
+		unmatched      string
+	}{
+		{"efi", "uefi-firmware", "fwsetup", []string{"UEFI Firmware Settings"}, ""},
+		{"efi", "1", "fwsetup", []string{"UEFI Firmware Settings"}, ""},
+		{"efi", "0", "linux", []string{"Debian"}, ""},
+		// BIOS GRUB skips the block: the id and the index name nothing.
+		{"pc", "uefi-firmware", "linux", []string{"Debian"}, "uefi-firmware"},
+		{"pc", "1", "linux", []string{"Debian"}, "1"},
+	}
+	for _, tc := range tests {
+		b, err := Evaluate([]byte(src), Options{File: "grub.cfg", Vars: map[string]string{"grub_platform": tc.platform, "want": tc.want}})
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.platform, tc.want, err)
+		}
+		if b.Loader != tc.loader || !reflect.DeepEqual(b.Path, tc.path) || b.Unmatched != tc.unmatched {
+			t.Errorf("%s default=%s: loader %q path %q unmatched %q, want %q %q %q", tc.platform, tc.want, b.Loader, b.Path, b.Unmatched, tc.loader, tc.path, tc.unmatched)
+		}
+	}
+}
+
+func TestFwsetupIsSupportedOnlyOnEFI(t *testing.T) {
+	src := "fwsetup --is-supported\nif [ \"$?\" = 0 ]; then menuentry F { fwsetup; }; fi\nmenuentry L { linux /l; }\n"
+	for platform, want := range map[string]string{"efi": "F", "pc": "L", "": "L"} {
+		b, err := Evaluate([]byte(src), Options{File: "grub.cfg", Vars: map[string]string{"grub_platform": platform}})
+		if err != nil || b.Path[0] != want {
+			t.Errorf("grub_platform=%q: %v %v, want entry %s", platform, b, err, want)
+		}
+	}
+}
+
+func TestUnmatchedDefaultIsReportedAtItsMenu(t *testing.T) {
+	menu := "menuentry 'A' { linux /a; }\nsubmenu 'S' --id s { menuentry 'T' { linux /t; }; menuentry 'U' { linux /u; }; }\n"
+	tests := []struct {
+		def, kernel, unmatched string
+		level                  int
+	}{
+		{"S>U", "/u", "", 0},
+		{"", "/a", "", 0}, // GRUB_DEFAULT=saved, nothing saved: not a mistake
+		{"T", "/a", "T", 0},
+		{"s>gone", "/t", "gone", 1},
+		{"5>1", "/a", "5>1", 0},
+	}
+	for _, tc := range tests {
+		b, err := Evaluate([]byte("set default='"+tc.def+"'\n"+menu), Options{File: "grub.cfg"})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.def, err)
+		}
+		if b.Kernel != tc.kernel || b.Unmatched != tc.unmatched || b.UnmatchedLevel != tc.level {
+			t.Errorf("default %q: kernel %s, unmatched %q at %d; want %s, %q at %d", tc.def, b.Kernel, b.Unmatched, b.UnmatchedLevel, tc.kernel, tc.unmatched, tc.level)
 		}
 	}
 }
@@ -160,6 +231,20 @@ func fixtureConfigs(t testing.TB) [][]byte {
 	return out
 }
 
+// fixtureFiles are the fixture roots' files matching pattern (relative to
+// a root), as fuzz seeds: grub-mkconfig's real output, grub-editenv's real
+// grubenv, Debian's real etc/default/grub.
+func fixtureFiles(pattern string) [][]byte {
+	var out [][]byte
+	m, _ := filepath.Glob("../bootplan/testdata/*/root/" + pattern)
+	for _, f := range m {
+		if b, err := os.ReadFile(f); err == nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
 func TestEveryFixtureGrubCfgParses(t *testing.T) {
 	for _, b := range fixtureConfigs(t) {
 		if _, err := parse(string(b), "grub.cfg"); err != nil {
@@ -218,7 +303,8 @@ func FuzzEvaluate(f *testing.F) {
 				return []BLSEntry{{ID: "a", Title: "A", Linux: "/vmlinuz", Options: "$kernelopts", Initrds: []string{"/i"}}}, nil
 			},
 		}
-		b, err := Evaluate(src, Options{File: "grub.cfg", Host: host})
+		// efi: GRUB 2.12's 30_uefi-firmware block in the seeds is entered.
+		b, err := Evaluate(src, Options{File: "grub.cfg", Host: host, Vars: map[string]string{"grub_platform": "efi"}})
 		if err == nil && b == nil {
 			t.Fatal("nil boot without error")
 		}
@@ -229,6 +315,9 @@ func FuzzEvaluate(f *testing.F) {
 }
 
 func FuzzParseEnv(f *testing.F) {
+	for _, b := range fixtureFiles("boot/grub*/grubenv") {
+		f.Add(b)
+	}
 	f.Add([]byte(envHeader + "saved_entry=a\\\\b\n" + strings.Repeat("#", 100)))
 	f.Add([]byte(envHeader + "x"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -245,6 +334,9 @@ func FuzzParseEnv(f *testing.F) {
 }
 
 func FuzzParseDefaults(f *testing.F) {
+	for _, b := range fixtureFiles("etc/default/grub") {
+		f.Add(b)
+	}
 	f.Add([]byte("GRUB_CMDLINE_LINUX=\"a $B 'c'\"\nexport X='y'\n"))
 	f.Add([]byte("A=$(b $(c))\nB=`x`\"\\\n\""))
 	f.Fuzz(func(t *testing.T, b []byte) {

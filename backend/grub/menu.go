@@ -55,8 +55,13 @@ func Evaluate(src []byte, opt Options) (*Boot, error) {
 		} else {
 			b.Default = append(b.Default, "")
 		}
-		idx := pick(in.sc.menu, def, isSet)
+		idx, named := pick(in.sc.menu, def, isSet)
 		e := in.sc.menu[idx]
+		if !named && def != "" && b.Unmatched == "" {
+			// An empty default is GRUB_DEFAULT=saved before anything
+			// was saved: ordinary, and GRUB's entry 0 is what was meant.
+			b.Unmatched, b.UnmatchedLevel = def, len(b.Path)
+		}
 		b.Path = append(b.Path, e.title)
 		b.Indices = append(b.Indices, idx)
 		rest, hasRest := remainder(def, isSet)
@@ -173,14 +178,15 @@ func (in *interp) menuHasLinux(menu []*entry, sc *scope, depth int) bool {
 // script may have cleared the variable since, as it does next_entry).
 func (in *interp) envValue(name string) string { return in.envVals[name] }
 
-// pick returns the index of the entry `default` names, as
+// pick returns the index of the entry `default` names, and whether it
+// names one (false when GRUB falls back to entry 0), as
 // grub-core/normal/menu.c get_entry_number does: a number (GRUB's strtoul:
 // leading blanks, 0x hex, leading-0 octal, trailing text ignored), else the
 // first entry whose title or id equals the value up to its first '>'
 // (">>" stands for a literal '>'); anything else, or out of range, is 0.
-func pick(menu []*entry, def string, isSet bool) int {
+func pick(menu []*entry, def string, isSet bool) (int, bool) {
 	if !isSet {
-		return 0
+		return 0, false
 	}
 	n, isNum := grubStrtoul(def)
 	if !isNum {
@@ -193,9 +199,9 @@ func pick(menu []*entry, def string, isSet bool) int {
 		}
 	}
 	if n < 0 || n >= len(menu) {
-		return 0
+		return 0, false
 	}
-	return n
+	return n, true
 }
 
 // grubStrtoul mimics grub_strtoul(s, 0, 0): ok is false only when there is

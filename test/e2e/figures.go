@@ -111,6 +111,12 @@ type Figures struct {
 	restarts map[string][]RestartSample
 	spans    map[string][]time.Duration
 	notes    []string
+	// planCold counts TestPlanEqualsColdBoot's settings and names the
+	// ones whose plan differed from the cold boot.
+	planCold struct {
+		n      int
+		misses []string
+	}
 }
 
 // Restart kinds.
@@ -140,6 +146,17 @@ func (f *Figures) Note(format string, args ...any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.notes = append(f.notes, fmt.Sprintf(format, args...))
+}
+
+// AddPlanColdBoot records whether the plan for one /etc/default/grub
+// setting named what a firmware reboot then booted.
+func (f *Figures) AddPlanColdBoot(setting string, same bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.planCold.n++
+	if !same {
+		f.planCold.misses = append(f.planCold.misses, setting)
+	}
 }
 
 func (f *Figures) Count(kind string) int {
@@ -281,6 +298,12 @@ func (f *Figures) Write(w io.Writer) {
 	if hook := f.spans["hook: beyond its siblings"]; len(hook) > 0 {
 		m := median(hook)
 		fmt.Fprintf(w, "shutdown hook beyond its siblings (last sibling done -> kexec call): %s   target <= 0.2 s: %s\n", secs(m), verdict(m <= 200*time.Millisecond))
+	}
+	if pc := f.planCold; pc.n > 0 {
+		fmt.Fprintf(w, "\nplan = cold boot: %d of %d (GRUB settings, each followed by a firmware reboot)\n", pc.n-len(pc.misses), pc.n)
+		for _, m := range pc.misses {
+			fmt.Fprintf(w, "  differed: %s\n", m)
+		}
 	}
 	if len(f.notes) > 0 {
 		fmt.Fprintln(w)

@@ -70,3 +70,21 @@ func TestUnitFiguresTableEmpty(t *testing.T) {
 		t.Errorf("empty figures:\n%s", b.String())
 	}
 }
+
+// TestUnitFiguresPlanColdBoot: the "plan = cold boot" line counts the
+// settings and names the ones that differed.
+func TestUnitFiguresPlanColdBoot(t *testing.T) {
+	f := NewFigures()
+	f.AddPlanColdBoot("GRUB_DEFAULT=0", true)
+	f.AddPlanColdBoot(`GRUB_DEFAULT="1>2"`, false)
+	var b bytes.Buffer
+	f.Write(&b)
+	if !bytes.Contains(b.Bytes(), []byte("plan = cold boot: 1 of 2")) || !bytes.Contains(b.Bytes(), []byte(`differed: GRUB_DEFAULT="1>2"`)) {
+		t.Errorf("figures:\n%s", b.String())
+	}
+	b.Reset()
+	NewFigures().Write(&b)
+	if bytes.Contains(b.Bytes(), []byte("plan = cold boot")) {
+		t.Errorf("a run without the test prints the line:\n%s", b.String())
+	}
+}
