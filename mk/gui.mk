@@ -19,7 +19,7 @@ test-gui: build
 
 screenshots: build
 	RAPIDREBOOT_BIN=$(CURDIR)/$(BUILD)/rapidreboot RAPIDREBOOT_SHOTS=$(GUI_SHOTS) $(GO) test -tags gui -count=1 -timeout $(GUI_TIMEOUT) \
-	  -run 'TestShiftTurnsRestartIntoQuickRestartAndBack|TestUnavailableQuickRestart|TestUpdatesAndInhibitors|TestScreenshots|TestTheDialogSpeaks' -v ./test/gui/ | grep -E '\.png|^(ok|FAIL|---)'
+	  -run 'TestShiftTurnsRestartIntoQuickRestartAndBack|TestQuickOption|TestUnavailableQuickRestart|TestUpdatesAndInhibitors|TestScreenshots|TestTheDialogSpeaks' -v ./test/gui/ | grep -E '\.png|^(ok|FAIL|---)'
 
 bench-gui: build
 	test/gui/bench.sh $(BUILD)/rapidreboot
