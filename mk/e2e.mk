@@ -32,7 +32,7 @@ E2E_PRODUCT := $(if $(wildcard mk/package.mk),deb,build)
 
 test-e2e: $(E2E_PRODUCT)
 	RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh >/dev/null
-	$(E2E_GOTEST) $(if $(E2E_RUN),-run '$(E2E_RUN)')
+	scripts/check-summary run guest --ignore '^TestUnit' -- env $(E2E_GOTEST) $(if $(E2E_RUN),-run '$(E2E_RUN)')
 
 soak: $(E2E_PRODUCT)
 	RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh >/dev/null
