@@ -30,9 +30,11 @@ E2E_PRODUCT := $(if $(wildcard mk/package.mk),deb,build)
 
 .PHONY: test-e2e soak e2e-figures e2e-image
 
+# scripts/check-summary counts the guest tests for check's last line;
+# TestUnit* need no guest and TestShell is a developer's tool.
 test-e2e: $(E2E_PRODUCT)
 	RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh >/dev/null
-	$(E2E_GOTEST) $(if $(E2E_RUN),-run '$(E2E_RUN)')
+	scripts/check-summary run guest --ignore '^(TestUnit|TestShell$$)' -- env $(E2E_GOTEST) $(if $(E2E_RUN),-run '$(E2E_RUN)')
 
 soak: $(E2E_PRODUCT)
 	RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh >/dev/null

@@ -44,7 +44,7 @@ deb:
 	@ls -l $(DEB_FILE)
 
 test-package: deb
-	test/package/run.sh $(DEB_CHANGES)
+	scripts/check-summary run package -- test/package/run.sh $(DEB_CHANGES)
 
 # make demo: the package, what it holds and needs.
 demo-package: deb

@@ -56,11 +56,15 @@ type dialog struct {
 	}
 	drawn      [model.NButtons]model.Button
 	drawnQuick bool
-	pending    string // relabel waiting for its frame, for the trace
-	mapped     bool
-	cancel     context.CancelFunc // of the action under way
-	sess       *dbus.Conn
-	manager    session.Manager
+	// spoken is what each button's accessible object was last given, so
+	// a screen reader's name and description follow every change of the
+	// drawn label and of the line it describes.
+	spoken  [model.NButtons]struct{ name, desc string }
+	pending string // relabel waiting for its frame, for the trace
+	mapped  bool
+	cancel  context.CancelFunc // of the action under way
+	sess    *dbus.Conn
+	manager session.Manager
 }
 
 // early starts what the window needs before it is shown and is cheap
@@ -228,6 +232,11 @@ func (d *dialog) build() {
 			d.restart.quick = mnemonicLabel(G("_Quick Restart"))
 			d.restart.normal.SetMnemonicWidget(b)
 			d.restart.quick.SetMnemonicWidget(b)
+			// GtkStack ignores SetVisibleChildName for a hidden child, and
+			// the first apply() runs before ShowAll: without these, a
+			// dialog opened with --quick kept "Restart" drawn.
+			d.restart.normal.Show()
+			d.restart.quick.Show()
 			st.AddNamed(d.restart.normal, "normal")
 			st.AddNamed(d.restart.quick, "quick")
 			b.Add(st)
@@ -255,6 +264,7 @@ func (d *dialog) build() {
 		if sc, err := l.GetStyleContext(); err == nil {
 			sc.AddClass("dim-label")
 		}
+		l.Show() // a stack page must be visible to be switched to
 	}
 	d.info.stack.AddNamed(d.info.hint, "hint")
 	d.info.stack.AddNamed(d.info.quick, "quick")
@@ -327,23 +337,30 @@ func (d *dialog) apply() {
 		if b.Sensitive != old.Sensitive || d.drawn[0].Label == "" {
 			w.SetSensitive(b.Sensitive)
 		}
-		if b.Label != old.Label {
-			if b.ID == model.BRestart {
-				name := "normal"
-				if st.QuickShown() {
-					name = "quick"
-				}
-				d.restart.stack.SetVisibleChildName(name)
-			} else {
-				d.labels[b.ID].SetLabel(b.Label)
+		if b.ID == model.BRestart {
+			// Compared with the page GTK shows, not with the last model:
+			// a switch GTK refused is retried on the next apply.
+			page := "normal"
+			if st.QuickShown() {
+				page = "quick"
 			}
+			if d.restart.stack.GetVisibleChildName() != page {
+				d.restart.stack.SetVisibleChildName(page)
+			}
+		} else if b.Label != old.Label {
+			d.labels[b.ID].SetLabel(b.Label)
 		}
-		if b.Name != old.Name || b.ID == model.BRestart && b.Sensitive != old.Sensitive {
-			desc := ""
-			if b.ID == model.BRestart && st.QuickShown() || b.ID == model.BQuick {
-				desc = st.QuickInfo()
-			}
-			setAccessible(w, b.Name, desc)
+		// What a screen reader says follows what is drawn: the name is
+		// the shown label's own text, the description is the line under
+		// the buttons whenever that label is Quick Restart.
+		name, quick := d.drawnLabel(b.ID)
+		desc := ""
+		if quick {
+			desc = st.QuickInfo()
+		}
+		if s := &d.spoken[b.ID]; name != s.name || desc != s.desc {
+			setAccessible(w, name, desc)
+			s.name, s.desc = name, desc
 		}
 	}
 	d.drawn = [model.NButtons]model.Button(bs)
@@ -367,11 +384,51 @@ func (d *dialog) apply() {
 	} else {
 		d.info.stack.SetVisibleChildName("hint")
 	}
-	if q := st.QuickShown(); q != d.drawnQuick {
-		d.drawnQuick = q
-		d.pending = map[bool]string{true: "quick", false: "normal"}[q]
+	drawn, quick := d.drawnLabel(model.BRestart)
+	if quick != d.drawnQuick {
+		d.drawnQuick = quick
+		d.pending = map[bool]string{true: "quick", false: "normal"}[quick]
 	}
-	d.trace("state restart=%q sensitive=%v info=%q busy=%v", bs[model.BRestart].Name, bs[model.BRestart].Sensitive, st.Info(), st.Busy)
+	// restart= is the text GTK draws on the button, not the model's
+	// wish: the tests assert what the user sees.
+	d.trace("state restart=%q sensitive=%v info=%q busy=%v", drawn, bs[model.BRestart].Sensitive, d.drawnInfo(), st.Busy)
+}
+
+// drawnLabel is the text of the label GTK shows on button id, as drawn
+// (mnemonic underscore removed), and whether it is Quick Restart's.
+func (d *dialog) drawnLabel(id model.ButtonID) (text string, quick bool) {
+	l := d.labels[id]
+	switch id {
+	case model.BRestart:
+		l = nil
+		shown, err := d.restart.stack.GetVisibleChild()
+		if err != nil || shown == nil {
+			return "", false
+		}
+		for _, c := range []*gtk.Label{d.restart.normal, d.restart.quick} {
+			if shown.ToWidget().Native() == c.ToWidget().Native() {
+				l = c
+			}
+		}
+		quick = l == d.restart.quick
+	case model.BQuick:
+		quick = true
+	}
+	if l == nil {
+		return "", false
+	}
+	text, _ = l.GetText()
+	return text, quick
+}
+
+// drawnInfo is the text of the line under the buttons that GTK shows.
+func (d *dialog) drawnInfo() string {
+	l := d.info.hint
+	if d.info.stack.GetVisibleChildName() == "quick" {
+		l = d.info.quick
+	}
+	s, _ := l.GetText()
+	return s
 }
 
 func setText(l *gtk.Label, s string) {

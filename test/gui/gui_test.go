@@ -3,12 +3,14 @@
 package gui
 
 import (
+	"image"
 	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
 	"github.com/rapidreboot/rapidreboot/ui/uitest"
@@ -23,7 +25,7 @@ func TestShiftTurnsRestartIntoQuickRestartAndBack(t *testing.T) {
 	if found, sensitive, _ := d.a11y().button("Restart"); !found || !sensitive {
 		t.Fatalf("a screen reader sees no sensitive Restart button")
 	}
-	t.Logf("normal: %s", d.shot("normal"))
+	normal := d.buttonPixels("normal", "restart")
 
 	release := hold(t, "Shift_L")
 	d.waitLabel("Quick Restart")
@@ -37,12 +39,18 @@ func TestShiftTurnsRestartIntoQuickRestartAndBack(t *testing.T) {
 	if found, _, _ := a.button("Restart"); found {
 		t.Error("a screen reader still sees a Restart button")
 	}
-	t.Logf("quick: %s", d.shot("quick"))
+	quick := d.buttonPixels("quick", "restart")
+	if differingPixels(normal, quick) == 0 {
+		t.Error("Restart and Quick Restart are drawn alike (screenshots normal.png, quick.png)")
+	}
 
 	release()
 	d.waitLabel("Restart")
 	if found, _, _ := d.a11y().button("Restart"); !found {
 		t.Error("a screen reader does not see Restart again after the key went up")
+	}
+	if n := differingPixels(normal, d.buttonPixels("normal-again", "restart")); n != 0 {
+		t.Errorf("after the key went up, %d pixels of the button differ from the first Restart", n)
 	}
 	if calls := h.helper.Calls(); strings.Join(calls, ",") != "GetPlan()" {
 		t.Errorf("looking at the dialog called the helper: %q", calls)
@@ -260,6 +268,84 @@ func TestQuickOptionOpensInQuickMode(t *testing.T) {
 	d.click("restart")
 	waitCall(t, h.helper, "Arm()")
 	waitCall(t, h.gnome, "Reboot()")
+}
+
+// The "Quick Restart" menu entry runs rapidreboot --quick: the button is
+// drawn "Quick Restart" from the first frame, with no key held, and a
+// screen reader hears the same. The pixels are compared with a dialog
+// whose button Shift relabelled (see drawnReference): a test that read only the
+// accessible name passed while the button was drawn "Restart".
+func TestQuickOptionDrawsQuickRestartWithoutAKeyHeld(t *testing.T) {
+	h := newHarness(t)
+	d := h.start("--quick")
+	d.waitLabel("Quick Restart")
+	for _, l := range d.lines() {
+		if strings.Contains(l, " state restart=") && !strings.Contains(l, ` state restart="Quick Restart"`) {
+			t.Errorf("the dialog drew another label: %s", l)
+		}
+	}
+	a := d.a11y()
+	if found, sensitive, desc := a.button("Quick Restart"); !found || !sensitive || desc != quickInfo {
+		t.Errorf("a screen reader sees Quick Restart found=%v sensitive=%v description=%q", found, sensitive, desc)
+	}
+	if found, _, _ := a.button("Restart"); found {
+		t.Error("a screen reader sees a Restart button")
+	}
+	drawn := d.buttonPixels("quick-option", "restart")
+	d.stop()
+	shift, normal := drawnReference(t, nil)
+	if n := differingPixels(drawn, shift); n != 0 {
+		t.Errorf("--quick draws the button unlike Shift's Quick Restart: %d pixels differ (screenshots quick-option.png, reference-quick.png)", n)
+	}
+	if differingPixels(drawn, normal) == 0 {
+		t.Error("--quick draws the button as Restart (screenshot quick-option.png)")
+	}
+}
+
+// With --quick and Quick Restart unavailable, the button (insensitive) and
+// its description say why, as the line under the buttons does; they used
+// to keep "Checking whether Quick Restart is possible…".
+func TestQuickOptionWithQuickRestartUnavailableSaysWhy(t *testing.T) {
+	p := uitest.Plan("6.1.0-27-amd64")
+	p.Available, p.Reason, p.Detail = false, reason.PackageManager, "apt"
+	h := newHarness(t)
+	h.helper.SetPlan(p)
+	d := h.start("--quick")
+	d.waitLabel("Quick Restart")
+	want := "Quick Restart is not possible: Software is being installed or removed (apt). Wait until it has finished."
+	if _, sensitive, info := d.state(); sensitive || info != want {
+		t.Errorf("sensitive=%v info=%q, want insensitive and %q", sensitive, info, want)
+	}
+	if found, sensitive, desc := d.a11y().button("Quick Restart"); !found || sensitive || desc != want {
+		t.Errorf("a screen reader sees Quick Restart found=%v sensitive=%v description=%q, want %q", found, sensitive, desc, want)
+	}
+	drawn := d.buttonPixels("quick-option-unavailable", "restart")
+	d.stop()
+	shift, _ := drawnReference(t, &p)
+	if n := differingPixels(drawn, shift); n != 0 {
+		t.Errorf("--quick draws the unavailable button unlike Shift's: %d pixels differ (screenshots quick-option-unavailable.png, reference-quick.png)", n)
+	}
+}
+
+// drawnReference returns the Restart button's pixels as a dialog opened
+// without options draws them with Shift held (Quick Restart) and without
+// (Restart), for plan p (nil: available). Nothing but the label differs
+// from a --quick dialog there: both leave the focus elsewhere.
+func drawnReference(t *testing.T, p *busapi.Plan) (quick, normal *image.RGBA) {
+	t.Helper()
+	h := newHarness(t)
+	if p != nil {
+		h.helper.SetPlan(*p)
+	}
+	d := h.start()
+	release := hold(t, "Shift_L")
+	d.waitLabel("Quick Restart")
+	quick = d.buttonPixels("reference-quick", "restart")
+	release()
+	d.waitLabel("Restart")
+	normal = d.buttonPixels("reference-normal", "restart")
+	d.stop()
+	return quick, normal
 }
 
 func TestASeparateQuickRestartButtonWhenConfigured(t *testing.T) {

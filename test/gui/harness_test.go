@@ -7,6 +7,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
+	"github.com/rapidreboot/rapidreboot/ui/model"
 	"github.com/rapidreboot/rapidreboot/ui/uitest"
 )
 
@@ -35,12 +39,22 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// missingTool, when set, names what the GUI tests need and this machine
+// lacks: each test then skips, naming it (newHarness).
+var missingTool string
+
+// requireTools is how make check runs the tests: its first step installed
+// every tool (make deps), so a missing one is a failure, never a pass.
+const requireTools = "RAPIDREBOOT_REQUIRE_TOOLS"
+
 func run(m *testing.M) int {
-	for _, tool := range []string{"Xvfb", "xdotool", "dbus-daemon", "import", "msgfmt", python} {
-		if _, err := exec.LookPath(tool); err != nil {
-			fmt.Printf("SKIP: GUI tests need %s (scripts/deps/gui.txt): %v\n", tool, err)
-			return 0
+	if missingTool = findMissingTool(); missingTool != "" {
+		if os.Getenv(requireTools) == "1" {
+			fmt.Printf("FAIL: the GUI tests need %s; %s=1 (make check) does not let them skip\n", missingTool, requireTools)
+			return 1
 		}
+		fmt.Printf("SKIP: the GUI tests need %s\n", missingTool)
+		return m.Run()
 	}
 	var err error
 	workDir, err = os.MkdirTemp("", "rapidreboot-gui-")
@@ -77,6 +91,25 @@ func run(m *testing.M) int {
 		xvfb.Wait()
 	}()
 	return m.Run()
+}
+
+// findMissingTool names the first program or Python module the tests need
+// that is not installed, with its Debian package; "" if none is missing.
+func findMissingTool() string {
+	for _, tool := range []struct{ name, pkg string }{
+		{"Xvfb", "xvfb"}, {"xdotool", "xdotool"}, {"dbus-daemon", "dbus-daemon"},
+		{"import", "imagemagick"}, {"msgfmt", "gettext"}, {python, "python3"},
+	} {
+		if _, err := exec.LookPath(tool.name); err != nil {
+			return fmt.Sprintf("%s (package %s, scripts/deps/gui.txt, make deps)", tool.name, tool.pkg)
+		}
+	}
+	for _, mod := range []struct{ name, pkg string }{{"pyatspi", "python3-pyatspi"}, {"Xlib", "python3-xlib"}} {
+		if err := exec.Command(python, "-c", "import "+mod.name).Run(); err != nil {
+			return fmt.Sprintf("the Python module %s (package %s, scripts/deps/gui.txt, make deps)", mod.name, mod.pkg)
+		}
+	}
+	return ""
 }
 
 // compileCatalogs compiles po/*.po for the dialog's translated runs.
@@ -167,6 +200,9 @@ func withInhibitors(in ...sessiontest.GnomeInhibitor) option {
 
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
+	if missingTool != "" {
+		t.Skipf("needs %s", missingTool)
+	}
 	var cfg setup
 	for _, o := range opts {
 		o(&cfg)
@@ -488,9 +524,12 @@ type a11y struct {
 	}
 }
 
+// a11y reads the screen reader's view, and checks that it names the
+// Restart button as it is drawn (the trace's restart=, GTK's label text).
 func (d *dlg) a11y() a11y {
 	d.h.t.Helper()
 	var last error
+	var unlike *a11y
 	for try := 0; try < 3; try++ {
 		cmd := exec.Command(python, filepath.Join(repo, "test/gui/atspi.py"), strconv.Itoa(d.cmd.Process.Pid))
 		cmd.Env = []string{"DISPLAY=" + display, "DBUS_SESSION_BUS_ADDRESS=" + d.h.sess.Addr, "XDG_RUNTIME_DIR=" + d.h.dir, "HOME=" + d.h.dir}
@@ -500,10 +539,24 @@ func (d *dlg) a11y() a11y {
 			if err := json.Unmarshal(out, &a); err != nil {
 				d.h.t.Fatalf("atspi.py: %v\n%s", err, out)
 			}
+			if len(a.Buttons) != int(model.NButtons) {
+				d.h.t.Fatalf("a screen reader sees %d buttons, the dialog has %d", len(a.Buttons), model.NButtons)
+			}
+			drawn, _, _ := d.state()
+			if spoken := a.Buttons[model.BRestart].Name; spoken != drawn {
+				// Names reach AT-SPI asynchronously: look again.
+				unlike, last = &a, fmt.Errorf("a screen reader hears the Restart button as %q while it is drawn %q", spoken, drawn)
+				time.Sleep(300 * time.Millisecond)
+				continue
+			}
 			return a
 		}
 		last = fmt.Errorf("%v: %s", err, out)
 		time.Sleep(300 * time.Millisecond)
+	}
+	if unlike != nil {
+		d.h.t.Error(last)
+		return *unlike
 	}
 	d.h.t.Fatalf("atspi.py: %v", last)
 	return a11y{}
@@ -543,6 +596,8 @@ func (d *dlg) shot(name string) string {
 	}
 	os.MkdirAll(dir, 0o755)
 	p := filepath.Join(dir, name+".png")
+	// The pointer off the window: a hovered button is drawn lighter.
+	d.xdotool("mousemove", "0", "0")
 	settle() // the frame after the last change
 	cmd := exec.Command("import", "-window", d.xid, p)
 	cmd.Env = []string{"DISPLAY=" + display, "HOME=" + d.h.dir}
@@ -550,6 +605,59 @@ func (d *dlg) shot(name string) string {
 		d.h.t.Fatalf("import: %v\n%s", err, out)
 	}
 	return p
+}
+
+// buttonPixels saves a screenshot of the dialog (see shot) and returns
+// the part where button is drawn, as GTK laid it out.
+func (d *dlg) buttonPixels(shotName, button string) *image.RGBA {
+	d.h.t.Helper()
+	p := d.shot(shotName)
+	d.h.t.Logf("%s: %s", shotName, p)
+	d.quiet()
+	x, y, w, h := d.geom(button)
+	f, err := os.Open(p)
+	if err != nil {
+		d.h.t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		d.h.t.Fatalf("%s: %v", p, err)
+	}
+	r := image.Rect(x, y, x+w, y+h)
+	if !r.In(img.Bounds()) {
+		d.h.t.Fatalf("button %s at %v lies outside the screenshot %v", button, r, img.Bounds())
+	}
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(out, out.Bounds(), img, r.Min, draw.Src)
+	return out
+}
+
+// differingPixels counts the pixels that differ between two crops of the
+// same size (-1 when the sizes differ).
+func differingPixels(a, b *image.RGBA) int {
+	if a.Bounds() != b.Bounds() {
+		return -1
+	}
+	n := 0
+	for i := 0; i+3 < len(a.Pix); i += 4 {
+		if a.Pix[i] != b.Pix[i] || a.Pix[i+1] != b.Pix[i+1] || a.Pix[i+2] != b.Pix[i+2] {
+			n++
+		}
+	}
+	return n
+}
+
+// stop ends the dialog now, so that the next one's window is not drawn
+// over (both are centred on the screen).
+func (d *dlg) stop() {
+	select {
+	case err := <-d.done:
+		d.done <- err
+	default:
+		d.cmd.Process.Kill()
+		d.done <- <-d.done
+	}
 }
 
 type recorder interface {

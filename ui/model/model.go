@@ -1,6 +1,6 @@
 // Package model is the dialog's state and decisions, without GTK: which
-// buttons show, their labels and accessible names under Shift/Ctrl, the
-// line under the buttons, and which action a click means. The GTK layer
+// buttons show, their labels under Shift/Ctrl, the line under the buttons,
+// and which action a click means. The GTK layer
 // (package ui) only draws what State says and feeds it events, so every
 // decision here is unit-tested without a display.
 package model
@@ -115,9 +115,12 @@ func (s State) QuickShown() bool {
 
 // Button is how one button looks.
 type Button struct {
-	ID        ButtonID
-	Label     string // with its mnemonic underscore
-	Name      string // accessible name: the label without the underscore
+	ID    ButtonID
+	Label string // with its mnemonic underscore
+	// Name is the label without its underscore. The GTK layer names the
+	// button for a screen reader from the label widget it shows, not from
+	// here, so the name cannot differ from what is drawn.
+	Name      string
 	Visible   bool
 	Sensitive bool
 }
