@@ -1,37 +1,78 @@
 #!/bin/bash
-# Builds the Debian 12 guest of the end-to-end tests and prints the path of
-# its disk image; an image already built from the same inputs is reused.
+# Builds the Debian guest of the end-to-end tests (Debian 12 "bookworm" or
+# Debian 13 "trixie") and prints the path of its disk image; an image
+# already built from the same inputs is reused.
 #
-#   build.sh            build if needed, print .../e2e/<key>/base.img
-#   build.sh --key      print the cache key only
-#   build.sh --sources  print the apt sources the guest will use
+#   build.sh [SUITE]                   build if needed, print .../e2e/<key>/base.img
+#   build.sh --key [SUITE]             print the cache key only
+#   build.sh --sources [SUITE]         print the apt sources the guest will use
+#   build.sh --check-packages [SUITE]  ask the suite's archive (a private apt
+#                                      configuration under the cache) for every
+#                                      package and the two kernels, build nothing
 #
-# The guest boots the way a PC does: OVMF (UEFI) → GRUB (Debian's 5 s menu)
-# → kernel + initramfs → systemd. Disk: GPT, an ESP filled with mtools (this
-# host's kernel has no vfat) holding a grub-mkstandalone BOOTX64.EFI, and an
-# ext4 root made by debootstrap. Two kernels are installed (the newest and
-# one older), so that "newest" is tested. See docs/e2e.md.
+# SUITE is bookworm or trixie; without it RAPIDREBOOT_E2E_SUITE, else
+# bookworm. The guest boots the way a PC does: OVMF (UEFI) → GRUB (Debian's
+# 5 s menu) → kernel + initramfs → systemd. Disk: GPT, an ESP filled with
+# mtools (this host's kernel has no vfat) holding a grub-mkstandalone
+# BOOTX64.EFI, and an ext4 root made by debootstrap. Two kernels are
+# installed (the newest and one older), so that "newest" is tested. See
+# docs/e2e.md.
 #
 # Cache: ${RAPIDREBOOT_CACHE:-$HOME/.cache/rapidreboot}/e2e/<key>/, keyed by
-# this directory's files, the apt sources (read from this machine's apt
-# configuration now, never stored in the repository) and the architecture.
-# Needs root (loop devices, mount, chroot).
+# the suite, this directory's files, the apt sources (read from this
+# machine's apt configuration now, never stored in the repository) and the
+# architecture. Needs root (loop devices, mount, chroot).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${RAPIDREBOOT_CACHE:-$HOME/.cache/rapidreboot}/e2e
-suite=bookworm
-arch=$(dpkg --print-architecture)
-accel=${RAPIDREBOOT_E2E_BUILD_ACCEL:-tcg,thread=multi}
-
 log() { printf 'e2e image: %s\n' "$*" >&2; }
 die() { log "cannot build the guest image: $*"; exit 1; }
+die_early() { log "$*"; exit 2; }
+cache=${RAPIDREBOOT_CACHE:-$HOME/.cache/rapidreboot}/e2e
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+suite=${RAPIDREBOOT_E2E_SUITE:-bookworm}
+mode=build
+for a in "$@"; do
+	case $a in
+	--key | --sources | --check-packages) mode=${a#--} ;;
+	-*) die_early "unknown argument $a (use --key, --sources or --check-packages, and a suite)" ;;
+	*) suite=$a ;;
+	esac
+done
+arch=$(dpkg --print-architecture)
+accel=${RAPIDREBOOT_E2E_BUILD_ACCEL:-tcg,thread=multi}
+case $suite in
+bookworm | trixie) ;;
+*) die_early "unknown suite '$suite' (bookworm = Debian 12, trixie = Debian 13)" ;;
+esac
+
 
 # sources prints this machine's Debian apt sources for $suite (and its
 # -updates and -security suites) in one-line form, from sources.list,
-# *.list and deb822 *.sources. RAPIDREBOOT_E2E_SOURCES (one-line form)
-# replaces them.
+# *.list and deb822 *.sources. A suite this machine has no source for
+# (trixie on a Debian 12 host) gets the same mirrors as the host's own
+# release, with the suite's name: the archive serves both; nothing is added
+# to this machine's apt configuration. RAPIDREBOOT_E2E_SOURCES (one-line
+# form) replaces them.
 sources() {
+	local own host
+	own=$(host_sources "$suite")
+	if [ -n "$own" ]; then
+		printf '%s\n' "$own"
+		return
+	fi
+	host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	[ -n "$host" ] && [ "$host" != "$suite" ] || return 0
+	host_sources "$host" | awk -v h="$host" -v s="$suite" '{
+		if ($3 == h) $3 = s
+		else if ($3 == h "-updates") $3 = s "-updates"
+		else if ($3 == h "-security" || $3 == h "/updates") $3 = s "-security"
+		print }' | sort -u
+}
+
+host_sources() {
+	local suite=$1
 	if [ -n "${RAPIDREBOOT_E2E_SOURCES:-}" ]; then
 		printf '%s\n' "$RAPIDREBOOT_E2E_SOURCES"
 		return
@@ -76,11 +117,34 @@ key() {
 	} | sha256sum | cut -c1-16
 }
 
-case ${1:-} in
---key) key; exit 0 ;;
---sources) sources; exit 0 ;;
-"") ;;
-*) die "unknown argument $1 (use --key or --sources)" ;;
+pkgs=$(packages_for "$suite" <"$here/packages.txt" | tr '\n' ' ')
+
+# private_apt: an apt configuration of its own under the cache (sources,
+# lists, status), so that the suite's archive can be asked from this
+# machine without touching /etc/apt (trixie must never be added there).
+private_apt() {
+	local d=$cache/apt-$suite
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/parts" "$d/prefs"
+	: >"$d/status"
+	sources | sed 's#^deb #deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] #' >"$d/sources.list"
+	apt_opts=(-o "Dir::Etc::SourceList=$d/sources.list" -o "Dir::Etc::SourceParts=$d/parts"
+		-o "Dir::Etc::Preferences=$d/prefs/none" -o "Dir::Etc::PreferencesParts=$d/prefs"
+		-o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o "Dir::State::Status=$d/status"
+		-o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o APT::Sandbox::User=root)
+}
+
+case $mode in
+key) key; exit 0 ;;
+sources) sources; exit 0 ;;
+check-packages)
+	[ -n "$(sources)" ] || die "no apt source for $suite (set RAPIDREBOOT_E2E_SOURCES)"
+	private_apt
+	apt-get -q "${apt_opts[@]}" update >&2 || die "apt-get update of the $suite sources failed (archive unreachable?)"
+	pick_kernels apt-cache "${apt_opts[@]}"
+	check_packages apt-cache "${apt_opts[@]}"
+	log "$suite: all $(echo $pkgs | wc -w) packages found; kernels $newest (newest) and $older"
+	exit 0
+	;;
 esac
 
 k=$(key)
@@ -99,7 +163,7 @@ ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 [ -r "$ovmf_code" ] && [ -r "$ovmf_vars" ] || die "OVMF is missing (package ovmf)"
 
 mirror=$(sources | awk -v s="$suite" '$3 == s { print $2; exit }')
-[ -n "$mirror" ] || die "no apt source for $suite in /etc/apt (set RAPIDREBOOT_E2E_SOURCES)"
+[ -n "$mirror" ] || die "no apt source for $suite or this machine's own release in /etc/apt (set RAPIDREBOOT_E2E_SOURCES)"
 
 mkdir -p "$cache"
 exec 9>"$cache/.build.lock"
@@ -182,24 +246,9 @@ mkdir -p "$mnt/boot/efi"
 
 log "apt-get update and packages"
 in_root apt-get update -qq >>"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; die "apt-get update failed"; }
-# Two kernels of different versions: the one linux-image-amd64 depends on
-# (the newest in these sources) and the one an older linux-image-amd64 of
-# the sources depends on, else the highest older ABI of the same series.
-kdep() { in_root apt-cache show "linux-image-amd64${1:+=$1}" 2>/dev/null | sed -n 's/^Depends: \(linux-image-[0-9][^ ,]*\).*/\1/p' | head -1; }
-newest=$(kdep "")
-older=""
-for v in $(in_root apt-cache madison linux-image-amd64 | awk '{print $3}' | sort -u); do
-	d=$(kdep "$v")
-	if [ -n "$d" ] && [ "$d" != "$newest" ]; then older=$d; fi
-done
-if [ -z "$older" ]; then
-	series=$(echo "$newest" | sed 's/^linux-image-\([0-9.]*\)-[0-9]*-amd64$/\1/')
-	older=$(in_root apt-cache pkgnames "linux-image-$series-" | grep -E "^linux-image-$series-[0-9]+-amd64\$" |
-		grep -vx "$newest" | sort -V | tail -1)
-fi
-[ -n "$newest" ] && [ -n "$older" ] || die "cannot find two kernel versions in the sources (newest '$newest', older '$older')"
+pick_kernels in_root apt-cache
 log "kernels: $newest (newest) and $older"
-pkgs=$(sed 's/#.*//' "$here/packages.txt" | tr -s ' \t' '\n' | sed '/^$/d')
+check_packages in_root apt-cache
 # shellcheck disable=SC2086
 in_root apt-get install -y -q --no-install-recommends $pkgs "$older" >>"$work/build.log" 2>&1 ||
 	{ tail -30 "$work/build.log" >&2; die "apt-get install failed"; }
@@ -294,6 +343,7 @@ stamp firstboot
 
 {
 	echo "key $k"
+	echo "suite $suite"
 	echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "kernels ${newest#linux-image-} ${older#linux-image-}"
 	echo "root_uuid $root_uuid"
