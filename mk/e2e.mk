@@ -1,8 +1,11 @@
-# End-to-end tests in a real Debian 12 guest under qemu (test/e2e,
+# End-to-end tests in a real Debian guest under qemu (test/e2e,
 # docs/e2e.md). Owner: the e2e area.
 #
 #   make test-e2e     image (cached), the product installed from its .deb,
 #                     scenarios, attack-list V rows, figures table (in check)
+#                     in the Debian 12 guest
+#   make test-e2e-13  the same in the Debian 13 guest (E2E_SUITE=trixie; every
+#                     target below takes E2E_SUITE too)
 #   make soak         20 Quick Restarts in a row (scenario 6, row 50)
 #   make e2e-figures  the figures with 5 restarts of each kind
 #   make e2e-image    build (or find) the cached guest image only
@@ -19,7 +22,10 @@
 # leaves room: cold builds (~17 min) plus 60 min stay inside CI's 90.
 E2E_TIMEOUT ?= 60m
 E2E_RUN     ?=
-E2E_GOTEST   = RAPIDREBOOT_E2E=1 RAPIDREBOOT_CACHE=$(CACHE_DIR) \
+# The guest's release: bookworm (Debian 12) or trixie (Debian 13).
+E2E_SUITE   ?= bookworm
+E2E_IMAGE    = RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh $(E2E_SUITE)
+E2E_GOTEST   = RAPIDREBOOT_E2E=1 RAPIDREBOOT_CACHE=$(CACHE_DIR) RAPIDREBOOT_E2E_SUITE=$(E2E_SUITE) \
                $(if $(E2E_KEEP),RAPIDREBOOT_E2E_KEEP=1) \
                $(GO) test -count=1 -v -timeout $(E2E_TIMEOUT) ./test/e2e/
 
@@ -33,19 +39,27 @@ E2E_PRODUCT := $(if $(wildcard mk/package.mk),deb,build)
 # scripts/check-summary counts the guest tests for check's last line;
 # TestUnit* need no guest and TestShell is a developer's tool.
 test-e2e: $(E2E_PRODUCT)
-	RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh >/dev/null
+	$(E2E_IMAGE) >/dev/null
 	scripts/check-summary run guest --ignore '^(TestUnit|TestShell$$)' -- env $(E2E_GOTEST) $(if $(E2E_RUN),-run '$(E2E_RUN)')
 
 soak: $(E2E_PRODUCT)
-	RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh >/dev/null
+	$(E2E_IMAGE) >/dev/null
 	RAPIDREBOOT_E2E_SOAK=20 $(E2E_GOTEST) -run 'TestScenario6'
 
 e2e-figures: $(E2E_PRODUCT)
-	RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh >/dev/null
+	$(E2E_IMAGE) >/dev/null
 	RAPIDREBOOT_E2E_ROUNDS=5 $(E2E_GOTEST) -run 'TestFigures'
 
 e2e-image:
-	RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh
+	$(E2E_IMAGE)
+
+# Debian 13 (trixie). The lead decides what CI runs where (docs/e2e.md).
+.PHONY: test-e2e-13 e2e-image-13
+test-e2e-13:
+	$(MAKE) test-e2e E2E_SUITE=trixie
+
+e2e-image-13:
+	$(MAKE) e2e-image E2E_SUITE=trixie
 
 CHECK_TARGETS += test-e2e
 
@@ -56,7 +70,7 @@ CHECK_TARGETS += test-e2e
 .PHONY: demo-guest
 demo-guest: $(E2E_PRODUCT)
 	@echo "== Quick Restart from the dialog, in a Debian 12 guest under qemu (this machine never restarts)"
-	RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/image/build.sh >/dev/null
+	$(E2E_IMAGE) >/dev/null
 	@$(E2E_GOTEST) -run '^TestScenario2DialogShiftClickQuickRestart$$' > $(BUILD)/demo-guest.log 2>&1; rc=$$?; \
 	  grep -E 'Shift|^(--- |ok|FAIL)' $(BUILD)/demo-guest.log; \
 	  [ $$rc = 0 ] || { tail -40 $(BUILD)/demo-guest.log; exit $$rc; }

@@ -107,6 +107,7 @@ func (s RestartSample) Split() (shutdown, between, boot time.Duration) {
 type Figures struct {
 	mu       sync.Mutex
 	Accel    string
+	Release  string // "Debian 13"; empty: Debian 12
 	Kernel   string
 	restarts map[string][]RestartSample
 	spans    map[string][]time.Duration
@@ -197,7 +198,11 @@ func verdict(ok bool) string {
 func (f *Figures) Write(w io.Writer) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fmt.Fprintf(w, "rapidreboot end-to-end figures (Debian 12 guest, qemu %s, 2 vCPU, medians)\n", f.Accel)
+	release := f.Release
+	if release == "" {
+		release = "Debian 12"
+	}
+	fmt.Fprintf(w, "rapidreboot end-to-end figures (%s guest, qemu %s, 2 vCPU, medians)\n", release, f.Accel)
 	if f.Kernel != "" {
 		fmt.Fprintf(w, "kernel after Quick Restart: %s\n", f.Kernel)
 	}

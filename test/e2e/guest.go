@@ -164,7 +164,7 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 		g.Kill()
 		return nil, err
 	}
-	b, err := g.waitBoot(ctx, &mark, "", BootTimeout)
+	b, err := g.waitBoot(ctx, &mark, func(Boot) bool { return true }, BootTimeout)
 	if err != nil {
 		g.Kill()
 		return nil, err
@@ -193,20 +193,21 @@ func waitForSocket(a, b string, timeout time.Duration, exit chan error) error {
 
 var markerRE = regexp.MustCompile(`@@BOOTED boot_id=(\S+) kernel=(\S+) uptime=(\S+)`)
 
-// waitBoot waits for a marker line of a boot other than notID, then for
-// the root command loop of that boot and the tty1 user's loop.
-func (g *Guest) waitBoot(ctx context.Context, mark *int, notID string, timeout time.Duration) (Boot, error) {
+// waitBoot waits for a marker line that accept takes (a boot other than
+// the current one, or a soft reboot's new userspace), then for the root
+// command loop of that boot and the tty1 user's loop.
+func (g *Guest) waitBoot(ctx context.Context, mark *int, accept func(Boot) bool, timeout time.Duration) (Boot, error) {
 	deadline := time.Now().Add(timeout)
 	var b Boot
 	readyMark := *mark
 	_, err := g.con.wait(mark, timeout, "boot marker", func(s string) bool {
 		m := markerRE.FindStringSubmatch(s)
-		if m == nil || m[1] == notID {
+		if m == nil {
 			return false
 		}
 		b.ID, b.Kernel = m[1], m[2]
 		b.Uptime, _ = strconv.ParseFloat(m[3], 64)
-		return true
+		return accept(b)
 	})
 	if err != nil {
 		return b, g.explain(err)
@@ -336,6 +337,24 @@ func (r Restart) String() string {
 // RestartWith runs start (which asks the guest to restart somehow), waits
 // for the next boot and reports how the guest came back.
 func (g *Guest) RestartWith(ctx context.Context, start func() error) (Restart, error) {
+	from := g.Boot.ID
+	return g.restartWith(ctx, start, func(b Boot) bool { return b.ID != from })
+}
+
+// SoftRebootWith runs start (systemctl soft-reboot: systemd >= 254 stops
+// and starts userspace only; the kernel and the boot id stay) and waits
+// for the new userspace's marker: the same boot id, a later uptime. The
+// tty1 user's ready file is removed first, so that the old loop's cannot
+// be taken for the new one's.
+func (g *Guest) SoftRebootWith(ctx context.Context, start func() error) (Restart, error) {
+	from := g.Boot
+	if _, rc, err := g.Root(ctx, "rm -f /run/e2e-user/ready", 30*time.Second); err != nil || rc != 0 {
+		return Restart{From: from}, fmt.Errorf("cannot remove the tty1 loop's ready file (rc %d): %v", rc, err)
+	}
+	return g.restartWith(ctx, start, func(b Boot) bool { return b.ID == from.ID && b.Uptime > from.Uptime })
+}
+
+func (g *Guest) restartWith(ctx context.Context, start func() error, accept func(Boot) bool) (Restart, error) {
 	r := Restart{From: g.Boot}
 	mark := g.con.mark()
 	qmark := g.qmp.mark()
@@ -344,7 +363,7 @@ func (g *Guest) RestartWith(ctx context.Context, start func() error) (Restart, e
 		return r, err
 	}
 	m := mark
-	b, err := g.waitBoot(ctx, &m, r.From.ID, RestartTimeout)
+	b, err := g.waitBoot(ctx, &m, accept, RestartTimeout)
 	r.To = b
 	r.Lines = g.con.linesSince(mark)
 	for _, l := range r.Lines {
@@ -446,7 +465,8 @@ func (g *Guest) Reset() error {
 // WaitNextBoot waits for a boot other than the current one, reading the
 // console from mark (taken before the reset or request).
 func (g *Guest) WaitNextBoot(ctx context.Context, mark int) (Boot, error) {
-	return g.waitBoot(ctx, &mark, g.Boot.ID, RestartTimeout)
+	from := g.Boot.ID
+	return g.waitBoot(ctx, &mark, func(b Boot) bool { return b.ID != from }, RestartTimeout)
 }
 
 // ConsoleMark and ConsoleSince give tests the raw console.

@@ -137,13 +137,13 @@ func quickRestart(t *testing.T, g *Guest, what string) Restart {
 }
 
 // fullReboot asks for a normal restart as the tty1 user, as a desktop's
-// Restart button does through logind.
+// Restart button does through logind (desktopReboot).
 func fullReboot(t *testing.T, g *Guest, what string) Restart {
 	t.Helper()
 	cold(t, g)
 	mustRoot(t, g, "dmesg -n 6")
 	return restart(t, g, what, func() error {
-		return g.UserStart(suite.ctx, "systemctl reboot")
+		return g.UserStart(suite.ctx, desktopReboot())
 	})
 }
 

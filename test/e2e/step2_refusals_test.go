@@ -19,7 +19,7 @@ func TestProductIsInstalledAndOffersAPlan(t *testing.T) {
 		t.Fatalf("GetPlan: %s", p)
 	}
 	if !p.Plan.Available {
-		t.Fatalf("Quick Restart is not available in a plain Debian 12 guest: %s", p)
+		t.Fatalf("Quick Restart is not available in a plain %s guest: %s", releaseName(), p)
 	}
 	if p.Plan.Version != newest(t) || p.Plan.Kernel != "/boot/vmlinuz-"+newest(t) {
 		t.Errorf("the plan names %s (%s), want the newest kernel %s", p.Plan.Kernel, p.Plan.Version, newest(t))
@@ -200,7 +200,7 @@ func TestRow35BlockInhibitorIsRefusedNamingWhoAndWhy(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if c.mode == "block-weak" {
 				if _, rc := root(t, g, "systemd-inhibit --what=shutdown --mode=block-weak true"); rc != 0 {
-					t.Skip("logind in Debian 12 (systemd 252) has no block-weak mode (it came with systemd 257)")
+					t.Skipf("logind in %s has no block-weak mode (it came with systemd 257)", releaseName())
 				}
 			}
 			who := "e2e-row35-" + strings.ReplaceAll(c.name, " ", "-")

@@ -295,13 +295,14 @@ systemctl -q is-active e2e-release-later`)
 	})
 }
 
-// fullRebootKeepArm asks for a normal restart with systemctl as the tty1
-// user: with a Quick Restart armed, the product's hook turns it into a
-// kexec (docs/reboot-design.md).
+// fullRebootKeepArm asks for a normal restart as the tty1 user, as a
+// desktop does (desktopReboot: systemctl on Debian 12, logind's
+// Reboot(true) on 13): with a Quick Restart armed, the product's hook
+// turns it into a kexec (docs/reboot-design.md).
 func fullRebootKeepArm(t *testing.T, g *Guest, what string) Restart {
 	t.Helper()
 	mustRoot(t, g, "dmesg -n 6")
-	return restart(t, g, what, func() error { return g.UserStart(suite.ctx, "systemctl reboot") })
+	return restart(t, g, what, func() error { return g.UserStart(suite.ctx, desktopReboot()) })
 }
 
 // Row 39: the helper killed with SIGKILL while armed. Nobody is left to
@@ -462,7 +463,7 @@ rm -rf $d`)
 	mustRoot(t, g, "dmesg -n 6")
 	r := restart(t, g, "Quick Restart into a kernel that hangs, then reset", func() error {
 		mark := g.ConsoleMark()
-		if err := g.UserStart(suite.ctx, "systemctl reboot"); err != nil {
+		if err := g.UserStart(suite.ctx, desktopReboot()); err != nil {
 			return err
 		}
 		if _, err := g.WaitConsole(&mark, RestartTimeout, "the hang script's line", func(s string) bool {

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,4 +96,40 @@ func TestFigures(t *testing.T) {
 			bare()
 		}
 	}
+}
+
+// TestFiguresSoftReboot measures `systemctl soft-reboot` once per round as
+// a reference for the table (issue 15, Required 6): systemd >= 254 stops
+// and starts userspace only, the kernel stays (Debian 12's systemd 252 has
+// no soft reboot). Wall time from the request to the new userspace's
+// marker, like the others; it goes into the table's notes, not its rows.
+// Last in the run: a soft reboot keeps /run and the kernel's state.
+func TestFiguresSoftReboot(t *testing.T) {
+	g := guest(t)
+	if suite.release == "bookworm" {
+		t.Skipf("%s's systemd 252 has no soft-reboot (it came with 254)", releaseName())
+	}
+	var walls []time.Duration
+	for i := 0; i < suite.rounds; i++ {
+		r, err := g.SoftRebootWith(suite.ctx, func() error { return g.RootStart("systemctl soft-reboot") })
+		if err != nil {
+			suite.broken = true
+			t.Fatalf("systemctl soft-reboot: the guest did not come back: %v", err)
+		}
+		t.Logf("systemctl soft-reboot: %.1f s, kernel %s, uptime %.1f -> %.1f s", r.Wall().Seconds(), r.To.Kernel, r.From.Uptime, r.To.Uptime)
+		if len(r.Resets) != 0 || r.Firmware {
+			t.Errorf("a soft reboot went through the firmware: %d RESET, banner %v", len(r.Resets), r.Firmware)
+		}
+		if r.To.Kernel != r.From.Kernel {
+			t.Errorf("a soft reboot changed the kernel: %s -> %s", r.From.Kernel, r.To.Kernel)
+		}
+		walls = append(walls, r.Wall())
+	}
+	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
+	var all []string
+	for _, w := range walls {
+		all = append(all, fmt.Sprintf("%.1f", w.Seconds()))
+	}
+	suite.figures.Note("systemctl soft-reboot (userspace only, same kernel; a reference): median %.2f s of %d (%s s)",
+		walls[len(walls)/2].Seconds(), len(walls), strings.Join(all, ", "))
 }
