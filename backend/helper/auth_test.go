@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
@@ -252,4 +253,40 @@ func TestIssue12Item4GetPlanGivesTheCommandLineOnlyToThoseAllowedQuickRestart(t 
 			t.Errorf("cmdline %q", p.Cmdline)
 		}
 	})
+}
+
+// Item 2, QuickRestart: a caller that joined another caller's load and
+// left before it ended gets no reboot, and the arm is dropped.
+func TestIssue12Item2AQuickRestartForACallerThatLeftAsksNoReboot(t *testing.T) {
+	e := newEnv(t, nil)
+	started := make(chan struct{})
+	release := make(chan struct{})
+	e.fake.OnLoad = func() {
+		close(started)
+		<-release
+	}
+	armErr := make(chan error, 1)
+	go func() {
+		_, err := e.h.Arm(context.Background(), ":1.8", false)
+		armErr <- err
+	}()
+	<-started
+	qrErr := make(chan error, 1)
+	go func() { qrErr <- e.h.QuickRestart(context.Background(), ":1.9", false) }()
+	for len(e.auth.asked()) < 4 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // QuickRestart joins the load
+	e.users.gone.Store(":1.9", true)
+	close(release)
+	if err := <-armErr; err != nil {
+		t.Errorf("Arm of the caller still there: %v", err)
+	}
+	if err := <-qrErr; err == nil || !strings.Contains(err.Error(), "left the bus") {
+		t.Errorf("QuickRestart = %v, want a refusal for the caller that left", err)
+	}
+	if len(e.logind.reboots) != 0 {
+		t.Errorf("logind asked to reboot for a caller that left: %v", e.logind.reboots)
+	}
+	e.assertDisarmed(t)
 }
