@@ -20,14 +20,21 @@ polkit.addRule(function(action, subject) {
 	if (action.id.indexOf("org.freedesktop.login1.reboot") == 0 && subject.user == "alice")
 		return polkit.Result.NO;
 });
-EOF
-sleep 2`)
+EOF`)
 	t.Cleanup(func() { mustRoot(t, g, "rm -f /etc/polkit-1/rules.d/00-e2e-no-reboot.rules; sleep 2") })
 
-	// The rule is in force: polkit denies alice logind's action (asked
-	// without restarting anything).
-	if out, rc := user(t, g, "pkcheck --action-id org.freedesktop.login1.reboot --process $$"); rc == 0 {
-		t.Fatalf("the rule is not in force, pkcheck allows alice to reboot: %s", out)
+	// Wait until the rule is in force: polkit denies alice logind's action
+	// (asked without restarting anything). polkitd reloads its rules on
+	// inotify, which under TCG can take a few seconds after boot.
+	for i := 0; ; i++ {
+		out, rc := user(t, g, "pkcheck --action-id org.freedesktop.login1.reboot --process $$")
+		if rc != 0 {
+			break
+		}
+		if i == 30 {
+			t.Fatalf("the rule is not in force after 30 s, pkcheck allows alice to reboot: %s", out)
+		}
+		mustRoot(t, g, "sleep 1")
 	}
 	// Quick Restart stays allowed to her by its own action...
 	if out, rc := user(t, g, "pkcheck --action-id "+busapi.ActionQuickRestart+" --process $$"); rc != 0 {
