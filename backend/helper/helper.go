@@ -289,7 +289,11 @@ func (h *Helper) mayReadPlan(ctx context.Context, sender string) bool {
 	if uid == 0 {
 		return true
 	}
-	return h.cfg.Auth.Check(ctx, sender, busapi.ActionQuickRestart, nil, false) == nil
+	// A question on the way, not a decision: a slow polkit withholds the
+	// command line rather than holding up the plan.
+	pctx, pcancel := context.WithTimeout(ctx, queryTimeout)
+	defer pcancel()
+	return h.cfg.Auth.Check(pctx, sender, busapi.ActionQuickRestart, nil, false) == nil
 }
 
 // WithheldWhy is the one Why line of a plan given to a caller who may not
