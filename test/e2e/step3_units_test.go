@@ -104,6 +104,15 @@ func TestUnitsHardenedBootUnitsCheckTheArmUnloadAndMoveTheMarkers(t *testing.T) 
 	if p := probeAsUser(t, g, "arm"); !p.OK {
 		t.Fatalf("Arm: %s", p)
 	}
+	// The Arm ran in the helper under its bounds (MemoryMax=256M, TasksMax=64,
+	// no kexec_load in its filter); what it used, for docs/helper.md.
+	t.Run("the helper armed within its bounds", func(t *testing.T) {
+		out := mustRoot(t, g, "systemctl show --no-pager -p MemoryMax -p TasksMax -p MemoryCurrent -p TasksCurrent rapidreboot-helper.service")
+		t.Logf("after Arm: %s", strings.Join(strings.Fields(out), " "))
+		if !strings.Contains(out, "MemoryMax=268435456") || !strings.Contains(out, "TasksMax=64") {
+			t.Errorf("the helper's unit in the guest: %s, want MemoryMax=268435456 and TasksMax=64", out)
+		}
+	})
 	r := quickRestart(t, g, "rapidrebootctl restart --quick through the sandboxed boot unit")
 	t.Run("Quick Restart: ExecStop checked the arm, the hook kexec'd, the markers moved", func(t *testing.T) {
 		checkKexecBoot(t, g, r, want)
