@@ -60,15 +60,22 @@ func checkUnitsSucceeded(t *testing.T, g *Guest) {
 	}
 }
 
-// previousBootLog returns the kernel-log lines the boot units wrote through
-// /dev/kmsg in the boot before this one (the journal was still running
-// when ExecStop ran; the hook's own lines come after it stopped), and the
-// units' failure lines of that boot, if any.
-func previousBootLog(t *testing.T, g *Guest) (kmsg, failures string) {
-	t.Helper()
-	kmsg = mustRoot(t, g, `journalctl -b -1 -k -o cat --no-pager | grep 'rapidreboot:' || true`)
-	failures = mustRoot(t, g, `journalctl -b -1 -o cat --no-pager -u rapidreboot-boot.service -u rapidreboot-boot-done.service | grep -E 'status=[0-9]+/|Failed with result|Failed to' || true`)
-	return kmsg, failures
+// unitsKmsg returns the product's kernel-log lines of a restart as the
+// serial console printed them (quickRestart and fullRebootKeepArm set the
+// console level so that the product's notices show). The guest's journal
+// is not kept across boots, so the console is the record: a "checked" or
+// "cancelled" line there was written by ExecStop (--verify) through the
+// /dev/kmsg bound into its sandbox, before the systemd-shutdown hook's own
+// lines.
+func unitsKmsg(r Restart) string {
+	var b strings.Builder
+	for _, l := range r.Lines {
+		if i := strings.Index(l.Text, "rapidreboot: "); i >= 0 {
+			b.WriteString(l.Text[i:])
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }
 
 func TestUnitsHardenedBootUnitsCheckTheArmUnloadAndMoveTheMarkers(t *testing.T) {
@@ -97,22 +104,28 @@ func TestUnitsHardenedBootUnitsCheckTheArmUnloadAndMoveTheMarkers(t *testing.T) 
 	if p := probeAsUser(t, g, "arm"); !p.OK {
 		t.Fatalf("Arm: %s", p)
 	}
+	// The Arm ran in the helper under its bounds (MemoryMax=256M, TasksMax=64,
+	// no kexec_load in its filter); what it used, for docs/helper.md.
+	t.Run("the helper armed within its bounds", func(t *testing.T) {
+		out := mustRoot(t, g, "systemctl show --no-pager -p MemoryMax -p TasksMax -p MemoryCurrent -p TasksCurrent rapidreboot-helper.service")
+		t.Logf("after Arm: %s", strings.Join(strings.Fields(out), " "))
+		if !strings.Contains(out, "MemoryMax=268435456") || !strings.Contains(out, "TasksMax=64") {
+			t.Errorf("the helper's unit in the guest: %s, want MemoryMax=268435456 and TasksMax=64", out)
+		}
+	})
 	r := quickRestart(t, g, "rapidrebootctl restart --quick through the sandboxed boot unit")
 	t.Run("Quick Restart: ExecStop checked the arm, the hook kexec'd, the markers moved", func(t *testing.T) {
 		checkKexecBoot(t, g, r, want)
-		kmsg, failures := previousBootLog(t, g)
-		t.Logf("the boot units' kernel-log lines of the boot before:\n%s", kmsg)
+		kmsg := unitsKmsg(r)
+		t.Logf("the product's kernel-log lines of the restart:\n%s", kmsg)
 		if !regexp.MustCompile(`rapidreboot: Quick Restart into \S+ checked`).MatchString(kmsg) {
 			t.Errorf("no \"Quick Restart into … checked\" line from ExecStop (--verify) in the kernel log of the boot before")
 		}
-		// --verify also tested the dpkg locks (/var/lib/dpkg, /proc/locks)
-		// and read /boot: an operation the sandbox refused shows as an
-		// error line.
+		// --verify also tested the dpkg locks (/var/lib/dpkg, /proc/locks),
+		// read /boot and asked systemctl for the shutdown job: an operation
+		// the sandbox refused shows as an error line.
 		if m := regexp.MustCompile(`(?i)rapidreboot: .*(cannot|permission denied|read-only file system|operation not permitted).*`).FindString(kmsg); m != "" {
 			t.Errorf("a boot unit step failed in its sandbox: %s", m)
-		}
-		if failures != "" {
-			t.Errorf("the boot units failed in the boot before:\n%s", failures)
 		}
 		checkUnitsSucceeded(t, g)
 	})
@@ -134,16 +147,14 @@ func TestUnitsHardenedBootUnitsCheckTheArmUnloadAndMoveTheMarkers(t *testing.T) 
 		if r.ByKexec() {
 			t.Errorf("the restart was a kexec although the kernel file changed after Arm")
 		}
-		kmsg, failures := previousBootLog(t, g)
-		t.Logf("the boot units' kernel-log lines of the boot before:\n%s", kmsg)
+		kmsg := unitsKmsg(r)
+		t.Logf("the product's kernel-log lines of the restart:\n%s", kmsg)
 		if !strings.Contains(kmsg, "Quick Restart cancelled") {
 			t.Errorf("no \"Quick Restart cancelled\" line from ExecStop (--verify) in the kernel log of the boot before")
 		}
+		// ExecStop logs a failed unload before its "cancelled" line.
 		if strings.Contains(kmsg, "cannot unload") {
 			t.Errorf("ExecStop could not unload the image in its sandbox")
-		}
-		if failures != "" {
-			t.Errorf("the boot units failed in the boot before:\n%s", failures)
 		}
 		checkUnitsSucceeded(t, g)
 	})
