@@ -673,10 +673,12 @@ func TestRow39AnArmThatExpiresIsUnloaded(t *testing.T) {
 			t.Fatal("still loaded 10 s after a 1 s arm")
 		}
 	}
-	r.assertDisarmed()
+	// The image goes first; the files and Armed follow, and the helper
+	// logs the expiry once all of it is done.
 	if l := r.log.WaitFor(5*time.Second, "expired"); l == "" {
 		t.Errorf("log: %q", r.log.Lines())
 	}
+	r.assertDisarmed()
 }
 
 func TestRow39AHelperKilledWhileArmedCleansUpWhenStartedAgain(t *testing.T) {
