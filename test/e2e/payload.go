@@ -91,7 +91,9 @@ set -eu
 p=/mnt/payload
 mkdir -p /usr/local/lib/e2e/tools
 cp -a "$p/tools/." /usr/local/lib/e2e/tools/
-install -m 0755 "$p/tools/e2e-stamp" /usr/lib/systemd/system-shutdown/e2e-stamp
+# Debian 13 ships no /usr/lib/systemd/system-shutdown/ until a package puts
+# a hook there (the product's .deb does, after this).
+install -D -m 0755 "$p/tools/e2e-stamp" /usr/lib/systemd/system-shutdown/e2e-stamp
 if ls "$p"/debs/*.deb >/dev/null 2>&1; then
 	# Offline: every dependency must already be in the image (packages.txt).
 	dpkg -i "$p"/debs/*.deb
