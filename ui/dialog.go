@@ -585,6 +585,13 @@ func (d *dialog) later() {
 			}
 			d.trace("plan available=%v reason=%q", p.Available && err == nil, d.st.Reason)
 			d.apply()
+			// Opened with --quick before the plan came, the focus fell
+			// back to Cancel (Quick Restart was not possible yet), so Enter
+			// would cancel: now that it is possible it goes where the
+			// option asked, unless the user has moved it.
+			if d.opts.Quick && d.st.Quick == model.Available && d.buttons[model.BCancel].HasFocus() {
+				d.focus(d.opts.Action)
+			}
 		})
 	}()
 	go func() {

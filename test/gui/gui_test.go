@@ -150,6 +150,15 @@ func TestTheClicksOwnModifierStateDecides(t *testing.T) {
 		waitCall(t, h.helper, "Arm()")
 		waitCall(t, h.gnome, "Reboot()")
 	})
+	t.Run("with --quick, Enter is the Quick Restart once the plan has come", func(t *testing.T) {
+		h := newHarness(t)
+		d := h.start("--quick")
+		d.waitTrace(0, "plan available=true", 10*time.Second)
+		d.waitLabel("Quick Restart")
+		d.xdotool("key", "Return")
+		waitCall(t, h.helper, "Arm()")
+		waitCall(t, h.gnome, "Reboot()")
+	})
 	t.Run("Alt+Q, the Quick Restart mnemonic, works while Shift is held", func(t *testing.T) {
 		h := newHarness(t)
 		d := h.start()
