@@ -58,9 +58,11 @@ e2e-figures: $(E2E_PRODUCT)
 e2e-image:
 	$(E2E_IMAGE)
 
-# Debian 13 (trixie): the whole suite by hand; in make check the part that
-# has passed there (docs/e2e.md "Which release runs where"), since both
-# suites in full do not fit CI's 90 minutes on 2 cores.
+# Debian 13 (trixie): the whole suite by hand (test-e2e-13), or the part
+# that has passed there (test-e2e-13-check). Not in make check yet: its
+# 6.12 kernel failed twice in about 20 boots under QEMU 7.2's TCG (an early
+# hang, an int3 oops on code the kernel had just patched; docs/e2e.md), and
+# a suite that fails one run in five would block every landing.
 E2E_13_CHECK := ^(TestHarness.*|TestProductIsInstalledAndOffersAPlan|TestScenario1And5Row41.*|TestScenario2DialogShiftClickQuickRestart|TestScenario3Row38.*|TestRow39HelperKilledWhileArmed|TestSystemctlReboot.*|TestFiguresSoftReboot)$$
 .PHONY: test-e2e-13 e2e-image-13 test-e2e-13-check e2e-plan
 test-e2e-13:
@@ -79,7 +81,7 @@ e2e-image-13:
 e2e-plan:
 	$(MAKE) test-e2e E2E_COLD=all E2E_RUN='^TestPlanEqualsColdBoot$$'
 
-CHECK_TARGETS += test-e2e test-e2e-13-check
+CHECK_TARGETS += test-e2e
 
 # make demo: the main job for real, where a restart is allowed: in the
 # guest, the tty1 user opens the dialog from the .deb, holds Shift, clicks
