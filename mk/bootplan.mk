@@ -2,13 +2,7 @@
 # `rapidrebootctl plan`. Owner: the boot plan's area. Unit tests (fixture
 # roots, attack rows) run in `make unit`.
 #
-#   make fuzz-short   each parser's fuzz target for FUZZTIME (in check)
-#
-# FUZZTIME is a count of executions, not a duration: with a duration, Go
-# 1.26's fuzz coordinator can fail a target with a bare "context deadline
-# exceeded" and no failing input when the deadline races a busy worker
-# (golang/go#75804, fixed in Go 1.27; it failed one `make check` here).
-# 200000 executions take 6-12 s per target on this 2-core machine.
+#   make fuzz-short   each parser's fuzz target for FUZZTIME (Makefile; in check)
 #   make bench-plan   plan for 100 kernels + 2 MB grub.cfg, and 2x, 4x
 #                     (figures, not pass/fail; target < 20 ms, linear growth)
 #   make demo-plan    `rapidrebootctl plan` on this machine and on a fixture
@@ -19,7 +13,6 @@
 #   make grub-fixtures-check  regenerate into a temp dir and diff (skipped when the
 #                             packages are not cached yet; not in check)
 
-FUZZTIME        ?= 200000x
 PLAN_BENCHTIME  ?= 20x
 PLAN_FIXTURE    ?= backend/bootplan/testdata/debian-12-own-two-kernels/root
 FUZZ_TARGETS    := \

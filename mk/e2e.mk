@@ -34,10 +34,8 @@ E2E_GOTEST   = RAPIDREBOOT_E2E=1 RAPIDREBOOT_CACHE=$(CACHE_DIR) RAPIDREBOOT_E2E_
                $(if $(E2E_KEEP),RAPIDREBOOT_E2E_KEEP=1) \
                $(GO) test -count=1 -v -timeout $(E2E_TIMEOUT) ./test/e2e/
 
-# The guest installs the freshly built package. Until mk/package.mk
-# provides `deb`, the programs from `build` are installed by make install
-# (if it exists) or not at all, and the product's tests skip.
-E2E_PRODUCT := $(if $(wildcard mk/package.mk),deb,build)
+# The guest installs the freshly built package (mk/package.mk).
+E2E_PRODUCT := deb
 
 .PHONY: test-e2e soak e2e-figures e2e-image
 

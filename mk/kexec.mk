@@ -6,13 +6,12 @@
 #   make kexec-assets-check  sh -n and shellcheck of the init scripts,
 #                            systemd-analyze verify of the units   (in check)
 #   make fuzz-kexec          short fuzz runs of the parsers         (in check)
-#                            FUZZTIME=2000000x for longer
+#                            FUZZTIME=2000000x for longer (Makefile)
 #   make bench-hook          hook decision time and the Load path
 #                            (1 MiB + 50 MiB initrds into a memfd), syscall faked
 
 KEXEC_UNITS   := $(wildcard assets/systemd/rapidreboot-boot*.service)
 KEXEC_INITS   := $(wildcard assets/sysvinit/rapidreboot*)
-FUZZTIME      ?= 200000x
 KEXEC_FUZZ    := ./backend/kexec:FuzzParseLockdown \
                  ./backend/armstate:FuzzReadNeverPanics \
                  ./backend/preflight:FuzzParseLocks \
