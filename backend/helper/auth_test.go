@@ -30,12 +30,15 @@ func TestIssue12Item1ArmAndQuickRestartAskLogindsOwnRebootAction(t *testing.T) {
 	}{
 		{"alone", false, nil, []string{busapi.ActionQuickRestart, logind.ActionReboot}},
 		{"other users' sessions", true, nil, []string{busapi.ActionQuickRestartMultipleSessions, logind.ActionRebootMultipleSessions}},
+		// The product never overrides a block inhibitor (it is refused as
+		// unavailable, naming it), so reboot-ignore-inhibit is never asked:
+		// asking made real polkit want a password where the user should
+		// read who blocks (found by row 35 in the guest).
 		{"a block inhibitor", false, &logind.Inhibitor{What: "shutdown", Mode: "block", UID: 0, Who: "apt"},
-			[]string{busapi.ActionQuickRestart, logind.ActionRebootIgnoreInhibit}},
+			[]string{busapi.ActionQuickRestart, logind.ActionReboot}},
 		{"both", true, &logind.Inhibitor{What: "shutdown", Mode: "block", UID: 0, Who: "apt"},
-			[]string{busapi.ActionQuickRestartMultipleSessions, logind.ActionRebootMultipleSessions, logind.ActionRebootIgnoreInhibit}},
+			[]string{busapi.ActionQuickRestartMultipleSessions, logind.ActionRebootMultipleSessions}},
 		{"logind cannot list sessions", false, nil, []string{busapi.ActionQuickRestartMultipleSessions, logind.ActionRebootMultipleSessions}},
-		{"logind cannot list inhibitors", false, nil, []string{busapi.ActionQuickRestart, logind.ActionRebootIgnoreInhibit}},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
@@ -45,8 +48,6 @@ func TestIssue12Item1ArmAndQuickRestartAskLogindsOwnRebootAction(t *testing.T) {
 				switch c.desc {
 				case "logind cannot list sessions":
 					e.logind.othersErr = errors.New("no logind")
-				case "logind cannot list inhibitors":
-					e.logind.blockedErr = errors.New("no logind")
 				}
 				// Allowed Quick Restart, denied logind's action: refused.
 				e.auth.deny = map[string]error{c.want[len(c.want)-1]: reason.New(reason.NotAuthorized, "")}
@@ -289,4 +290,21 @@ func TestIssue12Item2AQuickRestartForACallerThatLeftAsksNoReboot(t *testing.T) {
 		t.Errorf("logind asked to reboot for a caller that left: %v", e.logind.reboots)
 	}
 	e.assertDisarmed(t)
+}
+
+// Row 35 with real polkit: reboot-ignore-inhibit needs a password, and
+// asking for it turned "Backup is copying" into "Authentication is
+// required" (the guest's row 35 caught it). The product never overrides a
+// block inhibitor, so the person reads who blocks and why.
+func TestABlockInhibitorIsNamedNotTurnedIntoAPasswordPrompt(t *testing.T) {
+	e := newEnv(t, nil)
+	e.logind.blocker = &logind.Inhibitor{What: "shutdown", Mode: "block", UID: 1001, Who: "Backup", Why: "copying"}
+	e.auth.deny = map[string]error{logind.ActionRebootIgnoreInhibit: reason.New(reason.AuthenticationRequired, "")}
+	_, err := e.h.Arm(context.Background(), ":1.9", false)
+	if errName(err) != busapi.ErrUnavailable || reason.CodeOf(err) != reason.Inhibited || reason.DetailOf(err) != "Backup (copying)" {
+		t.Errorf("Arm past another user's block inhibitor = %v (%s, %s), want Unavailable, %s, naming Backup", err, errName(err), reason.CodeOf(err), reason.Inhibited)
+	}
+	if n := e.fake.Count(kexectest.OpLoad); n != 0 {
+		t.Errorf("%d loads", n)
+	}
 }

@@ -51,8 +51,6 @@ type Users interface {
 // Logind is what the helper asks logind; logind.Manager is the real one.
 type Logind interface {
 	OtherUsersSessions(ctx context.Context, uid uint32) (bool, error)
-	// RebootBlockedFor: would logind ask uid for reboot-ignore-inhibit.
-	RebootBlockedFor(ctx context.Context, uid uint32) (bool, error)
 	ShutdownBlocker(ctx context.Context) (*logind.Inhibitor, error)
 	RebootWithFlags(ctx context.Context, flags uint64) error
 	Reboot(ctx context.Context, interactive bool) error
@@ -394,14 +392,12 @@ func (h *Helper) authorize(ctx context.Context, method, sender string, interacti
 	// Quick Restart must not widen who may restart: the caller must also
 	// pass logind's own check for this reboot, for the same subject, as
 	// if it asked logind itself (the helper's RebootWithFlags comes from
-	// root, which logind does not ask polkit about).
-	bctx, bcancel := context.WithTimeout(ctx, queryTimeout)
-	blocked, err := h.cfg.Logind.RebootBlockedFor(bctx, uid)
-	bcancel()
-	if err != nil {
-		blocked = true // the stricter set of actions, as for sessions
-	}
-	for _, la := range logind.RebootActions(others, blocked) {
+	// root, which logind does not ask polkit about). Never
+	// reboot-ignore-inhibit: no door of the product overrides a block
+	// inhibitor (Quick Restart is unavailable while one is held, naming
+	// it, and every reboot it asks for honours them), so asking for it
+	// would only turn "Backup is copying" into a password prompt.
+	for _, la := range logind.RebootActions(others, false) {
 		if err := h.cfg.Auth.Check(ctx, sender, la, nil, interactive); err != nil {
 			if reason.CodeOf(err) == reason.NotAuthorized {
 				err = reason.Wrap(reason.RestartNotAllowed, "", err)
