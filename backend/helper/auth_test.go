@@ -260,18 +260,7 @@ func TestIssue12Item4GetPlanGivesTheCommandLineOnlyToThoseAllowedQuickRestart(t 
 // left before it ended gets no reboot, and the arm is dropped.
 func TestIssue12Item2AQuickRestartForACallerThatLeftAsksNoReboot(t *testing.T) {
 	e := newEnv(t, nil)
-	started := make(chan struct{})
-	release := make(chan struct{})
-	e.fake.OnLoad = func() {
-		close(started)
-		<-release
-	}
-	armErr := make(chan error, 1)
-	go func() {
-		_, err := e.h.Arm(context.Background(), ":1.8", false)
-		armErr <- err
-	}()
-	<-started
+	armErr, release := e.armHeld(":1.8")
 	qrErr := make(chan error, 1)
 	go func() { qrErr <- e.h.QuickRestart(context.Background(), ":1.9", false) }()
 	for len(e.auth.asked()) < 4 {

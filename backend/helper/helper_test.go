@@ -241,20 +241,27 @@ func TestConcurrentArmsShareOneLoadAndOnePlan(t *testing.T) {
 	}
 }
 
-func TestDisarmDuringALoadCancelsItAndWins(t *testing.T) {
-	e := newEnv(t, nil)
+// armHeld starts an Arm by sender whose kernel load waits until release
+// is closed, and returns once the load has begun.
+func (e *env) armHeld(sender string) (armErr <-chan error, release chan struct{}) {
 	started := make(chan struct{})
-	release := make(chan struct{})
+	release = make(chan struct{})
 	e.fake.OnLoad = func() {
 		close(started)
 		<-release
 	}
-	armErr := make(chan error, 1)
+	errc := make(chan error, 1)
 	go func() {
-		_, err := e.h.Arm(context.Background(), ":1.9", false)
-		armErr <- err
+		_, err := e.h.Arm(context.Background(), sender, false)
+		errc <- err
 	}()
 	<-started
+	return errc, release
+}
+
+func TestDisarmDuringALoadCancelsItAndWins(t *testing.T) {
+	e := newEnv(t, nil)
+	armErr, release := e.armHeld(":1.9")
 	disarmErr := make(chan error, 1)
 	go func() { disarmErr <- e.h.Disarm(context.Background(), ":1.10") }()
 	if !e.stderr.waitFor("a Disarm cancels the Arm in flight") {
