@@ -86,16 +86,38 @@ func cmdlineCryptVolumes(cmdline string) []string {
 	return out
 }
 
-// PassphrasePrompts returns the encrypted volumes a boot with cmdline
-// asks a passphrase for: crypttab's (PassphraseVolumes) when it names
-// any, else those the command line asks the initramfs to unlock. The
-// dialog calls it too, with the plan's command line, to say so in the
-// user's language.
-func PassphrasePrompts(crypttab []byte, cmdline string) []string {
-	if vols := PassphraseVolumes(crypttab); len(vols) > 0 {
-		return vols
+// The passphrase warning is the one plan warning the dialog says again in
+// the user's language (the plan's warnings are English, for logs and the
+// CLI). The helper writes it with PassphraseWarning and the dialog reads the
+// volumes back with PassphraseWarningVolumes, so the dialog reads no system
+// file and both ends of the wording live here. Volume names come from
+// whitespace-separated fields (crypttab, the command line), so ", " cannot
+// occur inside one.
+const (
+	passphraseWarningPrefix = "encrypted disk ("
+	passphraseWarningSuffix = "): its passphrase will be asked again at the console during the Quick Restart, as after a normal restart"
+)
+
+// PassphraseWarning is the plan's warning that vols ask for their
+// passphrase again during a Quick Restart.
+func PassphraseWarning(vols []string) string {
+	return passphraseWarningPrefix + strings.Join(vols, ", ") + passphraseWarningSuffix
+}
+
+// PassphraseWarningVolumes returns the volumes named by the first
+// passphrase warning among a plan's warnings (PassphraseWarning), nil if
+// there is none.
+func PassphraseWarningVolumes(warnings []string) []string {
+	for _, w := range warnings {
+		list, ok := strings.CutPrefix(w, passphraseWarningPrefix)
+		if !ok {
+			continue
+		}
+		if list, ok = strings.CutSuffix(list, passphraseWarningSuffix); ok && list != "" {
+			return strings.Split(list, ", ")
+		}
 	}
-	return cmdlineCryptVolumes(cmdline)
+	return nil
 }
 
 // cryptWarning adds the warning when the target boots an encrypted volume
@@ -115,6 +137,6 @@ func (p *planner) cryptWarning(cmdline string) {
 		}
 	}
 	if len(vols) > 0 {
-		p.warnf("encrypted disk (%s): its passphrase will be asked again at the console during the Quick Restart, as after a normal restart", strings.Join(vols, ", "))
+		p.warnf("%s", PassphraseWarning(vols))
 	}
 }

@@ -32,18 +32,24 @@ func TestPassphraseVolumesFollowCrypttab(t *testing.T) {
 	}
 }
 
-func TestPassphrasePromptsPreferCrypttabThenTheCommandLine(t *testing.T) {
+// The dialog reads the volumes back from the helper's English warning to
+// say it in the user's language: what PassphraseWarning writes,
+// PassphraseWarningVolumes reads, and nothing else is taken for it.
+func TestThePassphraseWarningReadsBackItsVolumes(t *testing.T) {
 	for _, tc := range []struct {
-		name, crypttab, cmdline string
-		want                    []string
+		name     string
+		warnings []string
+		want     []string
 	}{
-		{"crypttab decides when it names a volume", "sda5_crypt UUID=1 none luks\n", "rd.luks.uuid=abc", []string{"sda5_crypt"}},
-		{"only key files in crypttab: the command line", "d UUID=1 /k luks\n", "rd.luks.name=77aa=root ro", []string{"root"}},
-		{"no crypttab: the command line", "", "cryptdevice=/dev/sda2:cryptroot root=/dev/mapper/cryptroot", []string{"cryptroot"}},
-		{"neither", "", "root=/dev/sda1 ro quiet", nil},
+		{"one volume", []string{bootplan.PassphraseWarning([]string{"sda5_crypt"})}, []string{"sda5_crypt"}},
+		{"two volumes among other warnings", []string{"grubenv's next_entry chooses this entry", bootplan.PassphraseWarning([]string{"root", "home"})}, []string{"root", "home"}},
+		{"a name with parentheses and a colon", []string{bootplan.PassphraseWarning([]string{"a):b"})}, []string{"a):b"}},
+		{"no passphrase warning", []string{"no modules directory /lib/modules/6.1"}, nil},
+		{"no warnings (a plan withheld from the caller)", nil, nil},
+		{"the start of the sentence alone is not the warning", []string{"encrypted disk (x): something else"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := bootplan.PassphrasePrompts([]byte(tc.crypttab), tc.cmdline); !reflect.DeepEqual(got, tc.want) {
+			if got := bootplan.PassphraseWarningVolumes(tc.warnings); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -87,6 +93,8 @@ func TestAttack43_EncryptedRootWarnsThatThePassphraseWillBeAsked(t *testing.T) {
 	})
 }
 
+// Every volume list crypttab can give survives the trip through the
+// warning.
 func FuzzPassphraseVolumes(f *testing.F) {
 	f.Add([]byte("sda5_crypt UUID=0b1c none luks,discard\n# c\nx y /k\n"))
 	f.Add([]byte("a b - tpm2-device=auto,noauto=\n\t\n"))
@@ -94,6 +102,11 @@ func FuzzPassphraseVolumes(f *testing.F) {
 		for _, v := range bootplan.PassphraseVolumes(b) {
 			if v == "" || strings.ContainsAny(v, " \t\n") {
 				t.Fatalf("volume name %q", v)
+			}
+		}
+		if vols := bootplan.PassphraseVolumes(b); len(vols) > 0 {
+			if got := bootplan.PassphraseWarningVolumes([]string{bootplan.PassphraseWarning(vols)}); !reflect.DeepEqual(got, vols) {
+				t.Fatalf("%q came back as %q", vols, got)
 			}
 		}
 	})
