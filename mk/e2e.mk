@@ -34,8 +34,9 @@ E2E_GOTEST   = RAPIDREBOOT_E2E=1 RAPIDREBOOT_CACHE=$(CACHE_DIR) RAPIDREBOOT_E2E_
                $(if $(E2E_KEEP),RAPIDREBOOT_E2E_KEEP=1) \
                $(GO) test -count=1 -v -timeout $(E2E_TIMEOUT) ./test/e2e/
 
-# The guest installs the freshly built package (mk/package.mk).
-E2E_PRODUCT := deb
+# The guest installs the freshly built package (mk/package.mk), and gets
+# the dialog's test build (mk/gui.mk) for the scenarios that follow its trace.
+E2E_PRODUCT := deb build-test-dialog
 
 .PHONY: test-e2e soak e2e-figures e2e-image
 

@@ -9,22 +9,30 @@
 
 GUI_SHOTS   ?= $(CURDIR)/$(BUILD)/screenshots
 GUI_TIMEOUT ?= 15m
+# The dialog the tests drive: make build's flags (see GO_PIE in the
+# Makefile, so GTK's bindings are compiled once) plus the build tag
+# rapidreboot_testhooks, which adds the fake root and the event trace
+# (cmd/rapidreboot/start_testhooks.go). It is never installed or packaged:
+# the shipped dialog reads no test hook.
+TEST_DIALOG := $(BUILD)/test/rapidreboot
 
-.PHONY: test-gui screenshots bench-gui
+.PHONY: test-gui screenshots bench-gui build-test-dialog
 
-# The dialog under test is make build's (same flags as the package: see
-# GO_PIE in the Makefile), so GTK's bindings are compiled once.
-test-gui: build
+build-test-dialog:
+	@mkdir -p $(BUILD)/test
+	$(GO) build $(GO_PIE) -tags rapidreboot_testhooks -ldflags "$(LDFLAGS) $(CGO_LDFLAGS_GO)" -o $(TEST_DIALOG) ./cmd/rapidreboot
+
+test-gui: build build-test-dialog
 	$(GO) test $(GO_PIE) -count=1 $$($(GO) list -f '{{.ImportPath}} {{join .Deps " "}}' ./... | grep gotk3 | cut -d' ' -f1 | grep -v gotk3)
-	scripts/check-summary run gui -- env RAPIDREBOOT_BIN=$(CURDIR)/$(BUILD)/rapidreboot RAPIDREBOOT_SHOTS=$(GUI_SHOTS) \
+	scripts/check-summary run gui -- env RAPIDREBOOT_BIN=$(CURDIR)/$(TEST_DIALOG) RAPIDREBOOT_SHOTS=$(GUI_SHOTS) \
 	  $(GO) test -v -tags gui -count=1 -timeout $(GUI_TIMEOUT) ./test/gui/
 
-screenshots: build
-	RAPIDREBOOT_BIN=$(CURDIR)/$(BUILD)/rapidreboot RAPIDREBOOT_SHOTS=$(GUI_SHOTS) $(GO) test -tags gui -count=1 -timeout $(GUI_TIMEOUT) \
+screenshots: build-test-dialog
+	RAPIDREBOOT_BIN=$(CURDIR)/$(TEST_DIALOG) RAPIDREBOOT_SHOTS=$(GUI_SHOTS) $(GO) test -tags gui -count=1 -timeout $(GUI_TIMEOUT) \
 	  -run 'TestShiftTurnsRestartIntoQuickRestartAndBack|TestQuickOption|TestUnavailableQuickRestart|TestUpdatesAndInhibitors|TestScreenshots|TestTheDialogSpeaks' -v ./test/gui/ | grep -E '\.png|^(ok|FAIL|---)'
 
-bench-gui: build
-	test/gui/bench.sh $(BUILD)/rapidreboot
+bench-gui: build-test-dialog
+	test/gui/bench.sh $(TEST_DIALOG)
 
 CHECK_TARGETS += test-gui
 

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
+	"github.com/rapidreboot/rapidreboot/ui/control"
 	"github.com/rapidreboot/rapidreboot/ui/model"
 )
 
@@ -22,19 +23,10 @@ import (
 const AppID = "io.github.rapidreboot.Dialog"
 
 // Options are the command line's choices.
-type Options struct {
-	Action     model.Action // --action: the focused button
-	Quick      bool         // --quick: open in quick mode
-	ForUpdates bool         // --reason=updates
-	// Root and Sys locate /run/reboot-required and /sys/kernel; "/" and
-	// "/sys" on a live system.
-	Root, Sys string
-	// Trace, if set, gets one line per event the tests and the benchmark
-	// wait for, with CLOCK_MONOTONIC times.
-	Trace io.Writer
-}
+type Options = control.Options
 
-func (o Options) encode() string {
+// A second launch hands its choices to the first as one string.
+func encode(o Options) string {
 	return fmt.Sprintf("action=%s;quick=%v;updates=%v", o.Action, o.Quick, o.ForUpdates)
 }
 
@@ -68,6 +60,14 @@ func UseGlibGettext(localedir string) {
 
 // Run runs the dialog and returns the exit status.
 func Run(opts Options, cfg model.Config, cfgErrs []error) int {
+	return run(opts, cfg, cfgErrs, nil)
+}
+
+// run is Run with a trace: if trace is set, it gets one line per event the
+// tests and the benchmark wait for, with CLOCK_MONOTONIC times. Only the
+// test build's main sets it (cmd/rapidreboot, build tag
+// rapidreboot_testhooks).
+func run(opts Options, cfg model.Config, cfgErrs []error, trace io.Writer) int {
 	start := monotonic()
 	app, err := gtk.ApplicationNew(AppID, glib.APPLICATION_FLAGS_NONE)
 	if err != nil {
@@ -77,8 +77,12 @@ func Run(opts Options, cfg model.Config, cfgErrs []error) int {
 	for _, e := range cfgErrs {
 		fmt.Fprintln(os.Stderr, "rapidreboot: config:", e)
 	}
-	d := &dialog{app: app, opts: opts, cfg: cfg, start: start}
-	d.early()
+	d := &dialog{app: app, cfg: cfg, start: start, trace: tracer(trace), traced: trace != nil}
+	d.ctl = control.New(opts, cfg, func(f func()) { glib.IdleAdd(f) }, d.trace)
+	d.ctl.Start()
+	// The window's "destroy" closes the controller too; this covers a
+	// dialog that never opened one.
+	defer d.ctl.Close()
 
 	present := glib.SimpleActionNew("present", glib.VARIANT_TYPE_STRING)
 	present.Connect("activate", func(_ *glib.SimpleAction, v any) {
@@ -101,7 +105,7 @@ func Run(opts Options, cfg model.Config, cfgErrs []error) int {
 	remote, err := register(app)
 	d.trace("registered since-start=%d", (monotonic() - start).Nanoseconds())
 	if err == nil && remote {
-		activateRemote(app, "present", opts.encode())
+		activateRemote(app, "present", encode(opts))
 		return 0
 	}
 	return app.Run(nil)
@@ -113,9 +117,13 @@ func monotonic() time.Duration {
 	return time.Duration(ts.Nano())
 }
 
-func (d *dialog) trace(format string, args ...any) {
-	if d.opts.Trace == nil {
-		return
+// tracer writes trace lines to w, each with its CLOCK_MONOTONIC time;
+// with no w it does nothing.
+func tracer(w io.Writer) func(format string, args ...any) {
+	if w == nil {
+		return func(string, ...any) {}
 	}
-	fmt.Fprintf(d.opts.Trace, "%d %s\n", monotonic().Nanoseconds(), fmt.Sprintf(format, args...))
+	return func(format string, args ...any) {
+		fmt.Fprintf(w, "%d %s\n", monotonic().Nanoseconds(), fmt.Sprintf(format, args...))
+	}
 }

@@ -12,7 +12,7 @@ func TestOptionsSurviveTheTripToTheFirstInstance(t *testing.T) {
 		{Action: model.Logout},
 		{Action: model.QuickRestart, Quick: true, ForUpdates: true},
 	} {
-		got := decodeOptions(o.encode())
+		got := decodeOptions(encode(o))
 		if got.Action != o.Action || got.Quick != o.Quick || got.ForUpdates != o.ForUpdates {
 			t.Errorf("%+v came back as %+v", o, got)
 		}

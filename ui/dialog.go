@@ -1,45 +1,36 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"reflect"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/godbus/dbus/v5"
 	"github.com/gotk3/gotk3/gdk"
 	"github.com/gotk3/gotk3/glib"
 	"github.com/gotk3/gotk3/gtk"
 
 	uiassets "github.com/rapidreboot/rapidreboot/assets/ui"
-	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
-	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
-	"github.com/rapidreboot/rapidreboot/backend/session"
-	"github.com/rapidreboot/rapidreboot/ui/actions"
+	"github.com/rapidreboot/rapidreboot/ui/control"
 	"github.com/rapidreboot/rapidreboot/ui/model"
 )
 
 // G is gettext (glib's once UseGlibGettext ran).
 var G = i18n.G
 
+// dialog is the window: it draws what the controller's model.State says
+// and turns GTK's events into the controller's calls, on the main thread.
 type dialog struct {
 	app   *gtk.Application
-	opts  Options
+	ctl   *control.Controller
 	cfg   model.Config
-	start time.Duration
+	trace func(format string, args ...any)
+	// traced: a trace is kept (the test build), so the geometry lines
+	// are worth their cost.
+	traced bool
+	start  time.Duration
 
-	// early results, filled before the window is built
-	wg      sync.WaitGroup
-	sys     *dbus.Conn
-	sysErr  error
-	caps    session.Caps
-	updates rebootreq.Status
-
-	st      model.State
 	win     *gtk.ApplicationWindow
 	title   *gtk.Label
 	updLbl  *gtk.Label
@@ -54,6 +45,7 @@ type dialog struct {
 		stack       *gtk.Stack
 		hint, quick *gtk.Label
 	}
+	last       model.State // what Draw was last given
 	drawn      [model.NButtons]model.Button
 	drawnQuick bool
 	// spoken is what each button's accessible object was last given, so
@@ -62,41 +54,10 @@ type dialog struct {
 	spoken  [model.NButtons]struct{ name, desc string }
 	pending string // relabel waiting for its frame, for the trace
 	mapped  bool
-	cancel  context.CancelFunc // of the action under way
-	sess    *dbus.Conn
-	manager session.Manager
 }
 
-// early starts what the window needs before it is shown and is cheap
-// enough to overlap with GTK's own start: logind's Can* answers (which
-// optional buttons exist) and the reboot-required marker.
-func (d *dialog) early() {
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		d.updates, _ = rebootreq.Read(d.opts.Root)
-		d.sys, d.sysErr = dbus.ConnectSystemBus()
-		if d.sysErr != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		d.caps = session.NewLogind(d.sys, nil).Caps(ctx)
-	}()
-}
-
-// waitEarly waits for early() but never long: the window is worth more
-// than an optional button.
-func (d *dialog) waitEarly(max time.Duration) bool {
-	done := make(chan struct{})
-	go func() { d.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-time.After(max):
-		return false
-	}
-}
+// The controller draws through these (control.View).
+var _ control.View = (*dialog)(nil)
 
 func (d *dialog) activate() {
 	if d.win != nil {
@@ -104,54 +65,29 @@ func (d *dialog) activate() {
 		return
 	}
 	d.trace("activate since-start=%d", (monotonic() - d.start).Nanoseconds())
-	complete := d.waitEarly(150 * time.Millisecond)
-	d.trace("early complete=%v since-start=%d", complete, (monotonic() - d.start).Nanoseconds())
-	d.st = model.New(d.cfg)
-	d.st.StartQuick = d.opts.Quick
-	d.st.ForUpdates = d.opts.ForUpdates
-	if complete {
-		d.st.Caps = d.caps
-		d.st.Updates = d.updates
-	}
 	d.build()
-	d.apply()
-	d.focus(d.opts.Action)
+	d.ctl.Open(d, 150*time.Millisecond)
 	d.trace("built since-start=%d", (monotonic() - d.start).Nanoseconds())
 	d.win.ShowAll()
-	d.apply() // ShowAll showed hidden buttons; hide them again
-	if !complete {
-		go func() {
-			d.wg.Wait()
-			glib.IdleAdd(func() {
-				d.st.Caps, d.st.Updates = d.caps, d.updates
-				d.apply()
-			})
-		}()
-	}
+	d.Draw(d.last) // ShowAll showed hidden buttons; hide them again
 }
 
 // reopen is a second launch: adopt its options and come to the front.
-func (d *dialog) reopen(o Options) {
+func (d *dialog) reopen(o control.Options) {
+	d.ctl.Reopen(o)
 	if d.win == nil {
-		d.opts = o
 		d.activate()
-		return
 	}
-	if o.Action != model.None {
-		d.opts.Action = o.Action
-	}
-	if o.Quick {
-		d.st.StartQuick = true
-	}
-	if o.ForUpdates {
-		d.st.ForUpdates = true
-	}
-	d.apply()
-	if o.Action != model.None || o.Quick {
-		d.focus(o.Action)
-	}
-	d.win.Present()
 }
+
+// Present brings the window to the front.
+func (d *dialog) Present() { d.win.Present() }
+
+// Quit ends the dialog.
+func (d *dialog) Quit() { d.app.Quit() }
+
+// HasFocus says whether button id has the keyboard focus.
+func (d *dialog) HasFocus(id model.ButtonID) bool { return d.buttons[id].HasFocus() }
 
 func mustLabel(text string) *gtk.Label {
 	l, err := gtk.LabelNew(text)
@@ -233,7 +169,7 @@ func (d *dialog) build() {
 			d.restart.normal.SetMnemonicWidget(b)
 			d.restart.quick.SetMnemonicWidget(b)
 			// GtkStack ignores SetVisibleChildName for a hidden child, and
-			// the first apply() runs before ShowAll: without these, a
+			// the first Draw runs before ShowAll: without these, a
 			// dialog opened with --quick kept "Restart" drawn.
 			d.restart.normal.Show()
 			d.restart.quick.Show()
@@ -246,7 +182,7 @@ func (d *dialog) build() {
 			d.labels[id] = l
 			b.Add(l)
 		}
-		b.SetName("button-" + buttonName(id))
+		b.SetName("button-" + id.Name())
 		id := id
 		b.Connect("clicked", func() { d.clicked(id) })
 		box.Add(b)
@@ -275,13 +211,14 @@ func (d *dialog) build() {
 	win.Connect("key-release-event", d.key)
 	win.Connect("focus-in-event", func() bool { d.syncMods("focus-in"); return false })
 	win.Connect("map-event", d.onMap)
-	win.Connect("delete-event", func() bool { d.quit(); return true })
-	if d.opts.Trace != nil {
+	win.Connect("delete-event", func() bool { d.ctl.Quit(); return true })
+	win.Connect("destroy", func() { d.ctl.Close() })
+	if d.traced {
 		// Where each button is, for tests that click with the pointer.
 		win.Connect("size-allocate", func() {
 			for id, b := range d.buttons {
 				a := b.GetAllocation()
-				d.trace("geom %s x=%d y=%d w=%d h=%d visible=%v", buttonName(model.ButtonID(id)), a.GetX(), a.GetY(), a.GetWidth(), a.GetHeight(), b.GetVisible())
+				d.trace("geom %s x=%d y=%d w=%d h=%d visible=%v", model.ButtonID(id).Name(), a.GetX(), a.GetY(), a.GetWidth(), a.GetHeight(), b.GetVisible())
 			}
 		})
 	}
@@ -292,10 +229,6 @@ func (d *dialog) build() {
 			km.Connect("state-changed", func() { d.syncMods("keymap") })
 		}
 	}
-}
-
-func buttonName(id model.ButtonID) string {
-	return [...]string{"cancel", "logout", "suspend", "hibernate", "restart", "quick", "shutdown"}[id]
 }
 
 func loadCSS() {
@@ -322,10 +255,10 @@ func loadCSS() {
 	}
 }
 
-// apply draws d.st. It touches only what changed, so a relabel is one
-// stack page switch and one accessible-name change.
-func (d *dialog) apply() {
-	st := d.st
+// Draw draws st. It touches only what changed, so a relabel is one stack
+// page switch and one accessible-name change.
+func (d *dialog) Draw(st model.State) {
+	d.last = st
 	bs := st.Buttons()
 	for _, b := range bs {
 		w := d.buttons[b.ID]
@@ -437,22 +370,11 @@ func setText(l *gtk.Label, s string) {
 	l.SetNoShowAll(s == "")
 }
 
-func (d *dialog) focus(a model.Action) {
-	id := d.st.Focus(a)
+// Focus makes button id the focused and default one.
+func (d *dialog) Focus(id model.ButtonID) {
 	d.buttons[id].SetCanDefault(true)
 	d.win.SetDefault(d.buttons[id])
 	d.buttons[id].GrabFocus()
-}
-
-func (d *dialog) quit() {
-	if d.cancel != nil {
-		// An action is under way (waiting for a Quick Restart to begin):
-		// the first Cancel calls it off; the runner disarms.
-		d.cancel()
-		return
-	}
-	d.trace("quit")
-	d.app.Quit()
 }
 
 // key follows Shift/Ctrl (and Escape). The relabel happens in this
@@ -474,7 +396,7 @@ func (d *dialog) key(_ *gtk.ApplicationWindow, ev *gdk.Event) bool {
 	switch k.KeyVal() {
 	case gdk.KEY_Escape:
 		if k.Type() == gdk.EVENT_KEY_PRESS {
-			d.quit()
+			d.ctl.Quit()
 			return true
 		}
 	case gdk.KEY_Return, gdk.KEY_KP_Enter, gdk.KEY_ISO_Enter, gdk.KEY_space, gdk.KEY_KP_Space:
@@ -507,12 +429,7 @@ func (d *dialog) syncMods(why string) {
 	if !ok {
 		return
 	}
-	held := d.cfg.HeldIn(mask)
-	if held != d.st.Held {
-		d.st.Held = held
-		d.trace("mods %s held=%v", why, held)
-		d.apply()
-	}
+	d.ctl.SetHeld(d.cfg.HeldIn(mask), why)
 }
 
 func (d *dialog) deviceMods() (uint, bool) {
@@ -556,203 +473,12 @@ func (d *dialog) onMap() bool {
 			}
 		})
 	}
-	d.later()
+	d.ctl.Mapped()
 	return false
-}
-
-// later asks the slow questions once the window is up: the helper's plan
-// (the helper may be D-Bus activated and read /boot), the session manager
-// and the inhibitors.
-func (d *dialog) later() {
-	go func() {
-		d.wg.Wait()
-		p, err := d.getPlan()
-		var vols []string
-		if err == nil && p.Available {
-			vols = actions.PassphrasePrompts("/etc/crypttab", p)
-		}
-		glib.IdleAdd(func() {
-			if err == nil && p.Available {
-				d.st.Quick = model.Available
-				d.st.Version = p.Version
-				d.st.Passphrase = vols
-			} else {
-				d.st.Quick = model.Unavailable
-				d.st.Reason = actions.PlanReason(p, err)
-				if d.sys == nil {
-					d.st.Reason = G("The system message bus is not running.")
-				}
-			}
-			d.trace("plan available=%v reason=%q", p.Available && err == nil, d.st.Reason)
-			d.apply()
-			// Opened with --quick before the plan came, the focus fell
-			// back to Cancel (Quick Restart was not possible yet), so Enter
-			// would cancel: now that it is possible it goes where the
-			// option asked, unless the user has moved it.
-			if d.opts.Quick && d.st.Quick == model.Available && d.buttons[model.BCancel].HasFocus() {
-				d.focus(d.opts.Action)
-			}
-		})
-	}()
-	go func() {
-		d.wg.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		sess, err := dbus.ConnectSessionBus()
-		if err != nil {
-			sess = nil
-		}
-		m, err := session.Detect(ctx, sess, d.sys, nil)
-		inh := d.inhibitors(ctx, m, sess)
-		glib.IdleAdd(func() {
-			d.sess, d.manager = sess, m
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "rapidreboot:", err)
-			}
-			d.st.Inhibitors = inh
-			name := ""
-			if m != nil {
-				name = m.Name()
-			}
-			d.trace("session manager=%q inhibitors=%d", name, len(inh))
-			d.apply()
-		})
-		// Inhibitors come and go (a download ends, an editor saves);
-		// keep the list current while the dialog is open, as GNOME does.
-		for range time.Tick(inhibitorPoll) {
-			ctx, cancel := context.WithTimeout(context.Background(), inhibitorPoll)
-			now := d.inhibitors(ctx, m, sess)
-			cancel()
-			glib.IdleAdd(func() {
-				if !reflect.DeepEqual(now, d.st.Inhibitors) {
-					d.st.Inhibitors = now
-					d.trace("inhibitors=%d", len(now))
-					d.apply()
-				}
-			})
-		}
-	}()
-}
-
-// inhibitorPoll is how often the list of inhibitors is read again.
-const inhibitorPoll = 2 * time.Second
-
-// inhibitors lists logind's and the session manager's inhibitors; a
-// source that fails is left out rather than hiding the other.
-func (d *dialog) inhibitors(ctx context.Context, m session.Manager, sess *dbus.Conn) []session.Inhibitor {
-	var inh []session.Inhibitor
-	if d.sys != nil {
-		if l, err := session.NewLogind(d.sys, nil).ShutdownInhibitors(ctx); err == nil {
-			inh = append(inh, l...)
-		}
-	}
-	if m != nil {
-		if s, err := session.SessionInhibitors(ctx, m, sess); err == nil {
-			inh = append(inh, s...)
-		}
-	}
-	return inh
-}
-
-func (d *dialog) getPlan() (busapi.Plan, error) {
-	if d.sys == nil {
-		return busapi.Plan{}, fmt.Errorf("cannot reach the system bus: %w", d.sysErr)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return busapi.NewClient(d.sys).GetPlan(ctx)
 }
 
 // clicked decides from the click event's own modifier state.
 func (d *dialog) clicked(id model.ButtonID) {
 	state, ok := currentEventState()
-	if !ok {
-		// Activated without an event (e.g. a timeout): what was drawn.
-		state = 0
-		if d.st.Held {
-			state = model.ShiftMask
-			if !d.cfg.Shift {
-				state = model.ControlMask
-			}
-		}
-	}
-	a := d.st.Click(id, state)
-	d.trace("click %s state=%#x action=%s", buttonName(id), state, a)
-	switch a {
-	case model.None:
-		return
-	case model.Cancel:
-		d.quit()
-		return
-	}
-	d.run(a)
-}
-
-// noBus answers for the helper when there is no system bus.
-type noBus struct{ err error }
-
-func (n noBus) Arm(context.Context, bool) (busapi.Plan, error) { return busapi.Plan{}, n.err }
-func (n noBus) Disarm(context.Context) error                   { return n.err }
-
-func (d *dialog) run(a model.Action) {
-	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
-	d.st.Busy, d.st.Message = true, ""
-	d.apply()
-	// Read on the main thread, used in the goroutine.
-	sys, sysErr, sess, m := d.sys, d.sysErr, d.sess, d.manager
-	grace, kexec := d.cfg.Grace, actions.KexecLoaded(d.opts.Sys)
-	go func() {
-		res := func() actions.Result {
-			if m == nil {
-				// A click before the session bus answered: find the
-				// session manager now rather than lose the click.
-				d.wg.Wait() // early() is bounded by its own time-outs
-				sys, sysErr = d.sys, d.sysErr
-				if c, err := dbus.ConnectSessionBus(); err == nil {
-					sess = c
-				}
-				dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
-				var err error
-				m, err = session.Detect(dctx, sess, sys, nil)
-				dcancel()
-				if err != nil {
-					return actions.Result{Message: fmt.Sprintf(G("Cannot reach the session manager or logind: %s"), err), Err: err}
-				}
-			}
-			var helper actions.Helper = noBus{fmt.Errorf("cannot reach the system bus: %v", sysErr)}
-			if sys != nil {
-				helper = busapi.NewClient(sys)
-			}
-			r := &actions.Runner{
-				Helper:      helper,
-				Manager:     m,
-				Watch:       func() (actions.Waiter, error) { return session.NewWatch(sys, sess, m) },
-				Grace:       grace,
-				KexecLoaded: kexec,
-				Progress: func(s string) {
-					glib.IdleAdd(func() { d.st.Message = s; d.apply() })
-				},
-			}
-			return r.Run(ctx, a)
-		}()
-		glib.IdleAdd(func() {
-			d.cancel = nil
-			cancel()
-			if d.manager == nil && m != nil {
-				d.sess, d.manager = sess, m
-			}
-			d.trace("result %s done=%v message=%q", a, res.Done, res.Message)
-			if res.Err != nil {
-				fmt.Fprintln(os.Stderr, "rapidreboot:", res.Err)
-			}
-			if res.Done {
-				d.app.Quit()
-				return
-			}
-			d.st.Busy, d.st.Message = false, res.Message
-			d.apply()
-			d.win.Present()
-		})
-	}()
+	d.ctl.Click(id, state, ok)
 }

@@ -59,20 +59,6 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rapidreboot: --reason: unknown reason %q (want updates)\n", *why)
 		return 2
 	}
-	// Test and benchmark hooks: a fake root for /run and /sys, and a
-	// trace of the events they wait for.
-	if r := os.Getenv("RAPIDREBOOT_TEST_ROOT"); r != "" {
-		opts.Root, opts.Sys = r, r+"/sys"
-	}
-	if t := os.Getenv("RAPIDREBOOT_TRACE"); t != "" {
-		f, err := os.OpenFile(t, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			fmt.Fprintln(stderr, "rapidreboot: trace:", err)
-			return 1
-		}
-		defer f.Close()
-		opts.Trace = f
-	}
 	cfg, errs := model.LoadConfig(os.Getenv)
-	return ui.Run(opts, cfg, errs)
+	return start(opts, cfg, errs, stderr)
 }

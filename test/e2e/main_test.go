@@ -170,7 +170,12 @@ func run(m *testing.M) int {
 		fmt.Printf("e2e: cannot build the guest probe: %v\n%s", err, out)
 		return 1
 	}
-	if suite.payload, err = MakePayload(suite.product, tools, map[string]string{"rr-probe": probe}, suite.work); err != nil {
+	dialog, err := testDialog(suite.repo, suite.work)
+	if err != nil {
+		fmt.Println("e2e:", err)
+		return 1
+	}
+	if suite.payload, err = MakePayload(suite.product, tools, map[string]string{"rr-probe": probe, "rapidreboot": dialog}, suite.work); err != nil {
 		fmt.Println("e2e:", err)
 		return 1
 	}
@@ -395,4 +400,22 @@ func cmdlineWithoutBootImage(s string) string {
 		}
 	}
 	return strings.Join(keep, " ")
+}
+
+// testDialog is the dialog's test build (build tag rapidreboot_testhooks:
+// it writes the trace the dialog scenarios follow; the packaged dialog
+// reads no test hook): make's build/test/rapidreboot, else built here with
+// the same flags, so the cgo build of GTK's bindings comes from the cache.
+func testDialog(repo, work string) (string, error) {
+	b := filepath.Join(repo, "build", "test", "rapidreboot")
+	if _, err := os.Stat(b); err == nil {
+		return b, nil
+	}
+	out := filepath.Join(work, "rapidreboot")
+	build := exec.Command("go", "build", "-trimpath", "-buildmode=pie", "-tags", "rapidreboot_testhooks", "-o", out, "./cmd/rapidreboot")
+	build.Dir = repo
+	if b, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("cannot build the test dialog: %v\n%s", err, b)
+	}
+	return out, nil
 }

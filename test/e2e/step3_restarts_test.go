@@ -73,7 +73,7 @@ func TestScenario2DialogShiftClickQuickRestart(t *testing.T) {
 	// The dialog runs with its own session bus (no session manager on it:
 	// it falls back to logind, as on a bare window manager).
 	startXvfb(t, g, 5)
-	d := startDialog(t, g, "/tmp/e2e-trace", "DISPLAY=:5 setsid -f dbus-run-session -- rapidreboot")
+	d := startDialog(t, g, "/tmp/e2e-trace", "DISPLAY=:5 setsid -f dbus-run-session -- "+testDialogPath)
 	click := d.shiftAndQuickRestart()
 	r := restart(t, g, "Shift + click on Quick Restart", click)
 	checkKexecBoot(t, g, r, want)
@@ -92,8 +92,14 @@ for i in $(seq 100); do [ -e /tmp/.X11-unix/X%[1]d ] && break; sleep 0.2; done
 	})
 }
 
+// testDialogPath is the dialog's test build in the guest (testDialog): the
+// packaged one, with its helper, polkit policy and desktop files, writes
+// no trace. It differs from /usr/bin/rapidreboot only by that hook.
+const testDialogPath = "/usr/local/lib/e2e/tools/rapidreboot"
+
 // guestDialog is the dialog running in alice's session, tracing to a file
-// (RAPIDREBOOT_TRACE): what it shows, where its buttons are, what it did.
+// (RAPIDREBOOT_TRACE of the test build): what it shows, where its buttons
+// are, what it did.
 type guestDialog struct {
 	t     *testing.T
 	g     *Guest
@@ -526,7 +532,7 @@ cat /tmp/e2e-inhibit.out; `+bus+` `+sm+`IsInhibited 1 | grep -q true`)
 	// answer within wait()'s minute can only come from the session
 	// manager's signal, not from the grace period running out.
 	mustUser(t, g, `mkdir -p /tmp/e2e-cfg37/rapidreboot && printf '[dialog]\nquick-restart-grace = 600\n' >/tmp/e2e-cfg37/rapidreboot/dialog.conf`)
-	d := startDialog(t, g, "/tmp/e2e-trace37", "DISPLAY=:6 XDG_CURRENT_DESKTOP=MATE XDG_CONFIG_HOME=/tmp/e2e-cfg37 "+bus+" setsid -f rapidreboot")
+	d := startDialog(t, g, "/tmp/e2e-trace37", "DISPLAY=:6 XDG_CURRENT_DESKTOP=MATE XDG_CONFIG_HOME=/tmp/e2e-cfg37 "+bus+" setsid -f "+testDialogPath)
 	if tr := d.wait(`session manager=`); !strings.Contains(tr, `session manager="MATE"`) {
 		t.Fatalf("the dialog did not find the MATE session manager:\n%s", tr)
 	}

@@ -4,7 +4,8 @@
 # (LXDE, GTK 2, C) and zenity --question (GTK 3, C), in one run under one
 # Xvfb, with a session bus and its accessibility bus as on a real desktop.
 #
-#   usage: test/gui/bench.sh BUILD/rapidreboot [--rounds N]
+#   usage: test/gui/bench.sh BUILD/test/rapidreboot [--rounds N]
+#   (the test build, make build-test-dialog: only it writes the trace)
 set -eu
 bin=$(readlink -f "$1"); shift
 here=$(cd "$(dirname "$0")" && pwd)

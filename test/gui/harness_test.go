@@ -68,7 +68,8 @@ func run(m *testing.M) int {
 	if b := os.Getenv("RAPIDREBOOT_BIN"); b != "" {
 		binary = b
 	} else {
-		build := exec.Command("go", "build", "-o", binary, "./cmd/rapidreboot")
+		// The test build: the shipped dialog has no fake root and no trace.
+		build := exec.Command("go", "build", "-tags", "rapidreboot_testhooks", "-o", binary, "./cmd/rapidreboot")
 		build.Dir = repo
 		build.Stdout, build.Stderr = os.Stdout, os.Stderr
 		if err := build.Run(); err != nil {

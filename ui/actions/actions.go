@@ -17,12 +17,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
@@ -230,22 +228,4 @@ func PlanReason(p busapi.Plan, err error) string {
 		return ""
 	}
 	return reason.Sentence(i18n.G, p.Reason, p.Detail)
-}
-
-// maxCrypttab caps what is read of crypttab: it is a list of volumes, and
-// the dialog only needs their names.
-const maxCrypttab = 64 << 10
-
-// PassphrasePrompts names the encrypted volumes a Quick Restart into plan
-// asks a passphrase for again (attack-list row 43), from crypttab (the
-// path; /etc/crypttab) and the plan's command line. The helper's plan
-// warns too, in English; this lets the dialog say it in the user's
-// language. An unreadable crypttab leaves the command line alone to tell.
-func PassphrasePrompts(crypttab string, plan busapi.Plan) []string {
-	var b []byte
-	if f, err := os.Open(crypttab); err == nil {
-		b, _ = io.ReadAll(io.LimitReader(f, maxCrypttab))
-		f.Close()
-	}
-	return bootplan.PassphrasePrompts(b, plan.Cmdline)
 }

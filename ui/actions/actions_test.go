@@ -160,21 +160,3 @@ func TestPlanReason(t *testing.T) {
 		})
 	}
 }
-
-func TestPassphrasePrompts(t *testing.T) {
-	dir := t.TempDir()
-	crypttab := filepath.Join(dir, "crypttab")
-	os.WriteFile(crypttab, []byte("sda5_crypt UUID=0b1c none luks,discard\n"), 0o644)
-	plain := busapi.Plan{Cmdline: "root=/dev/mapper/vg-root ro quiet"}
-	if got := PassphrasePrompts(crypttab, plain); !reflect.DeepEqual(got, []string{"sda5_crypt"}) {
-		t.Errorf("crypttab: got %q", got)
-	}
-	// Unreadable or missing: the plan's command line alone.
-	luks := busapi.Plan{Cmdline: "rd.luks.name=77aa=root root=/dev/mapper/root"}
-	if got := PassphrasePrompts(filepath.Join(dir, "none"), luks); !reflect.DeepEqual(got, []string{"root"}) {
-		t.Errorf("command line: got %q", got)
-	}
-	if got := PassphrasePrompts(filepath.Join(dir, "none"), plain); got != nil {
-		t.Errorf("nothing encrypted: got %q", got)
-	}
-}

@@ -49,6 +49,11 @@ const (
 	NButtons
 )
 
+// Name is the button's name in widget names and the trace.
+func (id ButtonID) Name() string {
+	return [...]string{"cancel", "logout", "suspend", "hibernate", "restart", "quick", "shutdown"}[id]
+}
+
 // GDK modifier bits (GdkModifierType), as the event state carries them.
 const (
 	ShiftMask   uint = 1 << 0
