@@ -37,19 +37,19 @@ func armVia(ctx *cliContext) (busapi.Plan, error) {
 		return busapi.Plan{}, err
 	}
 	if local {
-		t, err := newRootTarget(ctx.Root)
+		t, err := ctx.m.newRootTarget(ctx.Root)
 		if err != nil {
 			return busapi.Plan{}, err
 		}
 		return t.arm()
 	}
-	c, done, err := helperConn()
+	c, done, err := ctx.m.helperConn()
 	if err != nil {
 		return busapi.Plan{}, err
 	}
 	defer done()
 	cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	p, err := c.Arm(cctx, interactiveAuth())
+	p, err := c.Arm(cctx, ctx.m.interactive())
 	return p, helperErr(err)
 }

@@ -48,14 +48,12 @@ func TestClearFailedRejectsArguments(t *testing.T) {
 }
 
 func TestAttack46_NonRootWithRootIsRefusedBeforeAnything(t *testing.T) {
-	old := geteuid
-	geteuid = func() int { return 1000 }
-	defer func() { geteuid = old }()
+	seams(t, withEUID(1000))
 	for _, cmd := range []string{"plan", "status", "arm", "disarm", "clear-failed"} {
 		var out, errb bytes.Buffer
 		// A root that does not exist: anything that touched it would fail
 		// differently from the refusal.
-		code := run([]string{"--root", "/nonexistent/target", cmd}, &out, &errb)
+		code := run([]string{"--root", "/nonexistent/target", cmd}, &out, &errb, optionsOf(t)...)
 		if code != 1 || !strings.Contains(errb.String(), "root") {
 			t.Errorf("%s: exit %d, stderr %q", cmd, code, errb.String())
 		}

@@ -30,17 +30,6 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
-// Seams for tests: the system bus, the effective uid, the kexec syscalls
-// and the running system's directories for the --root path, and whether
-// polkit may ask for a password.
-var (
-	connectSystemBus = systemBus
-	geteuid          = os.Geteuid
-	newKexecSyscalls = kexec.Real
-	liveDirs         = preflight.Live()
-	interactiveAuth  = stdinIsTerminal
-)
-
 // callTimeout bounds one call to the helper. Arm may wait for a person
 // typing a password into polkit's agent.
 const callTimeout = 6 * time.Minute
@@ -61,15 +50,15 @@ func inProcess(ctx *cliContext) (bool, error) {
 	if isLive(ctx.Root) {
 		return false, nil
 	}
-	if geteuid() != 0 {
+	if ctx.m.euid() != 0 {
 		return false, reason.New(reason.NotRoot, "")
 	}
 	return true, nil
 }
 
 // helperConn connects to the system bus and returns the helper's client.
-func helperConn() (*busapi.Client, func(), error) {
-	conn, err := connectSystemBus()
+func (m *machine) helperConn() (*busapi.Client, func(), error) {
+	conn, err := m.systemBus()
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot connect to the system bus: %w", err)
 	}
@@ -117,13 +106,14 @@ func statusOf(armed bool, p busapi.Plan) status {
 // arm and the loaded mark to the running system's /run/rapidreboot, where
 // the running system's shutdown hook reads them.
 type target struct {
+	m    *machine
 	root string
 	host host.Target
 	env  preflight.Env
 	mech *arming.Mechanism
 }
 
-func newRootTarget(root string) (*target, error) {
+func (m *machine) newRootTarget(root string) (*target, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, reason.Wrap(reason.Precondition, root, err)
@@ -131,31 +121,31 @@ func newRootTarget(root string) (*target, error) {
 	if err := bootplan.CheckRootPreconditions(abs); err != nil {
 		return nil, err
 	}
-	bootID, err := armstate.BootID(liveDirs.Proc)
+	bootID, err := armstate.BootID(m.live.Proc)
 	if err != nil {
 		return nil, err
 	}
 	// The running kernel is checked (kexec present, not disabled, no
 	// container); the package manager and markers are the target's: an
 	// installer runs dpkg inside /target, and the next boot is the target's.
-	env := liveDirs
+	env := m.live
 	env.Root = abs
-	t := &target{root: abs, host: newTarget(abs), env: env}
+	t := &target{m: m, root: abs, host: m.target(abs), env: env}
 	t.mech = arming.New(arming.Config{
 		Loader: t.loader(),
-		Loaded: func() (bool, error) { return kexec.Loaded(liveDirs.Sys) },
+		Loaded: func() (bool, error) { return kexec.Loaded(m.live.Sys) },
 		// Another system's plan: never the live command line.
 		Plan:      func() (*bootplan.Plan, error) { return bootplan.Compute(t.host, bootplan.Options{}) },
 		Preflight: func() error { return preflight.Check(env) },
 		Warnings:  func() []string { return preflight.Warnings(env) },
 		ShutdownBlocker: func(ctx context.Context) (string, error) {
-			b, err := shutdownBlocker(ctx)
+			b, err := m.shutdownBlocker(ctx)
 			if err != nil || b == nil {
 				return "", err
 			}
 			return b.Name(), nil
 		},
-		RunDir:    filepath.Join(liveDirs.Run, "rapidreboot"),
+		RunDir:    filepath.Join(m.live.Run, "rapidreboot"),
 		StateRoot: abs,
 		StateDir:  armstate.StateDir,
 		BootID:    bootID,
@@ -164,7 +154,7 @@ func newRootTarget(root string) (*target, error) {
 }
 
 func (t *target) loader() kexec.Loader {
-	l := kexec.Loader{Sys: newKexecSyscalls(), Target: t.host, SysDir: liveDirs.Sys, ProcDir: liveDirs.Proc}
+	l := kexec.Loader{Sys: t.m.kexec(), Target: t.host, SysDir: t.m.live.Sys, ProcDir: t.m.live.Proc}
 	for _, p := range []string{"/usr/sbin/kexec", "/sbin/kexec"} {
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			l.KexecTools = p
@@ -206,7 +196,7 @@ func (t *target) armed() bool {
 // plan), as the helper's Arm does.
 func (t *target) arm() (busapi.Plan, error) {
 	cur, _ := t.mech.Current()
-	_, prep, err := t.mech.Arm(context.Background(), cur, arming.Request{UID: uint32(geteuid())})
+	_, prep, err := t.mech.Arm(context.Background(), cur, arming.Request{UID: uint32(t.m.euid())})
 	return wireOf(prep), err
 }
 
@@ -216,8 +206,8 @@ func (t *target) arm() (busapi.Plan, error) {
 func (t *target) disarm() error { return t.mech.Disarm() }
 
 // shutdownBlocker asks logind for a block inhibitor on shutdown.
-func shutdownBlocker(ctx context.Context) (*logind.Inhibitor, error) {
-	conn, err := connectSystemBus()
+func (m *machine) shutdownBlocker(ctx context.Context) (*logind.Inhibitor, error) {
+	conn, err := m.systemBus()
 	if err != nil {
 		return nil, err
 	}
@@ -229,8 +219,8 @@ func shutdownBlocker(ctx context.Context) (*logind.Inhibitor, error) {
 // (logind.RebootCleanly, as the helper's QuickRestart does). Without logind (an installer without
 // systemd) there is no clean path this tool knows: it refuses, and the
 // caller disarms.
-func reboot() error {
-	conn, err := connectSystemBus()
+func (m *machine) reboot() error {
+	conn, err := m.systemBus()
 	if err != nil {
 		return fmt.Errorf("cannot connect to the system bus to restart: %w", err)
 	}

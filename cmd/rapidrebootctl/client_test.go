@@ -15,7 +15,6 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 	"github.com/rapidreboot/rapidreboot/backend/preflight"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
@@ -131,15 +130,11 @@ func newBusRig(t *testing.T) *rig {
 func ctl(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
+	code := run(args, &out, &errb, optionsOf(t)...)
 	return code, out.String(), errb.String()
 }
 
-func setInteractive(t *testing.T, v bool) {
-	old := interactiveAuth
-	interactiveAuth = func() bool { return v }
-	t.Cleanup(func() { interactiveAuth = old })
-}
+func setInteractive(t *testing.T, v bool) { seams(t, withInteractive(v)) }
 
 func TestStatusShowsArmedAvailabilityAndThePlan(t *testing.T) {
 	r := newBusRig(t)
@@ -242,11 +237,8 @@ func TestANormalRestartWorksWithoutTheHelper(t *testing.T) {
 }
 
 func TestRow46ANonRootRootIsRefusedBeforeAnythingIsTouched(t *testing.T) {
-	oldEuid, oldBus := geteuid, connectSystemBus
-	geteuid = func() int { return 1000 }
 	touched := false
-	connectSystemBus = func() (*dbus.Conn, error) { touched = true; return nil, os.ErrPermission }
-	t.Cleanup(func() { geteuid, connectSystemBus = oldEuid, oldBus })
+	seams(t, withEUID(1000), withSystemBus(func() (*dbus.Conn, error) { touched = true; return nil, os.ErrPermission }))
 
 	// The directory does not exist: a precondition check run first would
 	// name it; the refusal must come before.
@@ -290,10 +282,8 @@ func newRootRig(t *testing.T) *rootRig {
 	live := bustest.NewHelperRoot(t)
 	target := bustest.NewHelperRoot(t)
 	fake := kexectest.New(filepath.Join(live, "sys"))
-	oldDirs, oldSys := liveDirs, newKexecSyscalls
-	liveDirs = preflight.Env{Proc: filepath.Join(live, "proc"), Sys: filepath.Join(live, "sys"), Run: filepath.Join(live, "run"), Root: live}
-	newKexecSyscalls = func() kexec.Syscalls { return fake }
-	t.Cleanup(func() { liveDirs, newKexecSyscalls = oldDirs, oldSys })
+	seams(t, withLive(preflight.Env{Proc: filepath.Join(live, "proc"), Sys: filepath.Join(live, "sys"), Run: filepath.Join(live, "run"), Root: live}),
+		withKexec(fake))
 	return &rootRig{live: live, target: target, fake: fake}
 }
 

@@ -36,13 +36,13 @@ func disarmVia(ctx *cliContext) error {
 		return err
 	}
 	if local {
-		t, err := newRootTarget(ctx.Root)
+		t, err := ctx.m.newRootTarget(ctx.Root)
 		if err != nil {
 			return err
 		}
 		return t.disarm()
 	}
-	c, done, err := helperConn()
+	c, done, err := ctx.m.helperConn()
 	if err != nil {
 		return err
 	}

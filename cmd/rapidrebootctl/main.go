@@ -32,6 +32,7 @@ type cliContext struct {
 	JSON   bool
 	Stdout io.Writer
 	Stderr io.Writer
+	m      machine // the machine it acts on (machine.go)
 }
 
 // command is one subcommand; each registers itself in its file's init().
@@ -56,8 +57,12 @@ func main() {
 
 // run is main without the process: it parses args, runs the subcommand
 // and returns the exit status.
-func run(args []string, stdout, stderr io.Writer) int {
-	ctx := &cliContext{Root: "/", Stdout: stdout, Stderr: stderr}
+// Tests change what it takes from the machine through opts.
+func run(args []string, stdout, stderr io.Writer, opts ...option) int {
+	ctx := &cliContext{Root: "/", Stdout: stdout, Stderr: stderr, m: realMachine()}
+	for _, o := range opts {
+		o(&ctx.m)
+	}
 	var name string
 	var rest []string
 	help, showVersion := false, false
@@ -108,7 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// Attack list row 46: --root works in-process on another system's
 	// files, which only root may act on; refuse before touching anything.
-	if ctx.Root != "/" && geteuid() != 0 {
+	if ctx.Root != "/" && ctx.m.euid() != 0 {
 		return fail(ctx, reason.New(reason.NotRoot, ""))
 	}
 	err := cmd.run(ctx, rest)

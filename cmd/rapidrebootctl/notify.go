@@ -27,14 +27,10 @@ func init() {
 	}
 }
 
-// Seams for tests: where the boot id is read, and the context that ends
-// the watcher (a signal in real use).
-var (
-	procDir      = "/proc"
-	watchContext = func() (context.Context, context.CancelFunc) {
-		return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	}
-)
+// signalContext ends the watcher on a signal (machine.watchContext).
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+}
 
 // runWatch is started by the XDG autostart entry
 // (/etc/xdg/autostart/rapidreboot-reboot-required.desktop) and runs for the
@@ -53,7 +49,7 @@ func runWatch(ctx *cliContext, args []string) error {
 	if err != nil {
 		return err
 	}
-	bootID, err := notify.ReadBootID(procDir)
+	bootID, err := notify.ReadBootID(ctx.m.live.Proc)
 	if err != nil {
 		return err
 	}
@@ -80,7 +76,7 @@ func runWatch(ctx *cliContext, args []string) error {
 	if isLive(ctx.Root) {
 		w.QuickAvailable = quickAvailable
 	}
-	runCtx, stop := watchContext()
+	runCtx, stop := ctx.m.watchContext()
 	defer stop()
 	return w.Run(runCtx)
 }

@@ -34,17 +34,15 @@ func TestWatchRebootRequiredPostsOnceAndOpensTheDialog(t *testing.T) {
 
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", bus.Addr)
 	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	oldProc, oldCtx := procDir, watchContext
-	t.Cleanup(func() { procDir, watchContext = oldProc, oldCtx })
-	procDir = proc
+	seams(t, withProc(proc))
 
 	start := func() (stop func() (int, string)) {
 		ctx, cancel := context.WithCancel(context.Background())
-		watchContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
+		opts := append(optionsOf(t), withWatchContext(func() (context.Context, context.CancelFunc) { return ctx, cancel }))
 		var stdout, stderr bytes.Buffer
 		done := make(chan int, 1)
 		go func() {
-			done <- run([]string{"--root", root, "watch-reboot-required", "--dialog", dialog}, &stdout, &stderr)
+			done <- run([]string{"--root", root, "watch-reboot-required", "--dialog", dialog}, &stdout, &stderr, opts...)
 		}()
 		return func() (int, string) {
 			cancel()
@@ -123,13 +121,11 @@ func TestWatchRebootRequiredWithoutASessionBusSaysSo(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "sys/kernel/random"), 0o755)
 	os.WriteFile(filepath.Join(dir, "sys/kernel/random/boot_id"), []byte("00aa\n"), 0o644)
-	old := procDir
-	t.Cleanup(func() { procDir = old })
-	procDir = dir
+	seams(t, withProc(dir))
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(dir, "no-bus"))
 	t.Setenv("XDG_STATE_HOME", dir)
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"watch-reboot-required", "--dialog", "/bin/true"}, &stdout, &stderr)
+	code := run([]string{"watch-reboot-required", "--dialog", "/bin/true"}, &stdout, &stderr, optionsOf(t)...)
 	if code != 1 || !strings.Contains(stderr.String(), "cannot connect to the session bus") {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}

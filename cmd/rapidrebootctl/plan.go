@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
-	"github.com/rapidreboot/rapidreboot/backend/host"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
@@ -18,10 +17,6 @@ func init() {
 		help: i18n.N_("show what a Quick Restart would boot (kernel, initrds, command line) and why"),
 	}
 }
-
-// Seam for tests: the target for a root (tests expect files owned by the
-// user running them). The live system's /proc and /sys are liveDirs.
-var newTarget = host.New
 
 // isLive reports whether root is the running system's own root.
 func isLive(root string) bool {
@@ -34,11 +29,11 @@ func runPlan(ctx *cliContext, args []string) error {
 	if len(args) > 0 {
 		return &usageError{i18n.G("plan takes no arguments")}
 	}
-	plan, err := computePlan(ctx.Root)
-	if err != nil && isLive(ctx.Root) && geteuid() != 0 {
+	plan, err := ctx.m.computePlan(ctx.Root)
+	if err != nil && isLive(ctx.Root) && ctx.m.euid() != 0 {
 		// Debian's update-grub writes grub.cfg 0600: a user cannot read
 		// the boot loader's configuration, the helper can.
-		if p := planFromHelper(); p != nil {
+		if p := ctx.m.planFromHelper(); p != nil {
 			plan, err = p, nil
 		}
 	}
@@ -54,8 +49,8 @@ func runPlan(ctx *cliContext, args []string) error {
 
 // planFromHelper asks the helper for the running system's plan, or
 // returns nil.
-func planFromHelper() *bootplan.Plan {
-	c, done, err := helperConn()
+func (m *machine) planFromHelper() *bootplan.Plan {
+	c, done, err := m.helperConn()
 	if err != nil {
 		return nil
 	}
@@ -73,11 +68,11 @@ func planFromHelper() *bootplan.Plan {
 // live /proc/cmdline, capped, and GRUB's platform: the helper's options)
 // only when root is the running system; for any other root it checks the
 // preconditions first and never passes the live command line.
-func computePlan(root string) (*bootplan.Plan, error) {
+func (m *machine) computePlan(root string) (*bootplan.Plan, error) {
 	opt := bootplan.Options{}
 	if isLive(root) {
 		var err error
-		if opt, err = bootplan.LiveOptions(liveDirs.Proc, liveDirs.Sys); err != nil {
+		if opt, err = bootplan.LiveOptions(m.live.Proc, m.live.Sys); err != nil {
 			return nil, err
 		}
 		root = "/"
@@ -91,7 +86,7 @@ func computePlan(root string) (*bootplan.Plan, error) {
 			return nil, err
 		}
 	}
-	return bootplan.Compute(newTarget(root), opt)
+	return bootplan.Compute(m.target(root), opt)
 }
 
 func printPlan(ctx *cliContext, p *bootplan.Plan) {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rapidreboot/rapidreboot/backend/host"
 	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
 )
 
@@ -22,11 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of testdata/pl
 // checked, so the goldens are the command's own output (-update).
 const fixtures = "../../backend/bootplan/testdata"
 
-func useTestOwner(t *testing.T) {
-	saved := newTarget
-	newTarget = func(root string) host.Target { return hosttest.Target(root) }
-	t.Cleanup(func() { newTarget = saved })
-}
+func useTestOwner(t *testing.T) { seams(t, withTestOwner()) }
 
 func fixtureRoot(t *testing.T, name string) string {
 	t.Helper()
@@ -35,9 +30,9 @@ func fixtureRoot(t *testing.T, name string) string {
 	return root
 }
 
-func runCLI(args ...string) (code int, stdout, stderr string) {
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
-	code = run(args, &o, &e)
+	code = run(args, &o, &e, optionsOf(t)...)
 	return code, o.String(), e.String()
 }
 
@@ -60,7 +55,6 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestPlanPrintsEveryFixtureAsTextAndJSON(t *testing.T) {
-	useTestOwner(t)
 	cases, _ := filepath.Glob(filepath.Join(fixtures, "*", "expected.json"))
 	if len(cases) == 0 {
 		t.Fatal("no fixtures")
@@ -68,10 +62,11 @@ func TestPlanPrintsEveryFixtureAsTextAndJSON(t *testing.T) {
 	for _, c := range cases {
 		name := filepath.Base(filepath.Dir(c))
 		t.Run(name, func(t *testing.T) {
+			useTestOwner(t)
 			root := fixtureRoot(t, name)
-			code, out, errOut := runCLI("--root", root, "plan")
+			code, out, errOut := runCLI(t, "--root", root, "plan")
 			// Flags after the subcommand work the same.
-			jcode, jout, _ := runCLI("plan", "--json", "--root="+root)
+			jcode, jout, _ := runCLI(t, "plan", "--json", "--root="+root)
 			if code == 0 {
 				golden(t, name+".txt", out)
 			} else {
@@ -94,7 +89,7 @@ func TestPlanPrintsEveryFixtureAsTextAndJSON(t *testing.T) {
 func TestPlanJSONHasTheDocumentedFields(t *testing.T) {
 	useTestOwner(t)
 	root := fixtureRoot(t, "ubuntu-2204-cloud-submenu-grubd-override")
-	code, out, _ := runCLI("--json", "--root", root, "plan")
+	code, out, _ := runCLI(t, "--json", "--root", root, "plan")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -118,11 +113,11 @@ func TestPlanJSONHasTheDocumentedFields(t *testing.T) {
 func TestPlanRefusalsAreOneLineOrAJSONError(t *testing.T) {
 	useTestOwner(t)
 	root := fixtureRoot(t, "fedora-35-btrfs-bls-entries-missing")
-	code, out, errOut := runCLI("--root", root, "plan")
+	code, out, errOut := runCLI(t, "--root", root, "plan")
 	if code != 1 || out != "" || errOut != "rapidrebootctl: The boot loader configuration names no kernel that can be started (no entry of /boot/grub2/grub.cfg loads a Linux kernel).\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	code, out, errOut = runCLI("--root", root, "--json", "plan")
+	code, out, errOut = runCLI(t, "--root", root, "--json", "plan")
 	var e struct {
 		Error struct{ Code, Message string } `json:"error"`
 	}
@@ -134,11 +129,11 @@ func TestPlanRefusalsAreOneLineOrAJSONError(t *testing.T) {
 func TestAttack45_PlanNamesTheFailingPrecondition(t *testing.T) {
 	useTestOwner(t)
 	dir := t.TempDir()
-	code, _, errOut := runCLI("--root", dir, "plan")
+	code, _, errOut := runCLI(t, "--root", dir, "plan")
 	if code != 1 || !strings.Contains(errOut, filepath.Join(dir, "boot")+" is not a readable directory") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	code, out, _ := runCLI("--root", filepath.Join(dir, "missing"), "--json", "plan")
+	code, out, _ := runCLI(t, "--root", filepath.Join(dir, "missing"), "--json", "plan")
 	if code != 1 || !strings.Contains(out, `"code": "precondition"`) {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
@@ -146,7 +141,7 @@ func TestAttack45_PlanNamesTheFailingPrecondition(t *testing.T) {
 
 func TestUsageErrorsExitTwo(t *testing.T) {
 	for _, args := range [][]string{{}, {"frobnicate"}, {"--bogus", "plan"}, {"plan", "extra"}, {"--root"}, {"--root=", "plan"}} {
-		code, out, errOut := runCLI(args...)
+		code, out, errOut := runCLI(t, args...)
 		if code != 2 || out != "" || !strings.HasPrefix(errOut, "rapidrebootctl: ") || !strings.Contains(errOut, "--help") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 		}
@@ -154,11 +149,11 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 }
 
 func TestHelpListsCommandsAndVersionPrintsIt(t *testing.T) {
-	code, out, _ := runCLI("--help")
+	code, out, _ := runCLI(t, "--help")
 	if code != 0 || !strings.Contains(out, "plan ") || !strings.Contains(out, "--root DIR") {
 		t.Fatalf("help: %d %q", code, out)
 	}
-	code, out, _ = runCLI("--version")
+	code, out, _ = runCLI(t, "--version")
 	if code != 0 || !strings.HasPrefix(out, "rapidrebootctl ") {
 		t.Fatalf("version: %d %q", code, out)
 	}

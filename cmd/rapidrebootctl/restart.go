@@ -40,7 +40,7 @@ func runRestart(ctx *cliContext, args []string) error {
 	}
 	switch {
 	case *quick && local:
-		t, err := newRootTarget(ctx.Root)
+		t, err := ctx.m.newRootTarget(ctx.Root)
 		if err != nil {
 			return err
 		}
@@ -48,21 +48,21 @@ func runRestart(ctx *cliContext, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := reboot(); err != nil {
+		if err := ctx.m.reboot(); err != nil {
 			// A restart that did not start leaves nothing loaded.
 			derr := t.disarm()
 			return errors.Join(rebootErr(err), derr)
 		}
 		return restarting(ctx, true, p.Version)
 	case *quick:
-		c, done, err := helperConn()
+		c, done, err := ctx.m.helperConn()
 		if err != nil {
 			return err
 		}
 		defer done()
 		cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 		defer cancel()
-		if err := c.QuickRestart(cctx, interactiveAuth()); err != nil {
+		if err := c.QuickRestart(cctx, ctx.m.interactive()); err != nil {
 			return helperErr(err)
 		}
 		return restarting(ctx, true, "")
@@ -74,12 +74,12 @@ func runRestart(ctx *cliContext, args []string) error {
 		fmt.Fprintf(ctx.Stderr, "%s: %s\n", prog, message(err))
 	}
 	if local {
-		if err := reboot(); err != nil {
+		if err := ctx.m.reboot(); err != nil {
 			return rebootErr(err)
 		}
 		return restarting(ctx, false, "")
 	}
-	conn, err := connectSystemBus()
+	conn, err := ctx.m.systemBus()
 	if err != nil {
 		return fmt.Errorf("cannot connect to the system bus to restart: %w", err)
 	}
@@ -88,7 +88,7 @@ func runRestart(ctx *cliContext, args []string) error {
 	defer cancel()
 	// logind asks polkit about this caller; interactive lets it ask for a
 	// password through an agent.
-	if err := logind.New(conn).Reboot(cctx, interactiveAuth()); err != nil {
+	if err := logind.New(conn).Reboot(cctx, ctx.m.interactive()); err != nil {
 		return rebootErr(err)
 	}
 	return restarting(ctx, false, "")

@@ -156,9 +156,7 @@ func TestPlanOfTheRunningSystemCapsProcCmdline(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(live, "proc/cmdline"), []byte(huge), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	old := liveDirs
-	liveDirs = preflight.Env{Proc: filepath.Join(live, "proc"), Sys: filepath.Join(live, "sys"), Run: filepath.Join(live, "run"), Root: "/"}
-	t.Cleanup(func() { liveDirs = old })
+	seams(t, withLive(preflight.Env{Proc: filepath.Join(live, "proc"), Sys: filepath.Join(live, "sys"), Run: filepath.Join(live, "run"), Root: "/"}))
 	code, out, _ := ctl(t, "--json", "plan")
 	if code != 1 || !strings.Contains(out, `"code": "`+string(reason.TooLarge)+`"`) {
 		t.Errorf("plan: %d %s", code, out)

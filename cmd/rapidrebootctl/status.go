@@ -24,14 +24,14 @@ func runStatus(ctx *cliContext, args []string) error {
 	}
 	var st status
 	if local {
-		t, err := newRootTarget(ctx.Root)
+		t, err := ctx.m.newRootTarget(ctx.Root)
 		if err != nil {
 			return err
 		}
 		_, w, _ := t.plan()
 		st = statusOf(t.armed(), w)
 	} else {
-		c, done, err := helperConn()
+		c, done, err := ctx.m.helperConn()
 		if err != nil {
 			return err
 		}
