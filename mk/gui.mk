@@ -20,6 +20,7 @@ TEST_DIALOG := $(BUILD)/test/rapidreboot
 
 build-test-dialog:
 	@mkdir -p $(BUILD)/test
+	$(GO) vet -tags rapidreboot_testhooks ./cmd/rapidreboot ./ui
 	$(GO) build $(GO_PIE) -tags rapidreboot_testhooks -ldflags "$(LDFLAGS) $(CGO_LDFLAGS_GO)" -o $(TEST_DIALOG) ./cmd/rapidreboot
 
 test-gui: build build-test-dialog
