@@ -30,13 +30,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
-// Exitrd is the code for "root storage needs dracut's shutdown initramfs".
-// It is not (yet) in backend/reason; reason.Sentence renders an unknown code
-// as "Quick Restart is not possible: <detail>.", which reads well with the
-// detail this package gives.
-const Exitrd reason.Code = "exitrd"
-
-// ExitrdDetail is the detail sent with Exitrd.
+// ExitrdDetail is the detail sent with reason.Exitrd.
 const ExitrdDetail = "the root file system is detached by dracut's shutdown initramfs, which a Quick Restart would skip"
 
 // Env says where the running system's files are. Tests point every field
@@ -161,13 +155,13 @@ func checkLastKexec(env Env) error {
 // the unpacked /run/initramfs/shutdown.
 func checkExitrd(env Env) error {
 	if _, err := os.Lstat(filepath.Join(env.Run, "initramfs/shutdown")); err == nil {
-		return reason.New(Exitrd, ExitrdDetail)
+		return reason.New(reason.Exitrd, ExitrdDetail)
 	}
 	t := host.New(env.Root)
 	for _, p := range []string{"/usr/lib/systemd/system/dracut-shutdown.service", "/lib/systemd/system/dracut-shutdown.service"} {
 		if f, err := t.Open(p); err == nil {
 			f.Close()
-			return reason.New(Exitrd, ExitrdDetail)
+			return reason.New(reason.Exitrd, ExitrdDetail)
 		}
 	}
 	return nil
