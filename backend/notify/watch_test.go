@@ -64,7 +64,7 @@ func (r *rig) start() {
 	conn := sessiontest.NewConn(r.t, r.bus)
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Watcher{
-		Root: r.root, StateDir: r.state, BootID: "0123abcd", Bus: conn,
+		Root: r.root, StateDir: r.state, BootID: "0123abcd-0000-4000-8000-000000000001", Bus: conn,
 		Launch:         func(args []string) error { r.launches <- args; return nil },
 		QuickAvailable: r.quick, Quiet: quiet, Poll: r.poll, MaxWait: r.maxWait,
 		Logf: func(f string, a ...any) { r.t.Logf("watcher: "+f, a...) },
@@ -211,7 +211,7 @@ func TestANewBootWithTheSameFileIsANewState(t *testing.T) {
 	r := newRig(t)
 	r.mark("libc6")
 	os.MkdirAll(r.state, 0o700)
-	k, err := markerKey(r.root, "ffff0000")
+	k, err := markerKey(r.root, "ffff0000-0000-4000-8000-000000000000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +453,7 @@ func TestWithoutInotifyTheWatcherLooksEveryPoll(t *testing.T) {
 func TestRunEndsWhenTheSessionBusGoesAway(t *testing.T) {
 	r := newRig(t)
 	conn := sessiontest.NewConn(t, r.bus)
-	w := &Watcher{Root: r.root, BootID: "00", Bus: conn, Launch: func([]string) error { return nil }}
+	w := &Watcher{Root: r.root, BootID: "00000000-0000-4000-8000-000000000000", Bus: conn, Launch: func([]string) error { return nil }}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(context.Background()) }()
 	time.Sleep(quiet)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/arming"
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/bootid"
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/host"
@@ -131,7 +132,7 @@ func newRootTarget(root string) (*target, error) {
 	if err := bootplan.CheckRootPreconditions(abs); err != nil {
 		return nil, err
 	}
-	bootID, err := armstate.BootID(liveDirs.Proc)
+	bootID, err := bootid.Read(liveDirs.Proc)
 	if err != nil {
 		return nil, err
 	}
@@ -164,14 +165,7 @@ func newRootTarget(root string) (*target, error) {
 }
 
 func (t *target) loader() kexec.Loader {
-	l := kexec.Loader{Sys: newKexecSyscalls(), Target: t.host, SysDir: liveDirs.Sys, ProcDir: liveDirs.Proc}
-	for _, p := range []string{"/usr/sbin/kexec", "/sbin/kexec"} {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			l.KexecTools = p
-			break
-		}
-	}
-	return l
+	return kexec.Loader{Sys: newKexecSyscalls(), Target: t.host, SysDir: liveDirs.Sys, ProcDir: liveDirs.Proc, KexecTools: kexec.FindKexecTools()}
 }
 
 // wireOf is a preparation in the helper's wire form, for statusOf.

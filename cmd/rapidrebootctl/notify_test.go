@@ -122,7 +122,7 @@ func TestWatchRebootRequiredUsage(t *testing.T) {
 func TestWatchRebootRequiredWithoutASessionBusSaysSo(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "sys/kernel/random"), 0o755)
-	os.WriteFile(filepath.Join(dir, "sys/kernel/random/boot_id"), []byte("00aa\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sys/kernel/random/boot_id"), []byte("00aa0000-0000-4000-8000-000000000000\n"), 0o644)
 	old := procDir
 	t.Cleanup(func() { procDir = old })
 	procDir = dir
