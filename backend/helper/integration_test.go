@@ -592,7 +592,7 @@ func TestRow35AnInhibitorTakenBetweenArmAndRebootLeavesNothingArmed(t *testing.T
 	r.allowAll()
 	// logind refuses as it does for root with flag 0x01 while a block
 	// inhibitor is held (taken after the helper's own check).
-	r.logind.RefuseReboot(dbus.NewError("org.freedesktop.DBus.Error.AccessDenied", []any{"Access denied to root due to active block inhibitor"}))
+	r.logind.Refuse(dbus.NewError("org.freedesktop.DBus.Error.AccessDenied", []any{"Access denied to root due to active block inhibitor"}))
 	err := r.client.QuickRestart(r.ctx(), false)
 	callErr(t, err, busapi.ErrFailed, "")
 	if n := r.loads(); n != 1 {

@@ -27,7 +27,7 @@ import (
 // build) activatable on it, a polkit stand-in and a logind stand-in.
 type rig struct {
 	t      testing.TB
-	bus    *bustest.SystemBus
+	bus    *bustest.Bus
 	root   string
 	dir    string // the bus's directory; --test-stats writes dir/stats
 	polkit *bustest.PolkitStandIn

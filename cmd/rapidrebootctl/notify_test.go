@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/notify/notifytest"
-	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
 )
 
 // The whole subcommand on a real private session bus: the notification
 // server is notifytest's stand-in, the dialog a shell script that writes
 // down its arguments, /run and /proc fake trees.
 func TestWatchRebootRequiredPostsOnceAndOpensTheDialog(t *testing.T) {
-	bus := sessiontest.NewBus(t, "session")
-	server, err := notifytest.NewNotificationServerStandIn(sessiontest.NewConn(t, bus), "actions", "body")
+	bus := bustest.NewBus(t, "session")
+	server, err := notifytest.NewNotificationServerStandIn(bustest.NewConn(t, bus), "actions", "body")
 	if err != nil {
 		t.Fatal(err)
 	}
