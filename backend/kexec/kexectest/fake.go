@@ -126,16 +126,7 @@ func (f *Fake) Count(op string) int {
 // loaded (or unloaded, with FlagUnload).
 func (f *Fake) KexecFileLoad(kernelFd, initrdFd int, cmdline string, flags int) error {
 	if flags&kexec.FlagUnload != 0 {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		c := Call{Op: OpUnload, Flags: flags, KernelSize: -1, InitrdSize: -1}
-		f.calls = append(f.calls, c)
-		f.recordLocked(c, f.UnloadErr)
-		if f.UnloadErr != nil {
-			return f.UnloadErr
-		}
-		f.setLocked(false)
-		return nil
+		return f.unload(Call{Op: OpUnload, Flags: flags, KernelSize: -1, InitrdSize: -1})
 	}
 	c := Call{Op: OpLoad, Flags: flags, Cmdline: cmdline}
 	c.KernelSize, c.Kernel = f.inspect(kernelFd)
@@ -171,9 +162,14 @@ func (f *Fake) KexecFileLoad(kernelFd, initrdFd int, cmdline string, flags int) 
 
 // KexecLoadUnload records the call and marks nothing loaded.
 func (f *Fake) KexecLoadUnload() error {
+	return f.unload(Call{Op: OpLoadUnload, KernelSize: -1, InitrdSize: -1})
+}
+
+// unload records c, one of the two ways of unloading, and unless
+// UnloadErr is set marks nothing loaded.
+func (f *Fake) unload(c Call) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c := Call{Op: OpLoadUnload, KernelSize: -1, InitrdSize: -1}
 	f.calls = append(f.calls, c)
 	f.recordLocked(c, f.UnloadErr)
 	if f.UnloadErr != nil {
