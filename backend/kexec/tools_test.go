@@ -44,3 +44,45 @@ func TestFindKexecTools(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadDisabled(t *testing.T) {
+	tests := []struct {
+		desc    string
+		content *string // nil: the kernel has no such sysctl
+		want    bool
+	}{
+		{"no sysctl", nil, false},
+		{"allowed", ptr("0\n"), false},
+		{"switched off", ptr("1\n"), true},
+		{"anything else counts as off", ptr("2\n"), true},
+		{"empty counts as off", ptr(""), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			proc := t.TempDir()
+			if tc.content != nil {
+				p := filepath.Join(proc, "sys/kernel/kexec_load_disabled")
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(*tc.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := kexec.LoadDisabled(proc)
+			if err != nil || got != tc.want {
+				t.Fatalf("LoadDisabled = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	// A directory where the file should be is an error, not "allowed".
+	proc := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(proc, "sys/kernel/kexec_load_disabled"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kexec.LoadDisabled(proc); err == nil {
+		t.Fatal("a directory read as a value")
+	}
+}
+
+func ptr(s string) *string { return &s }

@@ -121,14 +121,11 @@ func checkKexecPresent(env Env) error {
 }
 
 func checkKexecDisabled(env Env) error {
-	b, err := readSmall(filepath.Join(env.Proc, "sys/kernel/kexec_load_disabled"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // kernels without the sysctl cannot disable kexec this way
-	}
+	off, err := kexec.LoadDisabled(env.Proc)
 	if err != nil {
 		return reason.Wrap(reason.Internal, "cannot read kernel.kexec_load_disabled", err)
 	}
-	if strings.TrimSpace(string(b)) != "0" {
+	if off {
 		return reason.New(reason.KexecDisabled, "")
 	}
 	return nil
