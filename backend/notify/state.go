@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/rapidreboot/rapidreboot/backend/bootid"
+	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
 )
 
 // StateFile is the file, in the state directory, that holds the key of the
@@ -56,7 +57,7 @@ func ParseKey(b []byte) (Key, error) {
 
 // markerKey identifies the marker file under root in boot bootID.
 func markerKey(root, bootID string) (Key, error) {
-	st, err := os.Stat(filepath.Join(root, "run/reboot-required"))
+	st, err := os.Stat(filepath.Join(root, rebootreq.MarkerPath))
 	if err != nil {
 		return Key{}, fmt.Errorf("cannot read the restart marker: %w", err)
 	}
