@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
@@ -213,17 +212,4 @@ func WriteVerified(dir, digest string) error { return WriteVerdict(dir, Verdict{
 func Verified(dir, digest string) bool {
 	_, ok := ReadVerdict(dir, digest)
 	return ok
-}
-
-// BootID reads the running boot's id from <proc>/sys/kernel/random/boot_id.
-func BootID(proc string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(proc, "sys/kernel/random/boot_id"))
-	if err != nil {
-		return "", fmt.Errorf("cannot read the boot id: %w", err)
-	}
-	id := strings.TrimSpace(string(b))
-	if len(id) != 36 || strings.Count(id, "-") != 4 {
-		return "", fmt.Errorf("cannot read the boot id: unexpected %q", id)
-	}
-	return id, nil
 }

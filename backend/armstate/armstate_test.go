@@ -231,23 +231,6 @@ func TestTheVerdictCarriesTheMountOfEachFile(t *testing.T) {
 	}
 }
 
-func TestBootIDIsReadAndChecked(t *testing.T) {
-	proc := t.TempDir()
-	if _, err := armstate.BootID(proc); err == nil {
-		t.Fatal("no file, no error")
-	}
-	p := filepath.Join(proc, "sys/kernel/random/boot_id")
-	os.MkdirAll(filepath.Dir(p), 0o755)
-	os.WriteFile(p, []byte(bootA+"\n"), 0o644)
-	if id, err := armstate.BootID(proc); err != nil || id != bootA {
-		t.Fatalf("%q %v", id, err)
-	}
-	os.WriteFile(p, []byte("nonsense\n"), 0o644)
-	if _, err := armstate.BootID(proc); err == nil {
-		t.Fatal("nonsense accepted")
-	}
-}
-
 func FuzzReadNeverPanics(f *testing.F) {
 	b, _ := json.Marshal(sample())
 	f.Add(b)

@@ -17,8 +17,8 @@ import (
 )
 
 // FakeKexecTag is the build tag that gives rapidreboot-helper the
-// FileKexec stand-in and the --test-root flag. A binary built without it
-// has neither.
+// kexectest stand-in (mirrored on disk) and the --test-root flag. A
+// binary built without it has neither.
 const FakeKexecTag = "rapidreboot_fakekexec"
 
 // HelperBinEnv names a prebuilt test helper (mk/helper.mk sets it), to

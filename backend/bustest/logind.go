@@ -25,70 +25,97 @@ type StandInInhibitor struct {
 	UID, PID             uint32
 }
 
-// LogindStandIn stands in for systemd-logind's Manager on a private bus:
-// sessions, inhibitors, RebootWithFlags/Reboot (recorded, and refused as
-// logind refuses a root caller that asked to honour inhibitors while one
-// blocks), PrepareForShutdown. It never reboots, powers off or kexecs
-// anything: it is a recorder on a private bus.
+// The logind stand-in's own session, which GetSessionByPID returns for any
+// process: the dialog's logout falls back to it.
+const (
+	StandInSessionPath = dbus.ObjectPath("/org/freedesktop/login1/session/standin")
+	StandInSessionID   = "standin-1"
+)
+
+// LogindStandIn stands in for systemd-logind's Manager on a private bus,
+// for the helper and the dialog alike: sessions, inhibitors, the Can*
+// answers, the power methods a desktop calls (recorded as "Reboot(true)"
+// in Recorder), the helper's RebootWithFlags/Reboot (also recorded with
+// flags and caller uid in Reboots, and refused as logind refuses a root
+// caller that asked to honour inhibitors while one blocks),
+// PrepareForShutdown and PreparingForShutdown. It never reboots, powers
+// off, suspends or kexecs anything: it is a recorder on a private bus.
 type LogindStandIn struct {
+	Recorder
 	mu         sync.Mutex
+	can        map[string]string
 	sessions   []StandInSession
 	inhibitors []StandInInhibitor
 	reboots    []string // "RebootWithFlags(0x1) uid=0", "Reboot(false) uid=0"
-	rebootErr  *dbus.Error
+	refuse     *dbus.Error
 	noFlags    bool // act as systemd < 248: no RebootWithFlags
-	emitOnBoot bool
-	conn       *dbus.Conn
-	props      *prop.Properties
+	// shutdownOnReboot makes an accepted Reboot, RebootWithFlags or
+	// PowerOff emit PrepareForShutdown(true), as logind does when it
+	// proceeds.
+	shutdownOnReboot bool
+	conn             *dbus.Conn
+	props            *prop.Properties
 }
 
-// NewLogindStandIn owns org.freedesktop.login1 on a new connection to b.
-// By default there are no sessions and no inhibitors, and an accepted
-// reboot emits PrepareForShutdown(true) as logind does.
-func NewLogindStandIn(t testing.TB, b *SystemBus) *LogindStandIn {
+// NewLogindStandIn owns org.freedesktop.login1 on a new connection to b,
+// for the helper's tests (b strict: only root may own the name). By
+// default there are no sessions and no inhibitors, every Can* answers
+// "yes", and an accepted reboot emits PrepareForShutdown(true).
+func NewLogindStandIn(t testing.TB, b *Bus) *LogindStandIn {
 	t.Helper()
-	conn := NewConn(t, b)
-	l := &LogindStandIn{conn: conn, emitOnBoot: true}
-	if err := conn.ExportMethodTable(l.methods(), "/org/freedesktop/login1", "org.freedesktop.login1.Manager"); err != nil {
+	l, err := StartLogindStandIn(NewConn(t, b), nil)
+	if err != nil {
 		t.Fatal(err)
+	}
+	l.SetShutdownOnReboot(true)
+	return l
+}
+
+// StartLogindStandIn owns org.freedesktop.login1 on conn, for the dialog's
+// tests and stand-in programs. can maps "CanSuspend" etc. to answers;
+// missing ones answer "yes". A reboot emits nothing until
+// SetShutdownOnReboot(true).
+func StartLogindStandIn(conn *dbus.Conn, can map[string]string) (*LogindStandIn, error) {
+	l := &LogindStandIn{conn: conn, can: can}
+	m := l.methods()
+	for _, c := range []string{"CanPowerOff", "CanReboot", "CanSuspend", "CanHibernate"} {
+		m[c] = l.answer(c)
+	}
+	if err := export(conn, "/org/freedesktop/login1", "org.freedesktop.login1.Manager", m); err != nil {
+		return nil, err
 	}
 	props, err := prop.Export(conn, "/org/freedesktop/login1", prop.Map{
 		"org.freedesktop.login1.Manager": {"PreparingForShutdown": {Value: false, Emit: prop.EmitFalse}},
 	})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	l.props = props
-	Own(t, conn, "org.freedesktop.login1")
-	return l
+	if _, err := prop.Export(conn, StandInSessionPath, prop.Map{
+		"org.freedesktop.login1.Session": {"Id": {Value: StandInSessionID, Emit: prop.EmitFalse}},
+	}); err != nil {
+		return nil, err
+	}
+	return l, own(conn, "org.freedesktop.login1")
+}
+
+// standInSession is one row of ListSessions, a(susso).
+type standInSession struct {
+	ID   string
+	UID  uint32
+	User string
+	Seat string
+	Path dbus.ObjectPath
 }
 
 func (l *LogindStandIn) methods() map[string]any {
 	return map[string]any{
-		"ListSessions": func() ([]struct {
-			ID   string
-			UID  uint32
-			User string
-			Seat string
-			Path dbus.ObjectPath
-		}, *dbus.Error) {
+		"ListSessions": func() ([]standInSession, *dbus.Error) {
 			l.mu.Lock()
 			defer l.mu.Unlock()
-			out := make([]struct {
-				ID   string
-				UID  uint32
-				User string
-				Seat string
-				Path dbus.ObjectPath
-			}, 0, len(l.sessions))
+			out := make([]standInSession, 0, len(l.sessions))
 			for _, s := range l.sessions {
-				out = append(out, struct {
-					ID   string
-					UID  uint32
-					User string
-					Seat string
-					Path dbus.ObjectPath
-				}{s.ID, s.UID, s.User, s.Seat, sessionPath(s.ID)})
+				out = append(out, standInSession{s.ID, s.UID, s.User, s.Seat, sessionPath(s.ID)})
 			}
 			return out, nil
 		},
@@ -97,6 +124,10 @@ func (l *LogindStandIn) methods() map[string]any {
 			defer l.mu.Unlock()
 			return append([]StandInInhibitor{}, l.inhibitors...), nil
 		},
+		"GetSessionByPID": func(pid uint32) (dbus.ObjectPath, *dbus.Error) {
+			return StandInSessionPath, nil
+		},
+		"TerminateSession": func(id string) *dbus.Error { l.Record("TerminateSession(%s)", id); return nil },
 		"RebootWithFlags": func(sender dbus.Sender, flags uint64) *dbus.Error {
 			l.mu.Lock()
 			if l.noFlags {
@@ -104,12 +135,46 @@ func (l *LogindStandIn) methods() map[string]any {
 				return dbus.NewError("org.freedesktop.DBus.Error.UnknownMethod", []any{"Unknown method RebootWithFlags (logind stand-in acting as systemd < 248)"})
 			}
 			l.mu.Unlock()
+			l.Record("RebootWithFlags(%#x)", flags)
 			return l.reboot(sender, fmt.Sprintf("RebootWithFlags(%#x)", flags), flags&0x01 != 0)
 		},
 		"Reboot": func(sender dbus.Sender, interactive bool) *dbus.Error {
+			l.Record("Reboot(%v)", interactive)
 			// Root without the flag passes block inhibitors (systemd < 257).
 			return l.reboot(sender, fmt.Sprintf("Reboot(%v)", interactive), false)
 		},
+		"PowerOff":  l.power("PowerOff", true),
+		"Suspend":   l.power("Suspend", false),
+		"Hibernate": l.power("Hibernate", false),
+	}
+}
+
+// answer is a Can* method.
+func (l *LogindStandIn) answer(m string) func() (string, *dbus.Error) {
+	return func() (string, *dbus.Error) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if a, ok := l.can[m]; ok {
+			return a, nil
+		}
+		return "yes", nil
+	}
+}
+
+// power is a power method other than Reboot, taking (b interactive).
+func (l *LogindStandIn) power(m string, shutdown bool) func(bool) *dbus.Error {
+	return func(interactive bool) *dbus.Error {
+		l.Record("%s(%v)", m, interactive)
+		l.mu.Lock()
+		refuse, emit := l.refuse, l.shutdownOnReboot && shutdown
+		l.mu.Unlock()
+		if refuse != nil {
+			return refuse
+		}
+		if emit {
+			_ = l.EmitPrepareForShutdown(true)
+		}
+		return nil
 	}
 }
 
@@ -118,7 +183,7 @@ func (l *LogindStandIn) reboot(sender dbus.Sender, call string, checkInhibitors 
 	_ = l.conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixUser", 0, string(sender)).Store(&uid)
 	l.mu.Lock()
 	l.reboots = append(l.reboots, fmt.Sprintf("%s uid=%d", call, uid))
-	err := l.rebootErr
+	err := l.refuse
 	if err == nil && checkInhibitors {
 		for _, i := range l.inhibitors {
 			if (i.Mode == "block" || i.Mode == "block-weak") && strings.Contains(":"+i.What+":", ":shutdown:") {
@@ -128,13 +193,13 @@ func (l *LogindStandIn) reboot(sender dbus.Sender, call string, checkInhibitors 
 			}
 		}
 	}
-	emit := l.emitOnBoot && err == nil
+	emit := l.shutdownOnReboot && err == nil
 	l.mu.Unlock()
 	if err != nil {
 		return err
 	}
 	if emit {
-		l.EmitPrepareForShutdown(true)
+		_ = l.EmitPrepareForShutdown(true)
 	}
 	return nil
 }
@@ -167,10 +232,17 @@ func (l *LogindStandIn) SetInhibitors(ii ...StandInInhibitor) {
 	l.mu.Unlock()
 }
 
-// RefuseReboot makes every reboot request fail with err (nil: accept).
-func (l *LogindStandIn) RefuseReboot(err *dbus.Error) {
+// Refuse makes every power and reboot request fail with err (nil: accept).
+func (l *LogindStandIn) Refuse(err *dbus.Error) {
 	l.mu.Lock()
-	l.rebootErr = err
+	l.refuse = err
+	l.mu.Unlock()
+}
+
+// SetShutdownOnReboot: see the field.
+func (l *LogindStandIn) SetShutdownOnReboot(v bool) {
+	l.mu.Lock()
+	l.shutdownOnReboot = v
 	l.mu.Unlock()
 }
 
@@ -182,7 +254,8 @@ func (l *LogindStandIn) WithoutFlags() {
 	l.mu.Unlock()
 }
 
-// Reboots returns the reboot requests received, with flags and caller uid.
+// Reboots returns the helper-side reboot requests received (Reboot and
+// RebootWithFlags), with flags and caller uid.
 func (l *LogindStandIn) Reboots() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -190,7 +263,7 @@ func (l *LogindStandIn) Reboots() []string {
 }
 
 // EmitPrepareForShutdown sends logind's signal and sets the property.
-func (l *LogindStandIn) EmitPrepareForShutdown(v bool) {
+func (l *LogindStandIn) EmitPrepareForShutdown(v bool) error {
 	l.props.SetMust("org.freedesktop.login1.Manager", "PreparingForShutdown", v)
-	_ = l.conn.Emit("/org/freedesktop/login1", "org.freedesktop.login1.Manager.PrepareForShutdown", v)
+	return l.conn.Emit("/org/freedesktop/login1", "org.freedesktop.login1.Manager.PrepareForShutdown", v)
 }

@@ -49,7 +49,7 @@ type PolkitStandIn struct {
 }
 
 // NewPolkitStandIn owns org.freedesktop.PolicyKit1 on a new connection to b.
-func NewPolkitStandIn(t testing.TB, b *SystemBus) *PolkitStandIn {
+func NewPolkitStandIn(t testing.TB, b *Bus) *PolkitStandIn {
 	t.Helper()
 	conn := NewConn(t, b)
 	p := &PolkitStandIn{conn: conn, hung: map[string]chan struct{}{}, closed: make(chan struct{})}

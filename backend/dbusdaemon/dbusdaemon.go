@@ -1,7 +1,7 @@
 // Package dbusdaemon starts a private dbus-daemon from a configuration
 // file, for tests and benchmarks that need a real bus of their own (never
 // the machine's). What the bus allows is the configuration's business; the
-// callers (bustest: a bus like the system bus; sessiontest: an open one)
+// callers (bustest: a strict bus like the system bus, or an open one)
 // write it.
 package dbusdaemon
 

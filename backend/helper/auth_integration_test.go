@@ -13,6 +13,7 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
+	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
@@ -162,10 +163,10 @@ func TestIssue12Item2ACallerThatLeavesTheBusWhileTheKernelLoadsGetsNothingArmed(
 	r := newRig(t, rigOptions{})
 	r.allowAll()
 	gate := filepath.Join(r.root, "gate")
-	if err := bustest.WriteKexecControl(r.root, bustest.KexecControl{Gate: gate}); err != nil {
+	if err := kexectest.WriteControl(r.root, kexectest.Control{Gate: gate}); err != nil {
 		t.Fatal(err)
 	}
-	r.leaveDuring("Arm", func(string) bool { return bustest.CountOp(r.calls(), bustest.OpLoadStart) > 0 })
+	r.leaveDuring("Arm", func(string) bool { return kexectest.CountOp(r.calls(), kexectest.OpLoadStart) > 0 })
 	// The helper learns of the departure only when it asks the bus.
 	time.Sleep(100 * time.Millisecond)
 	if err := os.WriteFile(gate, nil, 0o644); err != nil {
@@ -176,7 +177,7 @@ func TestIssue12Item2ACallerThatLeavesTheBusWhileTheKernelLoadsGetsNothingArmed(
 	}
 	r.assertDisarmed()
 	calls := r.calls()
-	if bustest.CountOp(calls, bustest.OpLoad) != 1 || calls[len(calls)-1].Op != bustest.OpUnload {
+	if kexectest.CountOp(calls, kexectest.OpLoad) != 1 || calls[len(calls)-1].Op != kexectest.OpUnload {
 		t.Errorf("calls %+v, want the load undone", calls)
 	}
 }

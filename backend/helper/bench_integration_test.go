@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rapidreboot/rapidreboot/backend/bustest"
+	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 )
 
 // BenchmarkArm measures Arm over the bus against the real helper binary:
@@ -40,7 +40,7 @@ func BenchmarkArm(b *testing.B) {
 		b.StopTimer()
 		calls := r.calls()
 		for _, c := range calls[n:] {
-			if c.Op == bustest.OpLoad {
+			if c.Op == kexectest.OpLoad {
 				toLoad += time.Duration(c.TimeNs - start.UnixNano())
 			}
 		}

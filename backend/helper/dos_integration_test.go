@@ -21,18 +21,6 @@ import (
 // enough for a race build and a busy machine, and far below what the
 // unbounded code reached.
 
-// spoofSignal is a signal addressed to dest from whoever sends it: the bus
-// delivers a unicast signal whatever the receiver's match rules are.
-func spoofSignal(dest string, path dbus.ObjectPath, iface, member string, body ...any) *dbus.Message {
-	return &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
-		dbus.FieldPath:        dbus.MakeVariant(path),
-		dbus.FieldInterface:   dbus.MakeVariant(iface),
-		dbus.FieldMember:      dbus.MakeVariant(member),
-		dbus.FieldDestination: dbus.MakeVariant(dest),
-		dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf(body...)),
-	}, Body: body}
-}
-
 // Item 5: 30,000 spoofed signals (PrepareForShutdown as logind sends it,
 // and NameOwnerChanged claiming logind's name for the spoofer) cost the
 // helper neither a goroutine nor a bus round trip each, do not make it
@@ -59,16 +47,16 @@ func TestIssue12Item5ASpoofedSignalFloodLeavesTheHelperBoundedAndLogindHeard(t *
 		var msg *dbus.Message
 		switch i % 3 {
 		case 0, 1:
-			msg = spoofSignal(helperName, "/org/freedesktop/login1", "org.freedesktop.login1.Manager", "PrepareForShutdown", true)
+			msg = bustest.SignalTo(helperName, "/org/freedesktop/login1", "org.freedesktop.login1.Manager", "PrepareForShutdown", true)
 		case 2:
-			msg = spoofSignal(helperName, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged", "org.freedesktop.login1", "", me)
+			msg = bustest.SignalTo(helperName, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged", "org.freedesktop.login1", "", me)
 		}
 		if call := spoofer.Send(msg, nil); call.Err != nil {
 			t.Fatalf("signal %d: %v", i, call.Err)
 		}
 	}
 	// One after the spoofed NameOwnerChanged: it must not count either.
-	if call := spoofer.Send(spoofSignal(helperName, "/org/freedesktop/login1", "org.freedesktop.login1.Manager", "PrepareForShutdown", true), nil); call.Err != nil {
+	if call := spoofer.Send(bustest.SignalTo(helperName, "/org/freedesktop/login1", "org.freedesktop.login1.Manager", "PrepareForShutdown", true), nil); call.Err != nil {
 		t.Fatal(call.Err)
 	}
 	// Messages from one connection arrive in order: once a call sent after

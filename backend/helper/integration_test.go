@@ -25,6 +25,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/helper"
+	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
@@ -67,11 +68,11 @@ func TestArmLoadsThePlanWritesTheArmAndSignalsArmed(t *testing.T) {
 		t.Errorf("Arm returned %+v", p)
 	}
 	calls := r.calls()
-	if bustest.CountOp(calls, bustest.OpLoad) != 1 {
+	if kexectest.CountOp(calls, kexectest.OpLoad) != 1 {
 		t.Fatalf("calls = %+v, want one load", calls)
 	}
 	for _, c := range calls {
-		if c.Op == bustest.OpLoad {
+		if c.Op == kexectest.OpLoad {
 			if c.Cmdline != bustest.RootCmdline || c.Flags != 0 || c.InitrdSize <= 0 || c.KernelSize <= 0 {
 				t.Errorf("load = %+v", c)
 			}
@@ -238,7 +239,7 @@ func TestRow04AChallengeWithoutAnAgentIsAuthenticationRequiredAndInteractionFoll
 func TestRow05TwentyConcurrentArmsMakeOneLoadAndGetTheSamePlan(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	r.allowAll()
-	if err := bustest.WriteKexecControl(r.root, bustest.KexecControl{DelayMs: 300}); err != nil {
+	if err := kexectest.WriteControl(r.root, kexectest.Control{DelayMs: 300}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 20
@@ -277,7 +278,7 @@ func TestRow06DisarmWhileALoadIsInFlightEndsUnloadedAndNotArmed(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	r.allowAll()
 	gate := filepath.Join(r.root, "gate")
-	if err := bustest.WriteKexecControl(r.root, bustest.KexecControl{Gate: gate}); err != nil {
+	if err := kexectest.WriteControl(r.root, kexectest.Control{Gate: gate}); err != nil {
 		t.Fatal(err)
 	}
 	armErr := make(chan error, 1)
@@ -285,7 +286,7 @@ func TestRow06DisarmWhileALoadIsInFlightEndsUnloadedAndNotArmed(t *testing.T) {
 		_, err := r.client.Arm(r.ctx(), false)
 		armErr <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); bustest.CountOp(r.calls(), bustest.OpLoadStart) == 0; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); kexectest.CountOp(r.calls(), kexectest.OpLoadStart) == 0; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the load never started")
 		}
@@ -305,7 +306,7 @@ func TestRow06DisarmWhileALoadIsInFlightEndsUnloadedAndNotArmed(t *testing.T) {
 	callErr(t, err, busapi.ErrFailed, "")
 	r.assertDisarmed()
 	calls := r.calls()
-	if last := calls[len(calls)-1]; last.Op != bustest.OpUnload {
+	if last := calls[len(calls)-1]; last.Op != kexectest.OpUnload {
 		t.Errorf("last kexec call = %+v, want an unload after the load (calls %+v)", last, calls)
 	}
 }
@@ -591,7 +592,7 @@ func TestRow35AnInhibitorTakenBetweenArmAndRebootLeavesNothingArmed(t *testing.T
 	r.allowAll()
 	// logind refuses as it does for root with flag 0x01 while a block
 	// inhibitor is held (taken after the helper's own check).
-	r.logind.RefuseReboot(dbus.NewError("org.freedesktop.DBus.Error.AccessDenied", []any{"Access denied to root due to active block inhibitor"}))
+	r.logind.Refuse(dbus.NewError("org.freedesktop.DBus.Error.AccessDenied", []any{"Access denied to root due to active block inhibitor"}))
 	err := r.client.QuickRestart(r.ctx(), false)
 	callErr(t, err, busapi.ErrFailed, "")
 	if n := r.loads(); n != 1 {
@@ -654,7 +655,7 @@ func TestRow38DisarmAfterArmUnloadsAndClearsEverything(t *testing.T) {
 	}
 	r.assertDisarmed()
 	calls := r.calls()
-	if last := calls[len(calls)-1]; last.Op != bustest.OpUnload {
+	if last := calls[len(calls)-1]; last.Op != kexectest.OpUnload {
 		t.Errorf("last call %+v, want the unload", last)
 	}
 	if l := r.log.WaitFor(5*time.Second, "Disarm:", "uid=65534", "disarmed"); l == "" {
@@ -731,7 +732,7 @@ func TestRow39AHelperKilledWhileArmedCleansUpWhenStartedAgain(t *testing.T) {
 		if !r.loaded() {
 			t.Error("root's own image was unloaded")
 		}
-		if n := bustest.CountOp(r.calls(), bustest.OpUnload); n != 0 {
+		if n := kexectest.CountOp(r.calls(), kexectest.OpUnload); n != 0 {
 			t.Errorf("%d unloads", n)
 		}
 	})
@@ -837,7 +838,7 @@ func TestTheHelperExitsWhenIdleButNotWhileArmed(t *testing.T) {
 func TestALoadTheKernelRefusesIsAFailureWithItsReasonAndNothingArmed(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	r.allowAll()
-	if err := bustest.WriteKexecControl(r.root, bustest.KexecControl{LoadErrno: int(syscall.ENOMEM)}); err != nil {
+	if err := kexectest.WriteControl(r.root, kexectest.Control{LoadErrno: int(syscall.ENOMEM)}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := r.client.Arm(r.ctx(), false)

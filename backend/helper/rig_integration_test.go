@@ -20,13 +20,14 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
+	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 )
 
 // rig is one private system bus with the real helper binary (fake-kexec
 // build) activatable on it, a polkit stand-in and a logind stand-in.
 type rig struct {
 	t      testing.TB
-	bus    *bustest.SystemBus
+	bus    *bustest.Bus
 	root   string
 	dir    string // the bus's directory; --test-stats writes dir/stats
 	polkit *bustest.PolkitStandIn
@@ -137,17 +138,17 @@ func (r *rig) waitNameGone(d time.Duration) bool {
 	return false
 }
 
-func (r *rig) calls() []bustest.KexecCall {
-	c, err := bustest.ReadKexecCalls(r.root)
+func (r *rig) calls() []kexectest.Record {
+	c, err := kexectest.ReadCalls(r.root)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	return c
 }
 
-func (r *rig) loads() int { return bustest.CountOp(r.calls(), bustest.OpLoad) }
+func (r *rig) loads() int { return kexectest.CountOp(r.calls(), kexectest.OpLoad) }
 
-func (r *rig) loaded() bool { return bustest.KexecLoaded(r.root) }
+func (r *rig) loaded() bool { return kexectest.LoadedIn(r.root) }
 
 func (r *rig) armFile() bool {
 	_, err := os.Stat(filepath.Join(r.root, armstate.RunDir, armstate.ArmFile))

@@ -19,6 +19,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -116,6 +118,28 @@ func Loaded(sys string) (bool, error) {
 		return true, nil
 	}
 	return false, fmt.Errorf("cannot read kexec state: unexpected %q", bytes.TrimSpace(b))
+}
+
+// LoadDisabled reads <proc>/sys/kernel/kexec_load_disabled, the one
+// reading of that sysctl (preflight's refusal, the loader's naming of an
+// EPERM): whether loading is switched off until the next boot. A kernel
+// without the sysctl cannot switch kexec off this way (false, nil); any
+// value but "0" counts as off, the stricter reading.
+func LoadDisabled(proc string) (bool, error) {
+	f, err := os.Open(filepath.Join(proc, "sys/kernel/kexec_load_disabled"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cannot read kernel.kexec_load_disabled: %w", err)
+	}
+	defer f.Close()
+	b := make([]byte, 64) // "0\n" or "1\n"
+	n, err := f.Read(b)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("cannot read kernel.kexec_load_disabled: %w", err)
+	}
+	return string(bytes.TrimSpace(b[:n])) != "0", nil
 }
 
 // Unload unloads whatever image is loaded, by kexec_file_load's UNLOAD

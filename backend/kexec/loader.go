@@ -204,7 +204,7 @@ func (l Loader) loadError(err error) error {
 		if m := LockdownMode(l.sysDir()); m != "" && m != "none" {
 			return reason.Wrap(reason.Lockdown, m, err)
 		}
-		if kexecDisabled(l.procDir()) {
+		if off, _ := LoadDisabled(l.procDir()); off {
 			return reason.Wrap(reason.KexecDisabled, "", err)
 		}
 		return reason.Wrap(reason.LoadFailed, "operation not permitted", err)
@@ -314,11 +314,6 @@ func ParseLockdown(b []byte) string {
 		return ""
 	}
 	return s[i+1 : i+j]
-}
-
-func kexecDisabled(proc string) bool {
-	b, err := os.ReadFile(filepath.Join(proc, "sys/kernel/kexec_load_disabled"))
-	return err == nil && strings.TrimSpace(string(b)) == "1"
 }
 
 // initrdAlign is GRUB's alignment between initrds loaded together

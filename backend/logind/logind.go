@@ -1,7 +1,9 @@
-// Package logind is the helper's client of systemd-logind's Manager
-// (org.freedesktop.login1(5)): sessions (to choose the polkit action),
-// inhibitors (a "block" on shutdown makes Quick Restart unavailable), the
-// reboot itself, and whether the system is shutting down.
+// Package logind is the one client of systemd-logind's Manager
+// (org.freedesktop.login1(5)), for the helper and the dialog alike:
+// sessions (to choose the polkit action, to find the caller's own),
+// inhibitors (a "block" on shutdown makes Quick Restart unavailable; the
+// dialog lists them), the Can* answers and power methods a desktop's menu
+// uses, the helper's reboot, and whether the system is shutting down.
 //
 // Every call returns its error with the D-Bus error name; nothing is fire
 // and forget (go-systemd's login1.Reboot drops logind's refusal).
@@ -58,11 +60,14 @@ type Inhibitor struct {
 // counts: only a root caller with a flag may pass it, and the helper asks
 // for the same clean path everybody gets.
 func (i Inhibitor) Inhibits() bool {
-	if i.Mode != "block" && i.Mode != "block-weak" {
-		return false
-	}
+	return (i.Mode == "block" || i.Mode == "block-weak") && i.Covers("shutdown")
+}
+
+// Covers reports whether what ("shutdown", "sleep", …) is one of the
+// colon-separated words of i.What.
+func (i Inhibitor) Covers(what string) bool {
 	for _, w := range strings.Split(i.What, ":") {
-		if w == "shutdown" {
+		if w == what {
 			return true
 		}
 	}
@@ -109,14 +114,76 @@ func (m *Manager) ListSessions(ctx context.Context) ([]Session, error) {
 // SessionClass reads a session's Class property ("user", "greeter",
 // "lock-screen", "background", "manager", …).
 func (m *Manager) SessionClass(ctx context.Context, path dbus.ObjectPath) (string, error) {
+	return m.sessionString(ctx, path, "Class", "class")
+}
+
+// SessionID reads a session's Id property ("3", "c1", …), never "".
+func (m *Manager) SessionID(ctx context.Context, path dbus.ObjectPath) (string, error) {
+	id, err := m.sessionString(ctx, path, "Id", "id")
+	if err == nil && id == "" {
+		err = fmt.Errorf("cannot read the id of session %s: empty", path)
+	}
+	return id, err
+}
+
+// sessionString reads the string property prop of the session at path;
+// what names it in errors.
+func (m *Manager) sessionString(ctx context.Context, path dbus.ObjectPath, prop, what string) (string, error) {
 	var v dbus.Variant
-	err := m.conn.Object(BusName, path).CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, SessionInterface, "Class").Store(&v)
+	err := m.conn.Object(BusName, path).CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, SessionInterface, prop).Store(&v)
 	if err != nil {
-		return "", fmt.Errorf("cannot read the class of session %s: %w", path, err)
+		return "", fmt.Errorf("cannot read the %s of session %s: %w", what, path, err)
 	}
 	s, ok := v.Value().(string)
 	if !ok {
-		return "", fmt.Errorf("cannot read the class of session %s: not a string but %s", path, v.Signature())
+		return "", fmt.Errorf("cannot read the %s of session %s: not a string but %s", what, path, v.Signature())
+	}
+	return s, nil
+}
+
+// SessionByPID returns the path of the session logind files pid under.
+func (m *Manager) SessionByPID(ctx context.Context, pid uint32) (dbus.ObjectPath, error) {
+	var p dbus.ObjectPath
+	if err := m.obj.CallWithContext(ctx, ManagerInterface+".GetSessionByPID", 0, pid).Store(&p); err != nil {
+		return "", fmt.Errorf("cannot find the session of process %d: %w", pid, err)
+	}
+	return p, nil
+}
+
+// TerminateSession ends the session id (the desktop's "log out" when no
+// session manager does it).
+func (m *Manager) TerminateSession(ctx context.Context, id string) error {
+	if err := m.obj.CallWithContext(ctx, ManagerInterface+".TerminateSession", 0, id).Err; err != nil {
+		return fmt.Errorf("cannot ask logind to logout: %w", err)
+	}
+	return nil
+}
+
+// The power methods a desktop's menu calls, each taking (b interactive).
+const (
+	MethodReboot    = "Reboot"
+	MethodPowerOff  = "PowerOff"
+	MethodSuspend   = "Suspend"
+	MethodHibernate = "Hibernate"
+)
+
+// Power calls one of the Method* power methods for a user, with
+// interactive=true so that polkit may ask for a password as the desktop's
+// own menu lets it. logind reads the argument; the message flag is not
+// set. The helper's own reboot is RebootWithFlags or Reboot below.
+func (m *Manager) Power(ctx context.Context, method string) error {
+	if err := m.obj.CallWithContext(ctx, ManagerInterface+"."+method, 0, true).Err; err != nil {
+		return fmt.Errorf("cannot ask logind to %s: %w", strings.ToLower(method), err)
+	}
+	return nil
+}
+
+// Can asks logind's Can<what> ("Reboot", "PowerOff", "Suspend",
+// "Hibernate"): "yes", "no", "challenge" or "na".
+func (m *Manager) Can(ctx context.Context, what string) (string, error) {
+	var s string
+	if err := m.obj.CallWithContext(ctx, ManagerInterface+".Can"+what, 0).Store(&s); err != nil {
+		return "", fmt.Errorf("cannot ask logind whether it can %s: %w", strings.ToLower(what), err)
 	}
 	return s, nil
 }

@@ -57,7 +57,7 @@ func newManager(t *testing.T) (*logind.Manager, *bustest.LogindStandIn) {
 	return m, li
 }
 
-func newManagerOnBus(t *testing.T) (*logind.Manager, *bustest.LogindStandIn, *bustest.SystemBus) {
+func newManagerOnBus(t *testing.T) (*logind.Manager, *bustest.LogindStandIn, *bustest.Bus) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the stand-in owns org.freedesktop.login1, which the bus policy gives to root")
@@ -70,7 +70,7 @@ func newManagerOnBus(t *testing.T) (*logind.Manager, *bustest.LogindStandIn, *bu
 // watcher is a Manager on a connection of its own with the helper's
 // bounded signal handler, as cmd/rapidreboot-helper connects. out, when
 // not nil, sees every message the connection sends.
-func watcher(t *testing.T, bus *bustest.SystemBus, out func(*dbus.Message)) (*logind.Manager, *bussignal.Handler, *dbus.Conn) {
+func watcher(t *testing.T, bus *bustest.Bus, out func(*dbus.Message)) (*logind.Manager, *bussignal.Handler, *dbus.Conn) {
 	t.Helper()
 	sigs := bussignal.New()
 	opts := []dbus.ConnOption{dbus.WithSignalHandler(sigs)}
@@ -115,19 +115,76 @@ func TestRebootErrorsAreReturnedWithTheirName(t *testing.T) {
 	if err := m.RebootWithFlags(context.Background(), logind.FlagRootCheckInhibitors); err != nil {
 		t.Fatal(err)
 	}
-	li.RefuseReboot(dbus.NewError("org.freedesktop.login1.OperationInProgress", []any{"busy"}))
+	li.Refuse(dbus.NewError("org.freedesktop.login1.OperationInProgress", []any{"busy"}))
 	err := m.RebootWithFlags(context.Background(), logind.FlagRootCheckInhibitors)
 	var de dbus.Error
 	if !errors.As(err, &de) || de.Name != "org.freedesktop.login1.OperationInProgress" {
 		t.Errorf("err = %v", err)
 	}
-	li.RefuseReboot(nil)
+	li.Refuse(nil)
 	li.WithoutFlags()
 	if err := m.RebootWithFlags(context.Background(), 1); !errors.Is(err, logind.ErrNoFlags) {
 		t.Errorf("err = %v, want ErrNoFlags", err)
 	}
 	if rb := li.Reboots(); len(rb) != 2 || rb[0] != "RebootWithFlags(0x1) uid=0" { // an unknown method records nothing
 		t.Errorf("reboots = %v", rb)
+	}
+}
+
+// TestTheDesktopsCallsReachLogind covers what the dialog asks through
+// backend/session: the Can* answers, the power methods with
+// interactive=true, the caller's session and its logout.
+func TestTheDesktopsCallsReachLogind(t *testing.T) {
+	m, li := newManager(t)
+	ctx := context.Background()
+	for _, method := range []string{logind.MethodReboot, logind.MethodPowerOff, logind.MethodSuspend, logind.MethodHibernate} {
+		if err := m.Power(ctx, method); err != nil {
+			t.Errorf("%s: %v", method, err)
+		}
+	}
+	if got, want := li.Calls(), []string{"Reboot(true)", "PowerOff(true)", "Suspend(true)", "Hibernate(true)"}; !slices.Equal(got, want) {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+	li.Refuse(dbus.NewError("org.freedesktop.DBus.Error.AccessDenied", []any{"Access denied"}))
+	err := m.Power(ctx, logind.MethodPowerOff)
+	var de dbus.Error
+	if !errors.As(err, &de) || de.Name != "org.freedesktop.DBus.Error.AccessDenied" || err.Error() != "cannot ask logind to poweroff: Access denied" {
+		t.Errorf("refused PowerOff: %v", err)
+	}
+	li.Refuse(nil)
+
+	if a, err := m.Can(ctx, "Reboot"); err != nil || a != "yes" {
+		t.Errorf("CanReboot = %q, %v", a, err)
+	}
+	if _, err := m.Can(ctx, "Fly"); err == nil {
+		t.Error("CanFly answered")
+	}
+
+	p, err := m.SessionByPID(ctx, uint32(os.Getpid()))
+	if err != nil || p != bustest.StandInSessionPath {
+		t.Fatalf("SessionByPID = %q, %v", p, err)
+	}
+	if id, err := m.SessionID(ctx, p); err != nil || id != bustest.StandInSessionID {
+		t.Errorf("SessionID = %q, %v", id, err)
+	}
+	if _, err := m.SessionID(ctx, "/org/freedesktop/login1/session/none"); err == nil {
+		t.Error("the id of a missing session was read")
+	}
+	li.Reset()
+	if err := m.TerminateSession(ctx, "7"); err != nil {
+		t.Fatal(err)
+	}
+	if got := li.Calls(); !slices.Equal(got, []string{"TerminateSession(7)"}) {
+		t.Errorf("calls %q", got)
+	}
+}
+
+func TestAnInhibitorCoversItsWords(t *testing.T) {
+	i := logind.Inhibitor{What: "sleep:shutdown:idle"}
+	for what, want := range map[string]bool{"shutdown": true, "sleep": true, "idle": true, "shut": false, "": false, "sleep:shutdown": false} {
+		if got := i.Covers(what); got != want {
+			t.Errorf("Covers(%q) = %v, want %v", what, got, want)
+		}
 	}
 }
 
@@ -153,17 +210,6 @@ func TestShutdownBlockerAndPreparingForShutdown(t *testing.T) {
 	if v, err := m.PreparingForShutdown(context.Background()); err != nil || !v {
 		t.Errorf("PreparingForShutdown = %v, %v", v, err)
 	}
-}
-
-// signalTo is a signal addressed to dest, as anyone may send one.
-func signalTo(dest string, path dbus.ObjectPath, iface, member string, body ...any) *dbus.Message {
-	return &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
-		dbus.FieldPath:        dbus.MakeVariant(path),
-		dbus.FieldInterface:   dbus.MakeVariant(iface),
-		dbus.FieldMember:      dbus.MakeVariant(member),
-		dbus.FieldDestination: dbus.MakeVariant(dest),
-		dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf(body...)),
-	}, Body: body}
 }
 
 // Issue 12, item 5: only the connection that owns org.freedesktop.login1
@@ -196,20 +242,20 @@ func TestIssue12Item5OnlyTheCurrentOwnerOfLogindsNameIsHeardWithoutABusCallPerSi
 
 	spoofer := bustest.NewConn(t, bus)
 	for i := range 3000 {
-		msg := signalTo(me, logind.Path, logind.ManagerInterface, "PrepareForShutdown", true)
+		msg := bustest.SignalTo(me, logind.Path, logind.ManagerInterface, "PrepareForShutdown", true)
 		if i%3 == 2 {
-			msg = signalTo(me, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged", logind.BusName, "", spoofer.Names()[0])
+			msg = bustest.SignalTo(me, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged", logind.BusName, "", spoofer.Names()[0])
 		}
 		if c := spoofer.Send(msg, nil); c.Err != nil {
 			t.Fatal(c.Err)
 		}
 	}
-	if c := spoofer.Send(signalTo(me, logind.Path, logind.ManagerInterface, "PrepareForShutdown", true), nil); c.Err != nil {
+	if c := spoofer.Send(bustest.SignalTo(me, logind.Path, logind.ManagerInterface, "PrepareForShutdown", true), nil); c.Err != nil {
 		t.Fatal(c.Err)
 	}
 	// A message from one sender arrives after the ones it sent before:
 	// when the marker arrives, the watcher has read every signal.
-	if c := spoofer.Send(signalTo(me, "/", "test.Flood", "Done"), nil); c.Err != nil {
+	if c := spoofer.Send(bustest.SignalTo(me, "/", "test.Flood", "Done"), nil); c.Err != nil {
 		t.Fatal(c.Err)
 	}
 	select {

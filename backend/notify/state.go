@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/rapidreboot/rapidreboot/backend/bootid"
+	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
 )
 
 // StateFile is the file, in the state directory, that holds the key of the
@@ -41,7 +44,7 @@ func (k Key) String() string {
 // caller then treats the state as not yet notified.
 func ParseKey(b []byte) (Key, error) {
 	f := strings.Fields(string(bytes.TrimSpace(b)))
-	if len(f) != 4 || f[0] != "v1" || !validBootID(f[1]) {
+	if len(f) != 4 || f[0] != "v1" || !bootid.Valid(f[1]) {
 		return Key{}, errors.New("cannot parse the notified state: unknown format")
 	}
 	dev, err1 := strconv.ParseUint(f[2], 10, 64)
@@ -52,24 +55,9 @@ func ParseKey(b []byte) (Key, error) {
 	return Key{BootID: f[1], Dev: dev, Ino: ino}, nil
 }
 
-// validBootID accepts the kernel's random UUID form, and the short forms
-// tests use: hex digits and dashes, no spaces.
-func validBootID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // markerKey identifies the marker file under root in boot bootID.
 func markerKey(root, bootID string) (Key, error) {
-	st, err := os.Stat(filepath.Join(root, "run/reboot-required"))
+	st, err := os.Stat(filepath.Join(root, rebootreq.MarkerPath))
 	if err != nil {
 		return Key{}, fmt.Errorf("cannot read the restart marker: %w", err)
 	}
@@ -78,19 +66,6 @@ func markerKey(root, bootID string) (Key, error) {
 		return Key{}, errors.New("cannot read the restart marker: no inode")
 	}
 	return Key{BootID: bootID, Dev: uint64(sys.Dev), Ino: sys.Ino}, nil
-}
-
-// ReadBootID reads the kernel's boot id from procDir ("/proc").
-func ReadBootID(procDir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(procDir, "sys/kernel/random/boot_id"))
-	if err != nil {
-		return "", fmt.Errorf("cannot read the boot id: %w", err)
-	}
-	id := strings.TrimSpace(string(b))
-	if !validBootID(id) {
-		return "", fmt.Errorf("cannot read the boot id: unexpected %q", id)
-	}
-	return id, nil
 }
 
 // store remembers the last notified key in dir. A missing or unreadable

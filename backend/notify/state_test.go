@@ -42,7 +42,7 @@ func TestTheStoreKeepsTheLastKeyAndForgivesAMissingDirectory(t *testing.T) {
 	if _, ok := s.load(); ok {
 		t.Fatal("a missing store has a key")
 	}
-	k := Key{BootID: "abc", Dev: 1, Ino: 2}
+	k := Key{BootID: "6f0c2a3e-1b7e-4c1d-9a43-0c1f5b2d9e10", Dev: 1, Ino: 2}
 	if err := s.save(k); err != nil {
 		t.Fatal(err)
 	}
@@ -85,23 +85,6 @@ func TestStateDirFollowsXDG(t *testing.T) {
 				t.Errorf("StateDir = %q, %v", got, err)
 			}
 		})
-	}
-}
-
-func TestReadBootID(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "sys/kernel/random")
-	os.MkdirAll(p, 0o755)
-	os.WriteFile(filepath.Join(p, "boot_id"), []byte("6f0c2a3e-1b7e-4c1d-9a43-0c1f5b2d9e10\n"), 0o644)
-	if id, err := ReadBootID(dir); err != nil || id != "6f0c2a3e-1b7e-4c1d-9a43-0c1f5b2d9e10" {
-		t.Errorf("ReadBootID = %q, %v", id, err)
-	}
-	os.WriteFile(filepath.Join(p, "boot_id"), []byte("not an id\n"), 0o644)
-	if _, err := ReadBootID(dir); err == nil {
-		t.Error("a bad boot id was accepted")
-	}
-	if _, err := ReadBootID(t.TempDir()); err == nil {
-		t.Error("a missing boot id was accepted")
 	}
 }
 

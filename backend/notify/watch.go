@@ -50,7 +50,7 @@ type Watcher struct {
 	Root string
 	// StateDir keeps the last notified key ("" keeps it in memory only).
 	StateDir string
-	// BootID is the running kernel's boot id (see ReadBootID).
+	// BootID is the running kernel's boot id (bootid.Read).
 	BootID string
 	// Bus is the user's session bus, where the notification server is.
 	Bus *dbus.Conn

@@ -12,8 +12,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/notify/notifytest"
-	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
 )
 
 // These tests run the watcher against a real private session dbus-daemon,
@@ -28,7 +28,7 @@ const (
 
 type rig struct {
 	t        *testing.T
-	bus      *sessiontest.Bus
+	bus      *bustest.Bus
 	server   *notifytest.NotificationServerStandIn
 	root     string
 	state    string
@@ -44,8 +44,8 @@ func newRig(t *testing.T, caps ...string) *rig {
 	if caps == nil {
 		caps = []string{"actions", "body"}
 	}
-	bus := sessiontest.NewBus(t, "session")
-	srv, err := notifytest.NewNotificationServerStandIn(sessiontest.NewConn(t, bus), caps...)
+	bus := bustest.NewBus(t, "session")
+	srv, err := notifytest.NewNotificationServerStandIn(bustest.NewConn(t, bus), caps...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +61,10 @@ func newRig(t *testing.T, caps ...string) *rig {
 // start runs a watcher as a session would, on its own connection.
 func (r *rig) start() {
 	r.t.Helper()
-	conn := sessiontest.NewConn(r.t, r.bus)
+	conn := bustest.NewConn(r.t, r.bus)
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Watcher{
-		Root: r.root, StateDir: r.state, BootID: "0123abcd", Bus: conn,
+		Root: r.root, StateDir: r.state, BootID: "0123abcd-0000-4000-8000-000000000001", Bus: conn,
 		Launch:         func(args []string) error { r.launches <- args; return nil },
 		QuickAvailable: r.quick, Quiet: quiet, Poll: r.poll, MaxWait: r.maxWait,
 		Logf: func(f string, a ...any) { r.t.Logf("watcher: "+f, a...) },
@@ -211,7 +211,7 @@ func TestANewBootWithTheSameFileIsANewState(t *testing.T) {
 	r := newRig(t)
 	r.mark("libc6")
 	os.MkdirAll(r.state, 0o700)
-	k, err := markerKey(r.root, "ffff0000")
+	k, err := markerKey(r.root, "ffff0000-0000-4000-8000-000000000000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestSignalsFromAnotherClientAreNotTheUsersAnswer(t *testing.T) {
 	r.start()
 	r.mark("libc6")
 	n := r.posted(1)[0]
-	forger := sessiontest.NewConn(t, r.bus)
+	forger := bustest.NewConn(t, r.bus)
 	if err := forger.Emit("/org/freedesktop/Notifications", "org.freedesktop.Notifications.ActionInvoked", n.ID, "quick-restart"); err != nil {
 		t.Fatal(err)
 	}
@@ -452,8 +452,8 @@ func TestWithoutInotifyTheWatcherLooksEveryPoll(t *testing.T) {
 
 func TestRunEndsWhenTheSessionBusGoesAway(t *testing.T) {
 	r := newRig(t)
-	conn := sessiontest.NewConn(t, r.bus)
-	w := &Watcher{Root: r.root, BootID: "00", Bus: conn, Launch: func([]string) error { return nil }}
+	conn := bustest.NewConn(t, r.bus)
+	w := &Watcher{Root: r.root, BootID: "00000000-0000-4000-8000-000000000000", Bus: conn, Launch: func([]string) error { return nil }}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(context.Background()) }()
 	time.Sleep(quiet)

@@ -30,13 +30,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
-// Exitrd is the code for "root storage needs dracut's shutdown initramfs".
-// It is not (yet) in backend/reason; reason.Sentence renders an unknown code
-// as "Quick Restart is not possible: <detail>.", which reads well with the
-// detail this package gives.
-const Exitrd reason.Code = "exitrd"
-
-// ExitrdDetail is the detail sent with Exitrd.
+// ExitrdDetail is the detail sent with reason.Exitrd.
 const ExitrdDetail = "the root file system is detached by dracut's shutdown initramfs, which a Quick Restart would skip"
 
 // Env says where the running system's files are. Tests point every field
@@ -127,14 +121,11 @@ func checkKexecPresent(env Env) error {
 }
 
 func checkKexecDisabled(env Env) error {
-	b, err := readSmall(filepath.Join(env.Proc, "sys/kernel/kexec_load_disabled"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // kernels without the sysctl cannot disable kexec this way
-	}
+	off, err := kexec.LoadDisabled(env.Proc)
 	if err != nil {
 		return reason.Wrap(reason.Internal, "cannot read kernel.kexec_load_disabled", err)
 	}
-	if strings.TrimSpace(string(b)) != "0" {
+	if off {
 		return reason.New(reason.KexecDisabled, "")
 	}
 	return nil
@@ -161,13 +152,13 @@ func checkLastKexec(env Env) error {
 // the unpacked /run/initramfs/shutdown.
 func checkExitrd(env Env) error {
 	if _, err := os.Lstat(filepath.Join(env.Run, "initramfs/shutdown")); err == nil {
-		return reason.New(Exitrd, ExitrdDetail)
+		return reason.New(reason.Exitrd, ExitrdDetail)
 	}
 	t := host.New(env.Root)
 	for _, p := range []string{"/usr/lib/systemd/system/dracut-shutdown.service", "/lib/systemd/system/dracut-shutdown.service"} {
 		if f, err := t.Open(p); err == nil {
 			f.Close()
-			return reason.New(Exitrd, ExitrdDetail)
+			return reason.New(reason.Exitrd, ExitrdDetail)
 		}
 	}
 	return nil

@@ -160,14 +160,14 @@ func TestADracutExitrdIsRefused(t *testing.T) {
 	env := goodEnv(t)
 	put(t, env.Run, "initramfs/shutdown", "#!/bin/sh\n")
 	err := preflight.Check(env)
-	wantCode(t, err, preflight.Exitrd)
+	wantCode(t, err, reason.Exitrd)
 	if s := reason.Sentence(nil, reason.CodeOf(err), reason.DetailOf(err)); !strings.Contains(s, "shutdown initramfs") {
 		t.Fatalf("sentence = %q", s)
 	}
 
 	env = goodEnv(t)
 	put(t, env.Root, "usr/lib/systemd/system/dracut-shutdown.service", "[Unit]\n")
-	wantCode(t, preflight.Check(env), preflight.Exitrd)
+	wantCode(t, preflight.Check(env), reason.Exitrd)
 }
 
 func TestFreeOrMissingDpkgLocksPass(t *testing.T) {

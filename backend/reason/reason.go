@@ -15,7 +15,9 @@ import (
 // Code names one reason. The zero value means "no problem".
 type Code string
 
-// The codes. Adding one means adding its sentence in sentences below.
+// The codes. Adding one means listing it in codes and giving it a sentence
+// in sentences below, and a translation in every po/*.po: reason_test fails
+// until all three are done.
 const (
 	OK Code = ""
 
@@ -54,6 +56,16 @@ const (
 	NotRoot                Code = "not-root"
 	Internal               Code = "internal"
 )
+
+// codes is every code except OK, declared apart from the sentences so that
+// a code without a sentence is a test failure, not a silent fallback.
+var codes = []Code{
+	NoBootEntries, DefaultNotLinux, KernelMissing, InitrdMissing, ModulesMissing,
+	InitrdStale, UnsafeFile, LeavesBoot, TooLarge, BadConfig, CmdlineTooLong, Precondition,
+	NoKexec, KexecDisabled, Lockdown, Container, PackageManager, Inhibited,
+	LastKexecFailed, Exitrd, ImageFormat, NoMemory, ImageTooBig, LoadFailed,
+	NotAuthorized, RestartNotAllowed, AuthenticationRequired, NotRoot, Internal,
+}
 
 // N_ marks a string for xgettext without translating it here.
 func N_(s string) string { return s }
@@ -96,7 +108,11 @@ var sentences = map[Code]string{
 func Template(c Code) string { return sentences[c] }
 
 // Codes returns every known code except OK, for tests and documentation.
-func Codes() []Code {
+func Codes() []Code { return append([]Code(nil), codes...) }
+
+// codesWithSentences returns the codes that have a sentence, in no order:
+// reason_test checks it against Codes (export_test.go).
+func codesWithSentences() []Code {
 	out := make([]Code, 0, len(sentences))
 	for c := range sentences {
 		out = append(out, c)

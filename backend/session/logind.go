@@ -4,16 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/rapidreboot/rapidreboot/backend/logind"
 )
 
 // Logind is the fallback Manager and the source of capabilities and
-// inhibitors. Every call returns its error; nothing is fire-and-forget.
+// inhibitors: the dialog's view of backend/logind, the one logind client.
+// Every call returns its error; nothing is fire-and-forget.
 type Logind struct {
-	obj    dbus.BusObject
-	conn   *dbus.Conn
+	m      *logind.Manager
 	getenv func(string) string
 }
 
@@ -22,35 +23,30 @@ func NewLogind(conn *dbus.Conn, getenv func(string) string) *Logind {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	return &Logind{obj: conn.Object(loginName, loginPath), conn: conn, getenv: getenv}
+	return &Logind{m: logind.New(conn), getenv: getenv}
 }
 
 func (l *Logind) Name() string { return "logind" }
 
-// Do asks logind; interactive=true lets polkit ask for a password.
+// Do asks logind; polkit may ask for a password (interactive=true).
 func (l *Logind) Do(ctx context.Context, a Action) error {
-	var m string
 	switch a {
 	case Logout:
 		id, err := l.sessionID(ctx)
 		if err != nil {
 			return callErr("logind", a, err)
 		}
-		return callErr("logind", a, l.obj.CallWithContext(ctx, loginIface+".TerminateSession", 0, id).Err)
+		return l.m.TerminateSession(ctx, id)
 	case Reboot:
-		m = "Reboot"
+		return l.m.Power(ctx, logind.MethodReboot)
 	case PowerOff:
-		m = "PowerOff"
+		return l.m.Power(ctx, logind.MethodPowerOff)
 	case Suspend:
-		m = "Suspend"
+		return l.m.Power(ctx, logind.MethodSuspend)
 	case Hibernate:
-		m = "Hibernate"
-	default:
-		return fmt.Errorf("cannot do unknown %s", a)
+		return l.m.Power(ctx, logind.MethodHibernate)
 	}
-	// interactive=true is the argument logind reads (godbus would drop the
-	// message flag anyway).
-	return callErr("logind", a, l.obj.CallWithContext(ctx, loginIface+"."+m, 0, true).Err)
+	return fmt.Errorf("cannot do unknown %s", a)
 }
 
 // sessionID is the caller's logind session: XDG_SESSION_ID when set, else
@@ -59,17 +55,13 @@ func (l *Logind) sessionID(ctx context.Context) (string, error) {
 	if id := l.getenv("XDG_SESSION_ID"); id != "" {
 		return id, nil
 	}
-	var p dbus.ObjectPath
-	if err := l.obj.CallWithContext(ctx, loginIface+".GetSessionByPID", 0, uint32(os.Getpid())).Store(&p); err != nil {
-		return "", fmt.Errorf("cannot find this session: %w", err)
-	}
-	v, err := l.conn.Object(loginName, p).GetProperty("org.freedesktop.login1.Session.Id")
+	p, err := l.m.SessionByPID(ctx, uint32(os.Getpid()))
 	if err != nil {
 		return "", fmt.Errorf("cannot find this session: %w", err)
 	}
-	id, ok := v.Value().(string)
-	if !ok || id == "" {
-		return "", fmt.Errorf("cannot find this session: bad Id %v", v)
+	id, err := l.m.SessionID(ctx, p)
+	if err != nil {
+		return "", fmt.Errorf("cannot find this session: %w", err)
 	}
 	return id, nil
 }
@@ -87,14 +79,11 @@ func Yes(answer string) bool { return answer == "yes" || answer == "challenge" }
 // Caps asks logind what this user may do. A failed call leaves its field
 // empty, so one broken answer does not hide the others.
 func (l *Logind) Caps(ctx context.Context) Caps {
-	get := func(m string) string {
-		var s string
-		if err := l.obj.CallWithContext(ctx, loginIface+"."+m, 0).Store(&s); err != nil {
-			return ""
-		}
+	get := func(what string) string {
+		s, _ := l.m.Can(ctx, what)
 		return s
 	}
-	return Caps{PowerOff: get("CanPowerOff"), Reboot: get("CanReboot"), Suspend: get("CanSuspend"), Hibernate: get("CanHibernate")}
+	return Caps{PowerOff: get("PowerOff"), Reboot: get("Reboot"), Suspend: get("Suspend"), Hibernate: get("Hibernate")}
 }
 
 // Inhibitor is one program that blocks or delays shutdown or logout.
@@ -112,31 +101,19 @@ type Inhibitor struct {
 // self (this process's pid), which a session manager's own delay lock is
 // not: it is shown like any other.
 func (l *Logind) ShutdownInhibitors(ctx context.Context) ([]Inhibitor, error) {
-	var raw []struct {
-		What, Who, Why, Mode string
-		UID, PID             uint32
-	}
-	if err := l.obj.CallWithContext(ctx, loginIface+".ListInhibitors", 0).Store(&raw); err != nil {
-		return nil, fmt.Errorf("cannot list inhibitors: %w", err)
+	all, err := l.m.ListInhibitors(ctx)
+	if err != nil {
+		return nil, err
 	}
 	self := uint32(os.Getpid())
 	var out []Inhibitor
-	for _, r := range raw {
-		if r.PID == self || !hasWord(r.What, "shutdown") {
+	for _, r := range all {
+		if r.PID == self || !r.Covers("shutdown") {
 			continue
 		}
 		out = append(out, Inhibitor{Who: r.Who, Why: r.Why, Mode: r.Mode, PID: r.PID, UID: r.UID, From: "logind"})
 	}
 	return out, nil
-}
-
-func hasWord(list, w string) bool {
-	for _, x := range strings.Split(list, ":") {
-		if x == w {
-			return true
-		}
-	}
-	return false
 }
 
 // SessionInhibitors lists what inhibits logging out in a GNOME-compatible

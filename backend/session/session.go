@@ -66,21 +66,18 @@ type Manager interface {
 
 // Bus names and paths.
 const (
-	gnomeName  = "org.gnome.SessionManager"
-	gnomePath  = "/org/gnome/SessionManager"
-	kdeName    = "org.kde.Shutdown"
-	kdePath    = "/Shutdown"
-	ksmName    = "org.kde.ksmserver"
-	ksmPath    = "/KSMServer"
-	ksmIface   = "org.kde.KSMServerInterface"
-	xfceName   = "org.xfce.SessionManager"
-	xfcePath   = "/org/xfce/SessionManager"
-	xfceIface  = "org.xfce.Session.Manager"
-	lxqtName   = "org.lxqt.session"
-	lxqtPath   = "/LXQtSession"
-	loginName  = "org.freedesktop.login1"
-	loginPath  = "/org/freedesktop/login1"
-	loginIface = "org.freedesktop.login1.Manager"
+	gnomeName = "org.gnome.SessionManager"
+	gnomePath = "/org/gnome/SessionManager"
+	kdeName   = "org.kde.Shutdown"
+	kdePath   = "/Shutdown"
+	ksmName   = "org.kde.ksmserver"
+	ksmPath   = "/KSMServer"
+	ksmIface  = "org.kde.KSMServerInterface"
+	xfceName  = "org.xfce.SessionManager"
+	xfcePath  = "/org/xfce/SessionManager"
+	xfceIface = "org.xfce.Session.Manager"
+	lxqtName  = "org.lxqt.session"
+	lxqtPath  = "/LXQtSession"
 )
 
 // Detect finds the session manager on the session bus sess, falling back

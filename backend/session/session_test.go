@@ -10,8 +10,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/session"
-	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
 )
 
 type recorder interface{ Calls() []string }
@@ -29,7 +29,7 @@ func TestDetectAndActThroughEachSessionManager(t *testing.T) {
 	type setup func(t *testing.T, sess *dbus.Conn) recorder
 	gnome := func(mate bool) setup {
 		return func(t *testing.T, sess *dbus.Conn) recorder {
-			s, err := sessiontest.NewGnomeSMStandIn(sess, mate, nil)
+			s, err := bustest.NewGnomeSMStandIn(sess, mate, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,21 +51,21 @@ func TestDetectAndActThroughEachSessionManager(t *testing.T) {
 		{"Cinnamon is recognised by XDG_CURRENT_DESKTOP", gnome(true), "X-Cinnamon", "Cinnamon",
 			map[session.Action]string{session.Reboot: "RequestReboot()"}, false},
 		{"Xfce saves the session and shows no dialog of its own", func(t *testing.T, sess *dbus.Conn) recorder {
-			s, err := sessiontest.NewXfceSMStandIn(sess)
+			s, err := bustest.NewXfceSMStandIn(sess)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
 		}, "XFCE", "Xfce", map[session.Action]string{session.Logout: "Logout(false,true)", session.Reboot: "Restart(true)", session.PowerOff: "Shutdown(true)"}, false},
 		{"KDE Plasma 6 goes through org.kde.Shutdown", func(t *testing.T, sess *dbus.Conn) recorder {
-			s, err := sessiontest.NewKDEStandIn(sess)
+			s, err := bustest.NewKDEStandIn(sess)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
 		}, "KDE", "KDE Plasma", map[session.Action]string{session.Logout: "logout()", session.Reboot: "logoutAndReboot()", session.PowerOff: "logoutAndShutdown()"}, false},
 		{"LXQt gets calls that expect no reply", func(t *testing.T, sess *dbus.Conn) recorder {
-			s, err := sessiontest.NewLXQtStandIn(sess)
+			s, err := bustest.NewLXQtStandIn(sess)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,16 +77,16 @@ func TestDetectAndActThroughEachSessionManager(t *testing.T) {
 	for _, tc := range tests {
 		for a, want := range tc.want {
 			t.Run(tc.desc+"/"+a.String(), func(t *testing.T) {
-				sessBus := sessiontest.NewBus(t, "session")
-				sess := sessiontest.NewConn(t, sessBus)
-				sys := sessiontest.NewConn(t, sessiontest.NewBus(t, "system"))
-				login, err := sessiontest.NewLogindStandIn(sys, nil)
+				sessBus := bustest.NewBus(t, "session")
+				sess := bustest.NewConn(t, sessBus)
+				sys := bustest.NewConn(t, bustest.NewBus(t, "system"))
+				login, err := bustest.StartLogindStandIn(sys, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				var rec recorder = login
 				if tc.setup != nil {
-					rec = tc.setup(t, sessiontest.NewConn(t, sessBus))
+					rec = tc.setup(t, bustest.NewConn(t, sessBus))
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
@@ -116,14 +116,14 @@ func waitCalls(r recorder, want string) bool {
 }
 
 func TestSuspendAndHibernateGoToLogindWhateverTheSessionManager(t *testing.T) {
-	sessBus := sessiontest.NewBus(t, "session")
-	sess := sessiontest.NewConn(t, sessBus)
-	sys := sessiontest.NewConn(t, sessiontest.NewBus(t, "system"))
-	login, err := sessiontest.NewLogindStandIn(sys, nil)
+	sessBus := bustest.NewBus(t, "session")
+	sess := bustest.NewConn(t, sessBus)
+	sys := bustest.NewConn(t, bustest.NewBus(t, "system"))
+	login, err := bustest.StartLogindStandIn(sys, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := sessiontest.NewXfceSMStandIn(sessiontest.NewConn(t, sessBus))
+	x, err := bustest.NewXfceSMStandIn(bustest.NewConn(t, sessBus))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +146,8 @@ func TestSuspendAndHibernateGoToLogindWhateverTheSessionManager(t *testing.T) {
 }
 
 func TestDetectWithoutASessionBusUsesLogind(t *testing.T) {
-	sys := sessiontest.NewConn(t, sessiontest.NewBus(t, "system"))
-	if _, err := sessiontest.NewLogindStandIn(sys, nil); err != nil {
+	sys := bustest.NewConn(t, bustest.NewBus(t, "system"))
+	if _, err := bustest.StartLogindStandIn(sys, nil); err != nil {
 		t.Fatal(err)
 	}
 	m, err := session.Detect(context.Background(), nil, sys, env())
@@ -157,8 +157,8 @@ func TestDetectWithoutASessionBusUsesLogind(t *testing.T) {
 }
 
 func TestALogindRefusalIsReturnedWithItsName(t *testing.T) {
-	sys := sessiontest.NewConn(t, sessiontest.NewBus(t, "system"))
-	login, err := sessiontest.NewLogindStandIn(sys, nil)
+	sys := bustest.NewConn(t, bustest.NewBus(t, "system"))
+	login, err := bustest.StartLogindStandIn(sys, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +170,8 @@ func TestALogindRefusalIsReturnedWithItsName(t *testing.T) {
 }
 
 func TestLogoutFindsTheSessionFromLogindWhenXDGSessionIDIsUnset(t *testing.T) {
-	sys := sessiontest.NewConn(t, sessiontest.NewBus(t, "system"))
-	login, err := sessiontest.NewLogindStandIn(sys, nil)
+	sys := bustest.NewConn(t, bustest.NewBus(t, "system"))
+	login, err := bustest.StartLogindStandIn(sys, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,19 +184,19 @@ func TestLogoutFindsTheSessionFromLogindWhenXDGSessionIDIsUnset(t *testing.T) {
 }
 
 func TestCapsAndInhibitors(t *testing.T) {
-	sessBus := sessiontest.NewBus(t, "session")
-	sess := sessiontest.NewConn(t, sessBus)
-	sys := sessiontest.NewConn(t, sessiontest.NewBus(t, "system"))
-	login, err := sessiontest.NewLogindStandIn(sys, map[string]string{"CanSuspend": "yes", "CanHibernate": "na", "CanReboot": "challenge"})
+	sessBus := bustest.NewBus(t, "session")
+	sess := bustest.NewConn(t, sessBus)
+	sys := bustest.NewConn(t, bustest.NewBus(t, "system"))
+	login, err := bustest.StartLogindStandIn(sys, map[string]string{"CanSuspend": "yes", "CanHibernate": "na", "CanReboot": "challenge"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	login.SetInhibitors([]sessiontest.LogindInhibitor{
+	login.SetInhibitors([]bustest.StandInInhibitor{
 		{What: "shutdown:sleep", Who: "Backup", Why: "Copying files", Mode: "block", UID: 1000, PID: 42},
 		{What: "sleep", Who: "NetworkManager", Why: "sleep only", Mode: "delay", PID: 43},
 		{What: "shutdown", Who: "self", Why: "ours", Mode: "delay", PID: uint32(os.Getpid())},
-	})
-	if _, err := sessiontest.NewGnomeSMStandIn(sessiontest.NewConn(t, sessBus), false, []sessiontest.GnomeInhibitor{
+	}...)
+	if _, err := bustest.NewGnomeSMStandIn(bustest.NewConn(t, sessBus), false, []bustest.GnomeInhibitor{
 		{AppID: "org.gnome.TextEditor", Reason: "Unsaved document", Flags: 1},
 		{AppID: "org.gnome.Totem", Reason: "Playing a film", Flags: 8},
 	}); err != nil {

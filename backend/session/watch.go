@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/rapidreboot/rapidreboot/backend/logind"
 )
 
 // Outcome is what became of a restart or shutdown request.
@@ -64,7 +66,7 @@ func NewWatch(sys, sess *dbus.Conn, m Manager) (*Watch, error) {
 	}
 	if sys != nil {
 		sys.Signal(w.ch)
-		if err := add(sys, dbus.WithMatchInterface(loginIface), dbus.WithMatchMember("PrepareForShutdown")); err != nil {
+		if err := add(sys, dbus.WithMatchInterface(logind.ManagerInterface), dbus.WithMatchMember("PrepareForShutdown")); err != nil {
 			w.Close()
 			return nil, err
 		}
@@ -117,7 +119,7 @@ func (w *Watch) Wait(ctx context.Context, grace time.Duration) Outcome {
 		case <-timer.C:
 			return TimedOut
 		case s := <-w.ch:
-			if s != nil && s.Name == loginIface+".PrepareForShutdown" && len(s.Body) == 1 && s.Body[0] == true {
+			if s != nil && s.Name == logind.ManagerInterface+".PrepareForShutdown" && len(s.Body) == 1 && s.Body[0] == true {
 				return Proceeding
 			}
 		case s := <-sessCh:

@@ -24,6 +24,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/bootid"
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bussignal"
@@ -37,13 +38,12 @@ import (
 )
 
 var (
-	idleTimeout          = flag.Duration("idle-timeout", 30*time.Second, "exit after this long without calls while nothing is armed")
-	armTTL               = flag.Duration("arm-ttl", armstate.DefaultTTL, "disarm when no reboot started this long after Arm")
-	polkitTimeout        = flag.Duration("polkit-timeout", polkit.DefaultTimeout, "refuse when polkit has not answered a non-interactive check within this time")
-	polkitInteractive    = flag.Duration("polkit-interactive-timeout", polkit.DefaultInteractiveTimeout, "the same for a check that may ask for a password")
-	logSocket            = flag.String("log-socket", "", "syslog socket; default /dev/log, then the journal's /run/systemd/journal/dev-log; stderr when none can be used")
-	showVersion          = flag.Bool("version", false, "print the version and exit")
-	kexecToolsCandidates = []string{"/usr/sbin/kexec", "/sbin/kexec"}
+	idleTimeout       = flag.Duration("idle-timeout", 30*time.Second, "exit after this long without calls while nothing is armed")
+	armTTL            = flag.Duration("arm-ttl", armstate.DefaultTTL, "disarm when no reboot started this long after Arm")
+	polkitTimeout     = flag.Duration("polkit-timeout", polkit.DefaultTimeout, "refuse when polkit has not answered a non-interactive check within this time")
+	polkitInteractive = flag.Duration("polkit-interactive-timeout", polkit.DefaultInteractiveTimeout, "the same for a check that may ask for a password")
+	logSocket         = flag.String("log-socket", "", "syslog socket; default /dev/log, then the journal's /run/systemd/journal/dev-log; stderr when none can be used")
+	showVersion       = flag.Bool("version", false, "print the version and exit")
 )
 
 func main() {
@@ -93,14 +93,14 @@ func run(log *helper.Logger) error {
 	}
 	defer conn.Close()
 
-	bootID, err := armstate.BootID(p.proc)
+	bootID, err := bootid.Read(p.proc)
 	if err != nil {
 		return err
 	}
 	target := host.New(p.root)
 	loader := kexec.Loader{Sys: sys, Target: target, SysDir: p.sys, ProcDir: p.proc}
 	if p.root == "/" {
-		loader.KexecTools = kexecTools()
+		loader.KexecTools = kexec.FindKexecTools()
 	}
 	env := preflight.Env{Proc: p.proc, Sys: p.sys, Run: p.run, Root: p.root}
 	auth := polkit.New(conn)
@@ -206,15 +206,6 @@ func tickFor(idle time.Duration) time.Duration {
 		return 5 * time.Second
 	}
 	return idle / 4
-}
-
-func kexecTools() string {
-	for _, p := range kexecToolsCandidates {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p
-		}
-	}
-	return ""
 }
 
 // computePlan plans the running system with bootplan.LiveOptions (the

@@ -7,12 +7,12 @@ import (
 	"flag"
 	"path/filepath"
 
-	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 )
 
 // A build for the integration tests (mk/helper.mk, backend/bustest): the
-// kexec syscalls are bustest.FileKexec, which records calls in files, and
+// kexec syscalls are kexectest.NewMirrored, which records calls in files, and
 // every path is under --test-root. Never installed.
 var testRoot = flag.String("test-root", "", "fake root for /, /proc, /sys and /run (test builds only)")
 
@@ -23,5 +23,5 @@ func system() (paths, kexec.Syscalls, error) {
 	r := filepath.Clean(*testRoot)
 	startStats()
 	p := paths{root: r, proc: filepath.Join(r, "proc"), sys: filepath.Join(r, "sys"), run: filepath.Join(r, "run")}
-	return p, &bustest.FileKexec{Root: r}, nil
+	return p, kexectest.NewMirrored(r), nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/arming"
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/bootid"
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/host"
@@ -121,7 +122,7 @@ func (m *machine) newRootTarget(root string) (*target, error) {
 	if err := bootplan.CheckRootPreconditions(abs); err != nil {
 		return nil, err
 	}
-	bootID, err := armstate.BootID(m.live.Proc)
+	bootID, err := bootid.Read(m.live.Proc)
 	if err != nil {
 		return nil, err
 	}
@@ -154,14 +155,7 @@ func (m *machine) newRootTarget(root string) (*target, error) {
 }
 
 func (t *target) loader() kexec.Loader {
-	l := kexec.Loader{Sys: t.m.kexec(), Target: t.host, SysDir: t.m.live.Sys, ProcDir: t.m.live.Proc}
-	for _, p := range []string{"/usr/sbin/kexec", "/sbin/kexec"} {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			l.KexecTools = p
-			break
-		}
-	}
-	return l
+	return kexec.Loader{Sys: t.m.kexec(), Target: t.host, SysDir: t.m.live.Sys, ProcDir: t.m.live.Proc, KexecTools: kexec.FindKexecTools()}
 }
 
 // wireOf is a preparation in the helper's wire form, for statusOf.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
+	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 )
 
 // rapidrebootctl against the real helper binary (fake-kexec build), D-Bus
@@ -41,16 +42,16 @@ func TestTheCommandsDriveTheRealHelper(t *testing.T) {
 		t.Errorf("arm denied by the polkit stand-in: %d %s", code, errs)
 	}
 	pk.Always(bustest.Allow)
-	if code, out, errs := ctl(t, "arm"); code != 0 || !bustest.KexecLoaded(root) {
+	if code, out, errs := ctl(t, "arm"); code != 0 || !kexectest.LoadedIn(root) {
 		t.Errorf("arm: %d %s %s", code, out, errs)
 	}
 	if code, out, _ := ctl(t, "status"); code != 0 || !strings.Contains(out, "Armed:    yes") {
 		t.Errorf("status after arm: %d\n%s", code, out)
 	}
-	if code, out, errs := ctl(t, "disarm"); code != 0 || bustest.KexecLoaded(root) {
+	if code, out, errs := ctl(t, "disarm"); code != 0 || kexectest.LoadedIn(root) {
 		t.Errorf("disarm: %d %s %s", code, out, errs)
 	}
-	if code, out, errs := ctl(t, "restart", "--quick"); code != 0 || !bustest.KexecLoaded(root) {
+	if code, out, errs := ctl(t, "restart", "--quick"); code != 0 || !kexectest.LoadedIn(root) {
 		t.Errorf("restart --quick: %d %s %s", code, out, errs)
 	}
 	if rb := li.Reboots(); len(rb) != 1 || rb[0] != "RebootWithFlags(0x1) uid=0" {

@@ -72,7 +72,7 @@ var standInPlan = busapi.Plan{
 }
 
 type rig struct {
-	bus    *bustest.SystemBus
+	bus    *bustest.Bus
 	helper *helperStandIn
 	logind *bustest.LogindStandIn
 }
@@ -352,7 +352,7 @@ func TestRootQuickRestartAsksLogindToHonourInhibitorsAndDisarmsWhenRefused(t *te
 
 	// An inhibitor taken after the check: logind refuses the reboot.
 	br.logind.SetInhibitors()
-	br.logind.RefuseReboot(dbus.NewError("org.freedesktop.DBus.Error.AccessDenied", []any{"Access denied to root due to active block inhibitor"}))
+	br.logind.Refuse(dbus.NewError("org.freedesktop.DBus.Error.AccessDenied", []any{"Access denied to root due to active block inhibitor"}))
 	code, out, errs = ctl(t, "--root", r.target, "restart", "--quick")
 	if code != 1 || !strings.Contains(errs, "logind refused") {
 		t.Errorf("restart --quick refused by logind: %d %s %s", code, out, errs)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/rapidreboot/rapidreboot/backend/bootid"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 	"github.com/rapidreboot/rapidreboot/backend/notify"
@@ -49,7 +50,7 @@ func runWatch(ctx *cliContext, args []string) error {
 	if err != nil {
 		return err
 	}
-	bootID, err := notify.ReadBootID(ctx.m.live.Proc)
+	bootID, err := bootid.Read(ctx.m.live.Proc)
 	if err != nil {
 		return err
 	}

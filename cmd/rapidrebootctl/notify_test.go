@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/notify/notifytest"
-	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
 )
 
 // The whole subcommand on a real private session bus: the notification
 // server is notifytest's stand-in, the dialog a shell script that writes
 // down its arguments, /run and /proc fake trees.
 func TestWatchRebootRequiredPostsOnceAndOpensTheDialog(t *testing.T) {
-	bus := sessiontest.NewBus(t, "session")
-	server, err := notifytest.NewNotificationServerStandIn(sessiontest.NewConn(t, bus), "actions", "body")
+	bus := bustest.NewBus(t, "session")
+	server, err := notifytest.NewNotificationServerStandIn(bustest.NewConn(t, bus), "actions", "body")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestWatchRebootRequiredUsage(t *testing.T) {
 func TestWatchRebootRequiredWithoutASessionBusSaysSo(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "sys/kernel/random"), 0o755)
-	os.WriteFile(filepath.Join(dir, "sys/kernel/random/boot_id"), []byte("00aa\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sys/kernel/random/boot_id"), []byte("00aa0000-0000-4000-8000-000000000000\n"), 0o644)
 	seams(t, withProc(dir))
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(dir, "no-bus"))
 	t.Setenv("XDG_STATE_HOME", dir)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
-	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
 	"github.com/rapidreboot/rapidreboot/ui/uitest"
 )
 
@@ -416,9 +416,9 @@ func TestWithoutASessionManagerLogindRestartsInteractively(t *testing.T) {
 }
 
 func TestUpdatesAndInhibitorsAreShown(t *testing.T) {
-	h := newHarness(t, withInhibitors(sessiontest.GnomeInhibitor{AppID: "org.example.Editor", Reason: "Unsaved document “notes”", Flags: 1}))
+	h := newHarness(t, withInhibitors(bustest.GnomeInhibitor{AppID: "org.example.Editor", Reason: "Unsaved document “notes”", Flags: 1}))
 	h.rebootRequired("linux-image-6.1.0-28-amd64\nlibc6\n")
-	h.logind.SetInhibitors([]sessiontest.LogindInhibitor{{What: "shutdown:sleep", Who: "Backup", Why: "Copying files", Mode: "block", UID: 1000, PID: 4242}})
+	h.logind.SetInhibitors(bustest.StandInInhibitor{What: "shutdown:sleep", Who: "Backup", Why: "Copying files", Mode: "block", UID: 1000, PID: 4242})
 	d := h.start("--reason=updates")
 	a := d.a11y()
 	var all []string
@@ -474,10 +474,10 @@ func TestTheInhibitorListFollowsChanges(t *testing.T) {
 	h := newHarness(t)
 	d := h.start()
 	mark := d.mark()
-	h.logind.SetInhibitors([]sessiontest.LogindInhibitor{{What: "shutdown", Who: "Backup", Why: "Copying files", Mode: "block", PID: 4242}})
+	h.logind.SetInhibitors(bustest.StandInInhibitor{What: "shutdown", Who: "Backup", Why: "Copying files", Mode: "block", PID: 4242})
 	d.waitTrace(mark, "inhibitors=1", 10*time.Second)
 	mark = d.mark()
-	h.logind.SetInhibitors(nil)
+	h.logind.SetInhibitors()
 	d.waitTrace(mark, "inhibitors=0", 10*time.Second)
 }
 

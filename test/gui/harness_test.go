@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
+	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/ui/model"
 	"github.com/rapidreboot/rapidreboot/ui/uitest"
 )
@@ -169,18 +169,18 @@ func startXvfb() (*exec.Cmd, string, error) {
 type harness struct {
 	t      *testing.T
 	dir    string
-	sess   *sessiontest.Bus
-	sys    *sessiontest.Bus
-	logind *sessiontest.LogindStandIn
+	sess   *bustest.Bus
+	sys    *bustest.Bus
+	logind *bustest.LogindStandIn
 	helper *uitest.HelperStandIn
-	gnome  *sessiontest.GnomeSMStandIn // nil with noSM or withSM
-	other  recorder                    // withSM's stand-in
+	gnome  *bustest.GnomeSMStandIn // nil with noSM or withSM
+	other  recorder                // withSM's stand-in
 	env    []string
 }
 
 type setup struct {
 	noSM, noHelper bool
-	inhibitors     []sessiontest.GnomeInhibitor
+	inhibitors     []bustest.GnomeInhibitor
 	other          string // "xfce", "kde" or "lxqt" instead of GNOME
 }
 
@@ -195,7 +195,7 @@ func noHelper(s *setup) { s.noHelper = true }
 // withSM replaces the GNOME stand-in by another session manager's.
 func withSM(name string) option { return func(s *setup) { s.other = name } }
 
-func withInhibitors(in ...sessiontest.GnomeInhibitor) option {
+func withInhibitors(in ...bustest.GnomeInhibitor) option {
 	return func(s *setup) { s.inhibitors = in }
 }
 
@@ -209,15 +209,15 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		o(&cfg)
 	}
 	h := &harness{t: t, dir: t.TempDir()}
-	h.sess = sessiontest.NewBus(t, "session", "org.a11y.Bus")
-	h.sys = sessiontest.NewBus(t, "system")
+	h.sess = bustest.NewBus(t, "session", "org.a11y.Bus")
+	h.sys = bustest.NewBus(t, "system")
 	var err error
-	h.logind, err = sessiontest.NewLogindStandIn(sessiontest.NewConn(t, h.sys), map[string]string{"CanHibernate": "no"})
+	h.logind, err = bustest.StartLogindStandIn(bustest.NewConn(t, h.sys), map[string]string{"CanHibernate": "no"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !cfg.noHelper {
-		h.helper, err = uitest.NewHelperStandIn(sessiontest.NewConn(t, h.sys), uitest.Plan("6.1.0-27-amd64"))
+		h.helper, err = uitest.NewHelperStandIn(bustest.NewConn(t, h.sys), uitest.Plan("6.1.0-27-amd64"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,13 +225,13 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	switch {
 	case cfg.noSM:
 	case cfg.other == "xfce":
-		h.other, err = sessiontest.NewXfceSMStandIn(sessiontest.NewConn(t, h.sess))
+		h.other, err = bustest.NewXfceSMStandIn(bustest.NewConn(t, h.sess))
 	case cfg.other == "kde":
-		h.other, err = sessiontest.NewKDEStandIn(sessiontest.NewConn(t, h.sess))
+		h.other, err = bustest.NewKDEStandIn(bustest.NewConn(t, h.sess))
 	case cfg.other == "lxqt":
-		h.other, err = sessiontest.NewLXQtStandIn(sessiontest.NewConn(t, h.sess))
+		h.other, err = bustest.NewLXQtStandIn(bustest.NewConn(t, h.sess))
 	default:
-		h.gnome, err = sessiontest.NewGnomeSMStandIn(sessiontest.NewConn(t, h.sess), false, cfg.inhibitors)
+		h.gnome, err = bustest.NewGnomeSMStandIn(bustest.NewConn(t, h.sess), false, cfg.inhibitors)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -17,12 +17,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
+	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 	"github.com/rapidreboot/rapidreboot/backend/session"
 	"github.com/rapidreboot/rapidreboot/ui/model"
@@ -198,15 +198,10 @@ func (r *Runner) undo(ctx context.Context, msg string, cause error) Result {
 	return Result{Message: msg, Err: cause}
 }
 
-// KexecLoaded reads <sys>/kernel/kexec_loaded ("/sys" on a live system).
+// KexecLoaded reads <sys>/kernel/kexec_loaded ("/sys" on a live system)
+// with kexec.Loaded, the one reader of that file.
 func KexecLoaded(sys string) func() (bool, error) {
-	return func() (bool, error) {
-		b, err := os.ReadFile(sys + "/kernel/kexec_loaded")
-		if err != nil {
-			return false, fmt.Errorf("cannot read kexec state: %w", err)
-		}
-		return strings.TrimSpace(string(b)) == "1", nil
-	}
+	return func() (bool, error) { return kexec.Loaded(sys) }
 }
 
 // PlanReason turns a GetPlan failure or an unavailable plan into the

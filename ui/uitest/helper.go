@@ -11,13 +11,13 @@ import (
 	"github.com/godbus/dbus/v5/prop"
 
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
-	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
 )
 
 // HelperStandIn stands in for rapidreboot-helper.
 type HelperStandIn struct {
-	sessiontest.Recorder
+	bustest.Recorder
 	mu     sync.Mutex
 	plan   busapi.Plan
 	armErr *dbus.Error

@@ -1,8 +1,11 @@
-// Package kexectest is a stand-in for the kernel's kexec syscalls: it
-// records every call, keeps a fake kexec_loaded state (optionally mirrored
-// into a fake /sys), and fails or delays on request. Tests of the loader,
-// the helper and the shutdown hook use it; nothing in it touches the kernel
-// beyond fstat and pread on the fds it is given.
+// Package kexectest is the one stand-in for the kernel's kexec syscalls:
+// it records every call, keeps a fake kexec_loaded state (optionally
+// mirrored into a fake /sys), and fails or delays on request. Tests of the
+// loader, the helper and the shutdown hook use it in process; the helper
+// binary built with the rapidreboot_fakekexec tag uses it with its on-disk
+// mirror (NewMirrored, mirror.go), so that a test can watch and steer a
+// helper in another process. Nothing in it touches the kernel beyond fstat,
+// fcntl and pread on the fds it is given.
 package kexectest
 
 import (
@@ -17,8 +20,10 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
 )
 
-// Operations recorded in Call.Op.
+// Operations recorded in Call.Op. OpLoadStart is in the on-disk mirror
+// only: written when a load begins, before any delay or gate.
 const (
+	OpLoadStart  = "start"
 	OpLoad       = "kexec_file_load"
 	OpUnload     = "kexec_file_load(UNLOAD)"
 	OpLoadUnload = "kexec_load(unload)"
@@ -64,6 +69,10 @@ type Fake struct {
 	// state ("0" or "1") on every change, as a fake /sys for readers of the
 	// real file (kexec.Loaded, preflight).
 	SysDir string
+	// Mirror, when set, is the root of the on-disk mirror (mirror.go): the
+	// calls are appended to Mirror/kexec-calls.jsonl and
+	// Mirror/kexec-control.json steers each load.
+	Mirror string
 
 	mu     sync.Mutex
 	calls  []Call
@@ -117,14 +126,7 @@ func (f *Fake) Count(op string) int {
 // loaded (or unloaded, with FlagUnload).
 func (f *Fake) KexecFileLoad(kernelFd, initrdFd int, cmdline string, flags int) error {
 	if flags&kexec.FlagUnload != 0 {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.calls = append(f.calls, Call{Op: OpUnload, Flags: flags, KernelSize: -1, InitrdSize: -1})
-		if f.UnloadErr != nil {
-			return f.UnloadErr
-		}
-		f.setLocked(false)
-		return nil
+		return f.unload(Call{Op: OpUnload, Flags: flags, KernelSize: -1, InitrdSize: -1})
 	}
 	c := Call{Op: OpLoad, Flags: flags, Cmdline: cmdline}
 	c.KernelSize, c.Kernel = f.inspect(kernelFd)
@@ -136,17 +138,23 @@ func (f *Fake) KexecFileLoad(kernelFd, initrdFd int, cmdline string, flags int) 
 			c.InitrdSeals = seals
 		}
 	}
+	f.record(Record{Op: OpLoadStart, Flags: flags, KernelSize: c.KernelSize, InitrdSize: c.InitrdSize})
 	if f.Delay > 0 {
 		time.Sleep(f.Delay)
 	}
 	if f.OnLoad != nil {
 		f.OnLoad()
 	}
+	loadErr := f.LoadErr
+	if errno := f.control().wait(); errno != 0 {
+		loadErr = errno
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, c)
-	if f.LoadErr != nil {
-		return f.LoadErr
+	f.recordLocked(c, loadErr)
+	if loadErr != nil {
+		return loadErr
 	}
 	f.setLocked(true)
 	return nil
@@ -154,9 +162,16 @@ func (f *Fake) KexecFileLoad(kernelFd, initrdFd int, cmdline string, flags int) 
 
 // KexecLoadUnload records the call and marks nothing loaded.
 func (f *Fake) KexecLoadUnload() error {
+	return f.unload(Call{Op: OpLoadUnload, KernelSize: -1, InitrdSize: -1})
+}
+
+// unload records c, one of the two ways of unloading, and unless
+// UnloadErr is set marks nothing loaded.
+func (f *Fake) unload(c Call) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, Call{Op: OpLoadUnload, KernelSize: -1, InitrdSize: -1})
+	f.calls = append(f.calls, c)
+	f.recordLocked(c, f.UnloadErr)
 	if f.UnloadErr != nil {
 		return f.UnloadErr
 	}
@@ -178,6 +193,7 @@ func (f *Fake) RunKexecTools(path string, argv, env []string, files []*os.File) 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, c)
+	f.recordLocked(c, f.ToolsErr)
 	if f.ToolsErr != nil {
 		return f.ToolsErr
 	}

@@ -13,7 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/rapidreboot/rapidreboot/backend/session/sessiontest"
+	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/ui/uitest"
 )
 
@@ -30,12 +30,12 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	sess, err := sessiontest.StartBus(dir+"/s", "session", "org.a11y.Bus")
+	sess, err := bustest.StartBus(dir+"/s", "session", "org.a11y.Bus")
 	if err != nil {
 		return err
 	}
 	defer sess.Stop()
-	sys, err := sessiontest.StartBus(dir+"/y", "system")
+	sys, err := bustest.StartBus(dir+"/y", "system")
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if _, err := sessiontest.NewLogindStandIn(lc, map[string]string{"CanHibernate": "no"}); err != nil {
+	if _, err := bustest.StartLogindStandIn(lc, map[string]string{"CanHibernate": "no"}); err != nil {
 		return err
 	}
 	hc, err := sys.Conn()

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/bootid"
 	"github.com/rapidreboot/rapidreboot/backend/host"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/preflight"
@@ -342,7 +343,7 @@ func Boot(c Config) Result {
 		c.forget(unloaded, nil)
 		c.logf("dropped a stale Quick Restart arm")
 	}
-	id, err := armstate.BootID(c.Proc)
+	id, err := bootid.Read(c.Proc)
 	if err != nil {
 		return c.note(r, "%v", err)
 	}
@@ -358,7 +359,7 @@ func Boot(c Config) Result {
 
 // CameUp runs once this boot reached multi-user.target.
 func CameUp(c Config) Result {
-	id, err := armstate.BootID(c.Proc)
+	id, err := bootid.Read(c.Proc)
 	if err != nil {
 		return c.note(Result{}, "%v", err)
 	}
@@ -381,7 +382,7 @@ func (c Config) validArm() (armstate.State, error) {
 }
 
 func (c Config) validState(st armstate.State) error {
-	id, err := armstate.BootID(c.Proc)
+	id, err := bootid.Read(c.Proc)
 	if err != nil {
 		return err
 	}
@@ -455,7 +456,7 @@ func (c Config) drop(loaded bool, st *armstate.State, format string, args ...any
 func (c Config) forget(unloaded bool, st *armstate.State) {
 	if !unloaded && !loadedMark(c.runDir()) {
 		m := armstate.Marker{Time: c.now(), Note: "an unload failed; the image is still the product's"}
-		if id, err := armstate.BootID(c.Proc); err == nil {
+		if id, err := bootid.Read(c.Proc); err == nil {
 			m.BootID = id
 		}
 		if st != nil {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/bootid"
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
@@ -674,7 +675,7 @@ func TestAttack34_VerifyWaitsForTheDpkgLockThenCancels(t *testing.T) {
 	m := newMachine(t).armed(t)
 	m.cfg.Proc = "/proc" // the real one, for /proc/locks...
 	m.cfg.Now = nil      // ...so the arm is judged by the wall clock and the real boot id
-	bootID, err := armstate.BootID("/proc")
+	bootID, err := bootid.Read("/proc")
 	if err != nil {
 		t.Skip(err)
 	}

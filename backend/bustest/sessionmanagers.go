@@ -1,35 +1,14 @@
-package sessiontest
+package bustest
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/godbus/dbus/v5/introspect"
-	"github.com/godbus/dbus/v5/prop"
 )
 
-// export serves methods (name → func returning *dbus.Error last) at path
-// under iface, with introspection data listing them.
-func export(conn *dbus.Conn, path dbus.ObjectPath, iface string, methods map[string]any) error {
-	if err := conn.ExportMethodTable(methods, path, iface); err != nil {
-		return err
-	}
-	names := make([]string, 0, len(methods))
-	for n := range methods {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString("<node><interface name=\"" + iface + "\">")
-	for _, n := range names {
-		b.WriteString(`<method name="` + n + `"/>`)
-	}
-	b.WriteString("</interface>" + introspect.IntrospectDataString + "</node>")
-	return conn.Export(introspect.Introspectable(b.String()), path, "org.freedesktop.DBus.Introspectable")
-}
+// The desktops' session managers, on a private session bus: see
+// backend/session for the calls each one gets.
 
 // GnomeSMStandIn stands in for org.gnome.SessionManager (gnome-session, or
 // with MATE set, mate-session-manager, which adds RequestReboot and
@@ -158,108 +137,4 @@ func NewLXQtStandIn(conn *dbus.Conn) (*LXQtStandIn, error) {
 		return nil, err
 	}
 	return s, own(conn, "org.lxqt.session")
-}
-
-// LogindInhibitor is one row of ListInhibitors.
-type LogindInhibitor struct {
-	What, Who, Why, Mode string
-	UID, PID             uint32
-}
-
-// LogindStandIn stands in for systemd-logind's Manager: the Can* answers,
-// the power methods (recorded, never acted on), sessions and inhibitors.
-type LogindStandIn struct {
-	Recorder
-	conn *dbus.Conn
-	mu   sync.Mutex
-	can  map[string]string
-	inh  []LogindInhibitor
-	// ShutdownOnReboot makes Reboot and PowerOff emit
-	// PrepareForShutdown(true), as the real logind does when it proceeds.
-	shutdownOnReboot bool
-	refuse           *dbus.Error
-}
-
-// NewLogindStandIn owns org.freedesktop.login1 on conn (a private system bus).
-// can maps "CanSuspend" etc. to answers; missing ones answer "yes".
-func NewLogindStandIn(conn *dbus.Conn, can map[string]string) (*LogindStandIn, error) {
-	l := &LogindStandIn{conn: conn, can: can}
-	answer := func(m string) func() (string, *dbus.Error) {
-		return func() (string, *dbus.Error) {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			if a, ok := l.can[m]; ok {
-				return a, nil
-			}
-			return "yes", nil
-		}
-	}
-	power := func(m string) func(bool) *dbus.Error {
-		return func(interactive bool) *dbus.Error {
-			l.Record("%s(%v)", m, interactive)
-			l.mu.Lock()
-			refuse, emit := l.refuse, l.shutdownOnReboot && (m == "Reboot" || m == "PowerOff")
-			l.mu.Unlock()
-			if refuse != nil {
-				return refuse
-			}
-			if emit {
-				l.conn.Emit("/org/freedesktop/login1", "org.freedesktop.login1.Manager.PrepareForShutdown", true)
-			}
-			return nil
-		}
-	}
-	m := map[string]any{
-		"Reboot":           power("Reboot"),
-		"PowerOff":         power("PowerOff"),
-		"Suspend":          power("Suspend"),
-		"Hibernate":        power("Hibernate"),
-		"TerminateSession": func(id string) *dbus.Error { l.Record("TerminateSession(%s)", id); return nil },
-		"GetSessionByPID": func(pid uint32) (dbus.ObjectPath, *dbus.Error) {
-			return "/org/freedesktop/login1/session/standin", nil
-		},
-		"ListInhibitors": func() ([]LogindInhibitor, *dbus.Error) {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			return append([]LogindInhibitor(nil), l.inh...), nil
-		},
-	}
-	for _, c := range []string{"CanPowerOff", "CanReboot", "CanSuspend", "CanHibernate"} {
-		m[c] = answer(c)
-	}
-	if err := export(conn, "/org/freedesktop/login1", "org.freedesktop.login1.Manager", m); err != nil {
-		return nil, err
-	}
-	if _, err := prop.Export(conn, "/org/freedesktop/login1/session/standin", prop.Map{
-		"org.freedesktop.login1.Session": {"Id": {Value: "standin-1", Writable: false, Emit: prop.EmitFalse}},
-	}); err != nil {
-		return nil, err
-	}
-	return l, own(conn, "org.freedesktop.login1")
-}
-
-// SetInhibitors sets what ListInhibitors returns.
-func (l *LogindStandIn) SetInhibitors(inh []LogindInhibitor) {
-	l.mu.Lock()
-	l.inh = inh
-	l.mu.Unlock()
-}
-
-// SetShutdownOnReboot: see the field.
-func (l *LogindStandIn) SetShutdownOnReboot(v bool) {
-	l.mu.Lock()
-	l.shutdownOnReboot = v
-	l.mu.Unlock()
-}
-
-// Refuse makes the power methods fail with err (nil: succeed).
-func (l *LogindStandIn) Refuse(err *dbus.Error) {
-	l.mu.Lock()
-	l.refuse = err
-	l.mu.Unlock()
-}
-
-// EmitPrepareForShutdown sends the signal with v.
-func (l *LogindStandIn) EmitPrepareForShutdown(v bool) error {
-	return l.conn.Emit("/org/freedesktop/login1", "org.freedesktop.login1.Manager.PrepareForShutdown", v)
 }

@@ -1,0 +1,4 @@
+package kexec
+
+// FindKexecToolsIn is findKexecTools, for kexec_test's fixture roots.
+var FindKexecToolsIn = findKexecTools

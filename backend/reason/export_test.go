@@ -1,0 +1,4 @@
+package reason
+
+// CodesWithSentences lets reason_test compare the sentences with Codes.
+var CodesWithSentences = codesWithSentences
