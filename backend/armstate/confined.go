@@ -149,8 +149,11 @@ func ReadFailedIn(root string) (*Marker, error) {
 	return d.ReadFailed()
 }
 
-// writeFile is writeFile relative to d: a new file made with O_EXCL and
-// O_NOFOLLOW, written, synced, renamed over name, and the directory synced.
+// writeFile replaces name in d with b, mode 0600: a new file made with
+// O_EXCL and O_NOFOLLOW, written, synced, renamed over name, and the
+// directory synced (/var/lib must survive a power cut for the boot markers
+// to mean anything). A symlink at name is never followed: the rename
+// replaces the link itself, so its target is left as it was.
 func (d *Dir) writeFile(name string, b []byte) error {
 	full := filepath.Join(d.name, name)
 	var rnd [8]byte

@@ -40,40 +40,27 @@ func ensureDir(dir string) error {
 	return checkDir(dir)
 }
 
-// writeFile replaces dir/name with b atomically and durably, mode 0600.
+// writeFile replaces dir/name with b atomically and durably, mode 0600,
+// through Dir.writeFile: the one way a state file is written. The
+// directory of the running system is taken as it is, never through a
+// symlink: ensureDir refuses a link in its place, and it is then opened
+// with O_NOFOLLOW, so a link swapped in after the check is refused too
+// rather than followed. (Dirs of an installer's root, OpenDirIn, resolve
+// links inside that root instead.)
 func writeFile(dir, name string, b []byte) error {
 	if err := ensureDir(dir); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+name+".*")
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", name, err)
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return fmt.Errorf("%w: %s is a symlink or not a directory", ErrUnsafe, dir)
+		}
+		return fmt.Errorf("cannot write %s: %w", filepath.Join(dir, name), &os.PathError{Op: "open", Path: dir, Err: err})
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", filepath.Join(dir, name), err)
-	}
-	// The rename is durable only once the directory is synced; /var/lib
-	// must survive a power cut for the boot markers to mean anything.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	d := &Dir{f: os.NewFile(uintptr(fd), dir), name: dir}
+	defer d.Close()
+	return d.writeFile(name, b)
 }
 
 // readFile reads dir/name after checking the directory and the file: not a
