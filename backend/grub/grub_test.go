@@ -370,3 +370,17 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// A command substitution or ${...} that spans lines is skipped whole, and
+// the lines it spans still count: a warning names the line it is about.
+func TestDefaultsWarningsNameTheirLineAfterAMultiLineSubstitution(t *testing.T) {
+	warns := ParseDefaults([]byte("A=$(x\ny\nz)\nB=\"`p\nq`\"\nC=${D\n}\nnot one\n"), "d", map[string]string{})
+	want := []string{
+		"d:1: A uses a command substitution, which is not run",
+		"d:4: B uses a command substitution, which is not run",
+		"d:8: not an assignment, ignored: not one",
+	}
+	if !reflect.DeepEqual(warns, want) {
+		t.Errorf("got  %q\nwant %q", warns, want)
+	}
+}
