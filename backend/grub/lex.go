@@ -289,12 +289,13 @@ func (lx *lexer) wordBody(lit *litBuf, quoted *bool, flush func(), addVar func(s
 			if end < 0 {
 				// The word is the rest, for the shell dialect's caller,
 				// which warns and keeps it; GRUB's fails the parse.
+				err := lx.errorf("unterminated single quote") // at its line
 				lit.add(src[lx.pos+1:])
 				*litQuoted = true
 				lx.line += strings.Count(src[lx.pos+1:], "\n")
 				lx.pos = len(src)
 				flush()
-				return w, lx.errorf("unterminated single quote")
+				return w, err
 			}
 			q := src[lx.pos+1 : lx.pos+1+end]
 			lx.line += strings.Count(q, "\n")
