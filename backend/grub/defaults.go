@@ -89,22 +89,17 @@ func ParseDefaults(src []byte, file string, vars map[string]string) (warnings []
 		if err != nil {
 			warn(start, "unterminated quote in %s", name)
 		}
-		var val strings.Builder
-		subst := false
-		for _, sg := range w.segs {
-			switch sg.kind {
-			case segLit:
-				val.WriteString(sg.text)
-			case segSubst:
-				subst = true
-			default:
-				val.WriteString(vars[sg.text])
-			}
-		}
+		val, subst := w.join(func(n string) string { return vars[n] }, maxVarLen)
 		if subst {
 			warn(start, "%s uses a command substitution, which is not run", name)
 		}
-		vars[name] = val.String()
+		// Bounded as GRUB bounds its variables: A="$A$A" on every line
+		// would otherwise double a value until memory runs out.
+		if len(val) > maxVarLen {
+			warn(start, "the value of %s is longer than %d bytes; cut", name, maxVarLen)
+			val = val[:maxVarLen]
+		}
+		vars[name] = val
 		// Whatever follows on the line (a comment, another assignment
 		// after ';') is handled by the main loop.
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r') {

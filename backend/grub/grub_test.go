@@ -384,3 +384,17 @@ func TestDefaultsWarningsNameTheirLineAfterAMultiLineSubstitution(t *testing.T) 
 		t.Errorf("got  %q\nwant %q", warns, want)
 	}
 }
+
+// A value that doubles itself on every line is cut at GRUB's variable
+// bound, with a warning, instead of growing until memory runs out (an
+// installer's target root is read with --root: its files are input).
+func TestDefaultsAValueThatDoublesItselfIsBounded(t *testing.T) {
+	vars := map[string]string{}
+	warns := ParseDefaults([]byte("A=12345678\n"+strings.Repeat("A=\"$A$A\"\n", 64)+"B=\"$A\"\n"), "d", vars)
+	if len(vars["A"]) != maxVarLen || len(vars["B"]) != maxVarLen {
+		t.Errorf("len(A) = %d, len(B) = %d, want %d", len(vars["A"]), len(vars["B"]), maxVarLen)
+	}
+	if len(warns) == 0 || !strings.Contains(warns[0], "the value of A is longer than 65536 bytes; cut") {
+		t.Errorf("warnings: %q", warns)
+	}
+}

@@ -336,12 +336,7 @@ func (lx *lexer) wordBody(lit *litBuf, quoted *bool, flush func(), addVar func(s
 					lit.add("\n")
 					lx.pos++
 				default:
-					j := lx.pos + 1
-					for j < len(src) && !dqSpec[src[j]] {
-						j++
-					}
-					lit.add(src[lx.pos:j])
-					lx.pos = j
+					lx.plain(lit, dqSpec)
 				}
 			}
 			if !closed {
@@ -350,16 +345,44 @@ func (lx *lexer) wordBody(lit *litBuf, quoted *bool, flush func(), addVar func(s
 			}
 			flush()
 		default:
-			j := lx.pos + 1
-			for j < len(src) && !spec[src[j]] {
-				j++
-			}
-			lit.add(src[lx.pos:j])
-			lx.pos = j
+			lx.plain(lit, spec)
 		}
 	}
 	flush()
 	return w, nil
+}
+
+// plain adds the character at pos and the ordinary ones after it, up to
+// one that stop marks, to lit (as a substring: most words are one run).
+func (lx *lexer) plain(lit *litBuf, stop *[256]bool) {
+	j := lx.pos + 1
+	for j < len(lx.src) && !stop[lx.src[j]] {
+		j++
+	}
+	lit.add(lx.src[lx.pos:j])
+	lx.pos = j
+}
+
+// join expands w without splitting, as an assignment does: literal text
+// as it is, each variable's value from get, a command substitution (shell
+// dialect) as nothing, reported by subst. It stops once the text is over
+// max bytes, so a value that doubles itself stays bounded.
+func (w word) join(get func(string) string, max int) (text string, subst bool) {
+	var b strings.Builder
+	for _, s := range w.segs {
+		switch s.kind {
+		case segLit:
+			b.WriteString(s.text)
+		case segSubst:
+			subst = true
+		default:
+			b.WriteString(get(s.text))
+		}
+		if b.Len() > max {
+			break
+		}
+	}
+	return b.String(), subst
 }
 
 // dollar reads the expansion at pos (a '$', or in the shell dialect a

@@ -324,25 +324,15 @@ func (p *parser) stmt() (stmt, error) {
 		if _, err := p.skipNewlines(); err != nil {
 			return nil, err
 		}
-		if err := p.expectKeyword("do"); err != nil {
-			return nil, err
-		}
-		if s.body, err = p.list([]string{"done"}, false); err != nil {
-			return nil, err
-		}
-		return s, p.expectKeyword("done")
+		s.body, err = p.doDone()
+		return s, err
 	case "while", "until":
 		s := &whileStmt{until: kw == "until", line: line}
 		if s.cond, err = p.list([]string{"do"}, false); err != nil {
 			return nil, err
 		}
-		if err := p.expectKeyword("do"); err != nil {
-			return nil, err
-		}
-		if s.body, err = p.list([]string{"done"}, false); err != nil {
-			return nil, err
-		}
-		return s, p.expectKeyword("done")
+		s.body, err = p.doDone()
+		return s, err
 	case "function":
 		t, err := p.take()
 		if err != nil {
@@ -402,6 +392,18 @@ func (p *parser) stmt() (stmt, error) {
 		s.words = append(s.words, t.w)
 	}
 	return s, nil
+}
+
+// doDone parses the "do ... done" of a loop and returns its body.
+func (p *parser) doDone() ([]stmt, error) {
+	if err := p.expectKeyword("do"); err != nil {
+		return nil, err
+	}
+	body, err := p.list([]string{"done"}, false)
+	if err != nil {
+		return nil, err
+	}
+	return body, p.expectKeyword("done")
 }
 
 // skipBlock reads the tokens from just after a '{' to its matching '}'
