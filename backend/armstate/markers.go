@@ -215,11 +215,17 @@ func readMarker(dir, file string) (*Marker, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeMarker(b, file), nil
+}
+
+// decodeMarker decodes the marker file read as b; a damaged one is still a
+// marker (readMarker).
+func decodeMarker(b []byte, file string) *Marker {
 	var m Marker
 	if err := json.Unmarshal(b, &m); err != nil {
-		return &Marker{Note: "the marker " + file + " is damaged"}, nil
+		return &Marker{Note: "the marker " + file + " is damaged"}
 	}
-	return &m, nil
+	return &m
 }
 
 func removeMarker(dir, file string) error {

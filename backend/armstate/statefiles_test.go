@@ -90,3 +90,55 @@ func assertNoTempLeft(t *testing.T, dir string) {
 		}
 	}
 }
+
+// Reading goes the same one way (Dir.readFile): a symlink in place of the
+// state file or of the running system's state directory is refused, for
+// the path readers and a Dir alike.
+func TestStateFilesAreNeverReadThroughASymlink(t *testing.T) {
+	readers := []struct {
+		name  string
+		file  string
+		read  func(root, dir string) error
+		inDir bool // a Dir of a root: only the file link applies
+	}{
+		{"Read", armstate.ArmFile, func(_, dir string) error { _, err := armstate.Read(dir); return err }, false},
+		{"ReadFailed", armstate.FailedFile, func(_, dir string) error { _, err := armstate.ReadFailed(dir); return err }, false},
+		{"ReadFailedIn", armstate.FailedFile, func(root, _ string) error { _, err := armstate.ReadFailedIn(root); return err }, true},
+	}
+	for _, r := range readers {
+		t.Run(r.name+"/state file is a symlink", func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, armstate.StateDir)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			target := filepath.Join(t.TempDir(), "target")
+			if err := os.WriteFile(target, []byte(`{"note":"x"}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, filepath.Join(dir, r.file)); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.read(root, dir); !errors.Is(err, armstate.ErrUnsafe) {
+				t.Errorf("err = %v, want ErrUnsafe", err)
+			}
+		})
+		if r.inDir {
+			continue
+		}
+		t.Run(r.name+"/state directory is a symlink", func(t *testing.T) {
+			real := t.TempDir()
+			os.Chmod(real, 0o700)
+			if err := os.WriteFile(filepath.Join(real, r.file), []byte(`{"note":"x"}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "rapidreboot")
+			if err := os.Symlink(real, dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.read("", dir); !errors.Is(err, armstate.ErrUnsafe) {
+				t.Errorf("err = %v, want ErrUnsafe", err)
+			}
+		})
+	}
+}
