@@ -228,6 +228,10 @@ func decodeMarker(b []byte, file string) *Marker {
 	return &m
 }
 
+// removeMarker removes dir/file by its path, without the checks reading
+// and writing make, deliberately: removing is the safe direction (a
+// disarm or a cleared mark must never be blocked by an odd directory), and
+// unlink removes a symlink at file itself, never what it points to.
 func removeMarker(dir, file string) error {
 	err := os.Remove(filepath.Join(dir, file))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
