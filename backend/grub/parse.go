@@ -296,13 +296,9 @@ func (p *parser) stmt() (stmt, error) {
 			return nil, p.lx.errorf("'if' without 'fi'")
 		}
 	case "for":
-		t, err := p.take()
+		name, err := p.name("'for' needs a variable name")
 		if err != nil {
 			return nil, err
-		}
-		name, ok := t.w.literal()
-		if t.kind != tWord || !ok {
-			return nil, p.lx.errorf("'for' needs a variable name")
 		}
 		if err := p.expectKeyword("in"); err != nil {
 			return nil, err
@@ -334,13 +330,9 @@ func (p *parser) stmt() (stmt, error) {
 		s.body, err = p.doDone()
 		return s, err
 	case "function":
-		t, err := p.take()
+		name, err := p.name("'function' needs a name")
 		if err != nil {
 			return nil, err
-		}
-		name, ok := t.w.literal()
-		if t.kind != tWord || !ok {
-			return nil, p.lx.errorf("'function' needs a name")
 		}
 		body, err := p.block()
 		if err != nil {
@@ -392,6 +384,20 @@ func (p *parser) stmt() (stmt, error) {
 		s.words = append(s.words, t.w)
 	}
 	return s, nil
+}
+
+// name takes the unquoted word that names a loop variable or a function,
+// or fails with msg.
+func (p *parser) name(msg string) (string, error) {
+	t, err := p.take()
+	if err != nil {
+		return "", err
+	}
+	name, ok := t.w.literal()
+	if t.kind != tWord || !ok {
+		return "", p.lx.errorf("%s", msg)
+	}
+	return name, nil
 }
 
 // doDone parses the "do ... done" of a loop and returns its body.
