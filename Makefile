@@ -61,6 +61,16 @@ DEMO_TARGETS  :=
 # failed one `make check` here). 200000 executions take 6-12 s per target
 # on a 2-core machine.
 FUZZTIME    ?= 200000x
+# fuzz-run runs each "dir:FuzzName" of $(1) for FUZZTIME with one worker
+# (the machine is shared), printing its last figures or, on a failure, the
+# tail of its output. fuzz-short (mk/bootplan.mk) and fuzz-kexec
+# (mk/kexec.mk) are this loop over their lists.
+fuzz-run = @set -e; for t in $(1); do \
+	  pkg=$${t%%:*}; fn=$${t\#\#*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  out=$$($(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel 1 ./$${pkg\#./} 2>&1) || { echo "$$out" | tail -40; exit 1; }; \
+	  echo "$$out" | grep 'execs:' | tail -1; \
+	done
 
 .PHONY: all build deps demo test check fmt vet unit clean
 

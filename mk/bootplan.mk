@@ -46,15 +46,10 @@ grub-fixtures-check:
 	for d in $$out/*; do diff -r --exclude=expected.json $$d backend/bootplan/testdata/$${d##*/}; done; \
 	echo "grub-fixtures-check: $$(ls $$out | wc -l) fixtures are what grub-mkconfig writes"
 
-# One worker each: the machine is shared. The corpus found is kept in
-# GOCACHE; anything worth keeping is copied into testdata/fuzz by hand.
+# The corpus found is kept in GOCACHE; anything worth keeping is copied
+# into testdata/fuzz by hand.
 fuzz-short:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; fn=$${t##*:}; \
-	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-	  out=$$($(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel 1 ./$$pkg 2>&1) || { echo "$$out" | tail -40; exit 1; }; \
-	  echo "$$out" | grep 'execs:' | tail -1; \
-	done
+	$(call fuzz-run,$(FUZZ_TARGETS))
 
 bench-plan:
 	$(GO) test -run '^$$' -bench 'BenchmarkPlan' -benchmem -benchtime $(PLAN_BENCHTIME) -count 3 ./backend/bootplan/

@@ -32,9 +32,7 @@ kexec-assets-check:
 	@echo "kexec-assets-check: ok"
 
 fuzz-kexec:
-	@for t in $(KEXEC_FUZZ); do \
-	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \
-	done
+	$(call fuzz-run,$(KEXEC_FUZZ))
 
 bench-hook:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./cmd/rapidreboot-shutdown/internal/hook

@@ -109,29 +109,14 @@ func (d *Dir) ClearPending() error { return d.remove(PendingFile) }
 
 // ReadFailed is ReadFailed in d.
 func (d *Dir) ReadFailed() (*Marker, error) {
-	p := filepath.Join(d.name, FailedFile)
-	fd, err := unix.Openat(int(d.f.Fd()), FailedFile, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
+	b, err := d.readFile(FailedFile, MaxMarkerSize)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	if err == unix.ELOOP {
-		return nil, fmt.Errorf("%w: %s is a symlink", ErrUnsafe, p)
-	}
-	if err != nil {
-		return nil, &os.PathError{Op: "openat", Path: p, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), p)
-	defer f.Close()
-	b, err := readOpened(f, p, MaxMarkerSize)
 	if err != nil {
 		return nil, err
 	}
-	var m Marker
-	if err := json.Unmarshal(b, &m); err != nil {
-		// Its existence is the message (readMarker).
-		return &Marker{Note: "the marker " + FailedFile + " is damaged"}, nil
-	}
-	return &m, nil
+	return decodeMarker(b, FailedFile), nil
 }
 
 // ReadFailedIn is ReadFailed of the state directory of the system mounted
@@ -149,8 +134,11 @@ func ReadFailedIn(root string) (*Marker, error) {
 	return d.ReadFailed()
 }
 
-// writeFile is writeFile relative to d: a new file made with O_EXCL and
-// O_NOFOLLOW, written, synced, renamed over name, and the directory synced.
+// writeFile replaces name in d with b, mode 0600: a new file made with
+// O_EXCL and O_NOFOLLOW, written, synced, renamed over name, and the
+// directory synced (/var/lib must survive a power cut for the boot markers
+// to mean anything). A symlink at name is never followed: the rename
+// replaces the link itself, so its target is left as it was.
 func (d *Dir) writeFile(name string, b []byte) error {
 	full := filepath.Join(d.name, name)
 	var rnd [8]byte

@@ -40,52 +40,60 @@ func ensureDir(dir string) error {
 	return checkDir(dir)
 }
 
-// writeFile replaces dir/name with b atomically and durably, mode 0600.
-func writeFile(dir, name string, b []byte) error {
-	if err := ensureDir(dir); err != nil {
-		return err
+// openDir opens the running system's state directory dir as a Dir,
+// after ensureDir (create) or checkDir: never through a symlink. Those
+// refuse a link in its place, and it is then opened with O_NOFOLLOW, so a
+// link swapped in after the check is refused too rather than followed.
+// (Dirs of an installer's root, OpenDirIn, resolve links inside that root
+// instead.)
+func openDir(dir string, create bool) (*Dir, error) {
+	check := checkDir
+	if create {
+		check = ensureDir
 	}
-	f, err := os.CreateTemp(dir, "."+name+".*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", name, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", filepath.Join(dir, name), err)
-	}
-	// The rename is durable only once the directory is synced; /var/lib
-	// must survive a power cut for the boot markers to mean anything.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// readFile reads dir/name after checking the directory and the file: not a
-// symlink (O_NOFOLLOW), regular, trusted owner, not writable by group or
-// others, at most max bytes. Opening never blocks (O_NONBLOCK: a FIFO put
-// there would otherwise hang the reader).
-func readFile(dir, name string, max int64) ([]byte, error) {
-	if err := checkDir(dir); err != nil {
+	if err := check(dir); err != nil {
 		return nil, err
 	}
-	p := filepath.Join(dir, name)
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return nil, fmt.Errorf("%w: %s is a symlink or not a directory", ErrUnsafe, dir)
+		}
+		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	return &Dir{f: os.NewFile(uintptr(fd), dir), name: dir}, nil
+}
+
+// writeFile replaces dir/name with b atomically and durably, mode 0600,
+// through Dir.writeFile: the one way a state file is written.
+func writeFile(dir, name string, b []byte) error {
+	d, err := openDir(dir, true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.writeFile(name, b)
+}
+
+// readFile reads dir/name through Dir.readFile, the one way a state file
+// is read.
+func readFile(dir, name string, max int64) ([]byte, error) {
+	d, err := openDir(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.readFile(name, max)
+}
+
+// readFile reads name in d after checking it: not a symlink (O_NOFOLLOW),
+// regular, trusted owner, not writable by group or others, at most max
+// bytes. Opening never blocks (O_NONBLOCK: a FIFO put there would
+// otherwise hang the reader). A missing file is an error for which
+// errors.Is(err, fs.ErrNotExist) holds.
+func (d *Dir) readFile(name string, max int64) ([]byte, error) {
+	p := filepath.Join(d.name, name)
+	fd, err := unix.Openat(int(d.f.Fd()), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) {
 			return nil, fmt.Errorf("%w: %s is a symlink", ErrUnsafe, p)

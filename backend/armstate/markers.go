@@ -215,13 +215,23 @@ func readMarker(dir, file string) (*Marker, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m Marker
-	if err := json.Unmarshal(b, &m); err != nil {
-		return &Marker{Note: "the marker " + file + " is damaged"}, nil
-	}
-	return &m, nil
+	return decodeMarker(b, file), nil
 }
 
+// decodeMarker decodes the marker file read as b; a damaged one is still a
+// marker (readMarker).
+func decodeMarker(b []byte, file string) *Marker {
+	var m Marker
+	if err := json.Unmarshal(b, &m); err != nil {
+		return &Marker{Note: "the marker " + file + " is damaged"}
+	}
+	return &m
+}
+
+// removeMarker removes dir/file by its path, without the checks reading
+// and writing make, deliberately: removing is the safe direction (a
+// disarm or a cleared mark must never be blocked by an odd directory), and
+// unlink removes a symlink at file itself, never what it points to.
 func removeMarker(dir, file string) error {
 	err := os.Remove(filepath.Join(dir, file))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -84,46 +84,6 @@ func Compute(t host.Target, opt Options) (*Plan, error) {
 	return p.finish(sel)
 }
 
-// choose finds the boot loader a cold boot runs and asks it.
-func (p *planner) choose() (*selection, error) {
-	grubCfg := p.firstFile("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")
-	if grubCfg == "" {
-		// Fedora before 34 and some EFI-only installs keep the real
-		// grub.cfg on the ESP; Ubuntu's there is a stub that configfiles
-		// /boot/grub/grub.cfg (which then does not exist).
-		grubCfg = p.efiGrubCfg()
-	}
-	sdboot := p.systemdBoot()
-	blsDirs := p.blsDirs()
-	menuLst := p.firstFile("/boot/grub/menu.lst", "/boot/grub/grub.conf")
-
-	switch {
-	case sdboot != "" && len(blsDirs) > 0:
-		p.whyf("boot loader: systemd-boot (%s) with Boot Loader Specification entries in %s", sdboot, strings.Join(blsDirs, ", "))
-		if grubCfg != "" {
-			p.whyf("%s is also present; systemd-boot is installed and reads the entries itself, so GRUB's menu is not what boots", grubCfg)
-		}
-		return p.blsSource(blsDirs, "systemd-boot")
-	case grubCfg != "":
-		p.whyf("boot loader: GRUB 2 (%s)", grubCfg)
-		if len(blsDirs) > 0 && sdboot == "" {
-			p.whyf("BLS entries in %s are read only if grub.cfg runs blscfg; systemd-boot is not installed", strings.Join(blsDirs, ", "))
-		}
-		if menuLst != "" {
-			p.whyf("%s is a leftover of GRUB legacy: GRUB 2 does not read it", menuLst)
-		}
-		return p.grubSource(grubCfg)
-	case len(blsDirs) > 0:
-		p.whyf("boot loader: Boot Loader Specification entries in %s (systemd-boot rules)", strings.Join(blsDirs, ", "))
-		return p.blsSource(blsDirs, "a BLS boot loader")
-	case menuLst != "":
-		p.whyf("boot loader: GRUB legacy (%s)", menuLst)
-		return p.menuLstSource(menuLst)
-	}
-	p.whyf("boot loader: none configured (no grub.cfg, BLS entries or menu.lst), so the newest installed kernel")
-	return p.scanSource()
-}
-
 // firstFile returns the first of paths that exists as a regular file
 // (symlinks followed inside the root), or "".
 func (p *planner) firstFile(paths ...string) string {
@@ -133,62 +93,6 @@ func (p *planner) firstFile(paths ...string) string {
 		}
 	}
 	return ""
-}
-
-func (p *planner) efiGrubCfg() string {
-	for _, esp := range []string{"/boot/efi", "/efi"} {
-		es, err := p.t.ReadDir(esp + "/EFI")
-		if err != nil {
-			continue
-		}
-		for _, e := range es {
-			if strings.EqualFold(e.Name, "BOOT") {
-				continue
-			}
-			if f := p.firstFile(esp + "/EFI/" + e.Name + "/grub.cfg"); f != "" {
-				return f
-			}
-		}
-	}
-	return ""
-}
-
-// systemdBoot returns where systemd-boot is installed: its EFI binary, or
-// loader/loader.conf (only systemd-boot reads that file), or "".
-func (p *planner) systemdBoot() string {
-	for _, esp := range []string{"/efi", "/boot/efi", "/boot"} {
-		es, err := p.t.ReadDir(esp + "/EFI/systemd")
-		if err == nil {
-			for _, e := range es {
-				if strings.HasPrefix(strings.ToLower(e.Name), "systemd-boot") {
-					return esp + "/EFI/systemd/" + e.Name
-				}
-			}
-		}
-	}
-	return p.loaderConf()
-}
-
-func (p *planner) loaderConf() string {
-	return p.firstFile("/efi/loader/loader.conf", "/boot/efi/loader/loader.conf", "/boot/loader/loader.conf")
-}
-
-// blsDirs returns the partitions ($BOOT, ESP) that hold loader/entries/*.conf.
-func (p *planner) blsDirs() []string {
-	var out []string
-	for _, part := range []string{"/boot", "/efi", "/boot/efi"} {
-		es, err := p.t.ReadDir(part + "/loader/entries")
-		if err != nil {
-			continue
-		}
-		for _, e := range es {
-			if strings.HasSuffix(e.Name, ".conf") && !e.Mode.IsDir() {
-				out = append(out, part)
-				break
-			}
-		}
-	}
-	return out
 }
 
 // finish runs the checks every plan goes through and builds the Plan.

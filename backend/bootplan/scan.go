@@ -126,6 +126,18 @@ func (p *planner) usesInitrd(ks []kernelFile) bool {
 // before the main initrd (GRUB_EARLY_INITRD_LINUX_STOCK).
 var earlyInitrds = []string{"intel-uc.img", "intel-ucode.img", "amd-uc.img", "amd-ucode.img", "early_ucode.cpio", "microcode.cpio"}
 
+// newestKernelSource is no boot loader configuration at all: the plan is
+// what grub-mkconfig would make the default. It is last in sources and
+// always boots.
+type newestKernelSource struct{}
+
+func (newestKernelSource) boots(*planner) bool { return true }
+
+func (newestKernelSource) choose(p *planner) (*selection, error) {
+	p.whyf("boot loader: none configured (no grub.cfg, BLS entries or menu.lst), so the newest installed kernel")
+	return p.scanSource()
+}
+
 // scanSource: no boot loader configuration, so what grub-mkconfig would
 // make the default: the newest kernel that has an initrd.
 func (p *planner) scanSource() (*selection, error) {

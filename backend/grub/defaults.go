@@ -17,6 +17,9 @@ import (
 // not run: the line is skipped (a command substitution expands to nothing)
 // and a warning names it, since grub-mkconfig might have computed a
 // different value.
+//
+// The value is read by grub.cfg's lexer in its shell dialect (lexer.sh):
+// one implementation of quoting, escapes and expansions for both files.
 func ParseDefaults(src []byte, file string, vars map[string]string) (warnings []string) {
 	s := string(src)
 	line := 1
@@ -25,6 +28,7 @@ func ParseDefaults(src []byte, file string, vars map[string]string) (warnings []
 			warnings = append(warnings, fmt.Sprintf("%s:%d: ", file, l)+fmt.Sprintf(format, a...))
 		}
 	}
+	lx := lexer{src: s, file: file, sh: true}
 	i := 0
 	for i < len(s) {
 		// Skip blanks and empty lines.
@@ -76,95 +80,26 @@ func ParseDefaults(src []byte, file string, vars map[string]string) (warnings []
 			i += end
 			continue
 		}
-		i = j + 1
-		var val strings.Builder
-		subst := false
-	word:
-		for i < len(s) {
-			c := s[i]
-			switch c {
-			case ' ', '\t', '\r', '\n', ';':
-				break word
-			case '\\':
-				if i+1 < len(s) {
-					if s[i+1] == '\n' {
-						line++
-					} else {
-						val.WriteByte(s[i+1])
-					}
-					i += 2
-					continue
-				}
-				i++
-			case '\'':
-				end := strings.IndexByte(s[i+1:], '\'')
-				if end < 0 {
-					warn(start, "unterminated quote in %s", name)
-					end = len(s) - i - 1
-				}
-				part := s[i+1 : i+1+end]
-				line += strings.Count(part, "\n")
-				val.WriteString(part)
-				i += end + 2
-			case '"':
-				i++
-				for i < len(s) && s[i] != '"' {
-					d := s[i]
-					switch {
-					case d == '\\' && i+1 < len(s) && strings.IndexByte("$`\"\\\n", s[i+1]) >= 0:
-						if s[i+1] == '\n' {
-							line++
-						} else {
-							val.WriteByte(s[i+1])
-						}
-						i += 2
-					case d == '$':
-						n, ok := expandShellVar(s, &i, vars, &val)
-						if !ok {
-							subst = subst || n
-						}
-					case d == '`':
-						subst = true
-						end := strings.IndexByte(s[i+1:], '`')
-						if end < 0 {
-							i = len(s)
-						} else {
-							i += end + 2
-						}
-					default:
-						if d == '\n' {
-							line++
-						}
-						val.WriteByte(d)
-						i++
-					}
-				}
-				if i >= len(s) {
-					warn(start, "unterminated quote in %s", name)
-				}
-				i++
-			case '$':
-				n, ok := expandShellVar(s, &i, vars, &val)
-				if !ok {
-					subst = subst || n
-				}
-			case '`':
-				subst = true
-				end := strings.IndexByte(s[i+1:], '`')
-				if end < 0 {
-					i = len(s)
-				} else {
-					i += end + 2
-				}
-			default:
-				val.WriteByte(c)
-				i++
-			}
+		// The value is one shell word, read by the lexer's shell dialect
+		// and expanded here from the earlier assignments (no splitting:
+		// an assignment's value is one word in the shell too).
+		lx.pos, lx.line, lx.arena = j+1, line, lx.arena[:0]
+		w, err := lx.word()
+		i, line = lx.pos, lx.line
+		if err != nil {
+			warn(start, "unterminated quote in %s", name)
 		}
+		val, subst := w.join(func(n string) string { return vars[n] }, maxVarLen)
 		if subst {
 			warn(start, "%s uses a command substitution, which is not run", name)
 		}
-		vars[name] = val.String()
+		// Bounded as GRUB bounds its variables: A="$A$A" on every line
+		// would otherwise double a value until memory runs out.
+		if len(val) > maxVarLen {
+			warn(start, "the value of %s is longer than %d bytes; cut", name, maxVarLen)
+			val = val[:maxVarLen]
+		}
+		vars[name] = val
 		// Whatever follows on the line (a comment, another assignment
 		// after ';') is handled by the main loop.
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r') {
@@ -180,54 +115,6 @@ func ParseDefaults(src []byte, file string, vars map[string]string) (warnings []
 		}
 	}
 	return warnings
-}
-
-// expandShellVar expands $NAME, ${NAME} or a lone '$' at s[*i], appending to
-// val. It returns (true, false) for $( ... ), which it skips.
-func expandShellVar(s string, i *int, vars map[string]string, val *strings.Builder) (subst bool, ok bool) {
-	j := *i + 1
-	if j < len(s) && s[j] == '(' {
-		depth := 0
-		for j < len(s) {
-			if s[j] == '(' {
-				depth++
-			} else if s[j] == ')' {
-				depth--
-				if depth == 0 {
-					j++
-					break
-				}
-			}
-			j++
-		}
-		*i = j
-		return true, false
-	}
-	if j < len(s) && s[j] == '{' {
-		end := strings.IndexByte(s[j:], '}')
-		if end > 0 {
-			name := s[j+1 : j+end]
-			// ${NAME:-default} and friends: take the name part only.
-			if k := strings.IndexAny(name, ":-=+?#%"); k >= 0 {
-				name = name[:k]
-			}
-			val.WriteString(vars[name])
-			*i = j + end + 1
-			return false, true
-		}
-	}
-	k := j
-	for k < len(s) && isNameChar(s[k]) {
-		k++
-	}
-	if k == j {
-		val.WriteByte('$')
-		*i = j
-		return false, true
-	}
-	val.WriteString(vars[s[j:k]])
-	*i = k
-	return false, true
 }
 
 // KernelArgs is what grub-mkconfig's 10_linux puts after "ro" for the

@@ -267,19 +267,8 @@ func (in *interp) expand(ws []word) ([]string, error) {
 
 // expandOne expands a word without splitting (assignments).
 func (in *interp) expandOne(w word) string {
-	var b strings.Builder
-	for _, s := range w.segs {
-		if s.kind == segLit {
-			b.WriteString(s.text)
-		} else {
-			v, _ := in.get(s.text)
-			b.WriteString(v)
-		}
-		if b.Len() > maxVarLen {
-			break
-		}
-	}
-	return b.String()
+	s, _ := w.join(func(name string) string { v, _ := in.get(name); return v }, maxVarLen)
+	return s
 }
 
 func (in *interp) run(list []stmt) error {

@@ -370,3 +370,31 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// A command substitution or ${...} that spans lines is skipped whole, and
+// the lines it spans still count: a warning names the line it is about.
+func TestDefaultsWarningsNameTheirLineAfterAMultiLineSubstitution(t *testing.T) {
+	warns := ParseDefaults([]byte("A=$(x\ny\nz)\nB=\"`p\nq`\"\nC=${D\n}\nnot one\n"), "d", map[string]string{})
+	want := []string{
+		"d:1: A uses a command substitution, which is not run",
+		"d:4: B uses a command substitution, which is not run",
+		"d:8: not an assignment, ignored: not one",
+	}
+	if !reflect.DeepEqual(warns, want) {
+		t.Errorf("got  %q\nwant %q", warns, want)
+	}
+}
+
+// A value that doubles itself on every line is cut at GRUB's variable
+// bound, with a warning, instead of growing until memory runs out (an
+// installer's target root is read with --root: its files are input).
+func TestDefaultsAValueThatDoublesItselfIsBounded(t *testing.T) {
+	vars := map[string]string{}
+	warns := ParseDefaults([]byte("A=12345678\n"+strings.Repeat("A=\"$A$A\"\n", 64)+"B=\"$A\"\n"), "d", vars)
+	if len(vars["A"]) != maxVarLen || len(vars["B"]) != maxVarLen {
+		t.Errorf("len(A) = %d, len(B) = %d, want %d", len(vars["A"]), len(vars["B"]), maxVarLen)
+	}
+	if len(warns) == 0 || !strings.Contains(warns[0], "the value of A is longer than 65536 bytes; cut") {
+		t.Errorf("warnings: %q", warns)
+	}
+}

@@ -25,6 +25,10 @@
 // commands succeed (insmod, search, loadfont, ...), except keystatus, which
 // fails: no key is held on a cold boot.
 //
+// One lexer reads both shell-like languages: GRUB's script and, in its
+// shell dialect, the POSIX shell of /etc/default/grub (ParseDefaults),
+// whose words differ only in a few characters (see lexer.sh).
+//
 // Everything is bounded: inputs are capped by the caller, nesting depth,
 // source depth, variable size and total work are limited, so a hostile
 // grub.cfg gives an error in time linear in its size, never a hang.
@@ -41,6 +45,7 @@ const (
 	segLit   segKind = iota // literal text, quoted or not
 	segVar                  // unquoted $var: split into words
 	segDQVar                // "$var": one word
+	segSubst                // shell only: $(...) or `...`, not run
 )
 
 type seg struct {
@@ -99,6 +104,13 @@ type lexer struct {
 	// arena holds the segments of all words: one allocation per many words
 	// instead of one per word. Words keep capped slices of it.
 	arena []seg
+	// sh reads words as the POSIX shell does rather than GRUB: '{' and
+	// '}' are ordinary characters, "\`" is an escape inside double
+	// quotes, $(...) and `...` are command substitutions (segSubst), and
+	// a '$' is followed by a shell name (letters, digits, '_') or by
+	// ${NAME...}, whose name ends at an operator (${A:-x} names A).
+	// Used by ParseDefaults on the value of one assignment at a time.
+	sh bool
 }
 
 func isNameStart(c byte) bool {
@@ -210,6 +222,17 @@ var dqSpecial = func() (t [256]bool) {
 	return
 }()
 
+// shSpecial and shDQSpecial are the same for the shell dialect.
+var shSpecial, shDQSpecial = func() (t, dq [256]bool) {
+	for _, c := range " \t\r\n;\\'\"$`" {
+		t[c] = true
+	}
+	for _, c := range "\"\\$\n`" {
+		dq[c] = true
+	}
+	return
+}()
+
 func (lx *lexer) word() (word, error) {
 	if cap(lx.arena)-len(lx.arena) < 8 {
 		lx.arena = make([]seg, 0, 256)
@@ -237,13 +260,19 @@ func (lx *lexer) wordBody(lit *litBuf, quoted *bool, flush func(), addVar func(s
 	var w word
 	litQuoted := quoted
 	src := lx.src
+	spec, dqSpec, dqEscapes := &special, &dqSpecial, "$\"\\\n"
+	if lx.sh {
+		spec, dqSpec, dqEscapes = &shSpecial, &shDQSpecial, "$\"\\\n`"
+	}
 	for lx.pos < len(src) {
 		c := src[lx.pos]
-		switch c {
-		case ' ', '\t', '\r', '\n', ';', '{', '}':
+		switch {
+		case c == '$' || c == '`' && lx.sh:
+			lx.dollar(lit, addVar, segVar)
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' || (c == '{' || c == '}') && !lx.sh:
 			flush()
 			return w, nil
-		case '\\':
+		case c == '\\':
 			if lx.pos+1 >= len(src) {
 				lx.pos++
 				continue
@@ -255,10 +284,18 @@ func (lx *lexer) wordBody(lit *litBuf, quoted *bool, flush func(), addVar func(s
 				continue
 			}
 			lit.add(src[lx.pos-1 : lx.pos])
-		case '\'':
+		case c == '\'':
 			end := strings.IndexByte(src[lx.pos+1:], '\'')
 			if end < 0 {
-				return w, lx.errorf("unterminated single quote")
+				// The word is the rest, for the shell dialect's caller,
+				// which warns and keeps it; GRUB's fails the parse.
+				err := lx.errorf("unterminated single quote") // at its line
+				lit.add(src[lx.pos+1:])
+				*litQuoted = true
+				lx.line += strings.Count(src[lx.pos+1:], "\n")
+				lx.pos = len(src)
+				flush()
+				return w, err
 			}
 			q := src[lx.pos+1 : lx.pos+1+end]
 			lx.line += strings.Count(q, "\n")
@@ -267,76 +304,161 @@ func (lx *lexer) wordBody(lit *litBuf, quoted *bool, flush func(), addVar func(s
 			*litQuoted = true
 			flush()
 			lx.pos += end + 2
-		case '"':
+		case c == '"':
 			lx.pos++
 			flush()
 			*litQuoted = true
 			closed := false
 			for lx.pos < len(src) && !closed {
 				d := src[lx.pos]
-				switch d {
-				case '"':
+				switch {
+				case d == '"':
 					lx.pos++
 					closed = true
-				case '\\':
-					if lx.pos+1 < len(src) {
-						n := src[lx.pos+1]
-						switch n {
-						case '$', '"', '\\':
-							lit.add(src[lx.pos+1 : lx.pos+2])
-							lx.pos += 2
-							continue
-						case '\n':
+				case d == '\\':
+					if lx.pos+1 < len(src) && strings.IndexByte(dqEscapes, src[lx.pos+1]) >= 0 {
+						if src[lx.pos+1] == '\n' {
 							lx.line++
-							lx.pos += 2
-							continue
+						} else {
+							lit.add(src[lx.pos+1 : lx.pos+2])
 						}
+						lx.pos += 2
+						continue
 					}
 					lit.add(`\`)
 					lx.pos++
-				case '$':
-					if name, ok := lx.varName(); ok {
-						addVar(segDQVar, name)
+				case d == '$' || d == '`' && lx.sh:
+					if lx.dollar(lit, addVar, segDQVar) {
 						*litQuoted = true // the rest of the quoted run
-					} else {
-						lit.add("$")
-						lx.pos++
 					}
-				case '\n':
+				case d == '\n':
 					lx.line++
 					lit.add("\n")
 					lx.pos++
 				default:
-					j := lx.pos + 1
-					for j < len(src) && !dqSpecial[src[j]] {
-						j++
-					}
-					lit.add(src[lx.pos:j])
-					lx.pos = j
+					lx.plain(lit, dqSpec)
 				}
 			}
 			if !closed {
+				flush() // the shell dialect's caller keeps the word
 				return w, lx.errorf("unterminated double quote")
 			}
 			flush()
-		case '$':
-			if name, ok := lx.varName(); ok {
-				addVar(segVar, name)
-			} else {
-				lit.add("$")
-				lx.pos++
-			}
 		default:
-			j := lx.pos + 1
-			for j < len(src) && !special[src[j]] {
-				j++
-			}
-			lit.add(src[lx.pos:j])
-			lx.pos = j
+			lx.plain(lit, spec)
 		}
 	}
 	flush()
 	return w, nil
+}
+
+// plain adds the character at pos and the ordinary ones after it, up to
+// one that stop marks, to lit (as a substring: most words are one run).
+func (lx *lexer) plain(lit *litBuf, stop *[256]bool) {
+	j := lx.pos + 1
+	for j < len(lx.src) && !stop[lx.src[j]] {
+		j++
+	}
+	lit.add(lx.src[lx.pos:j])
+	lx.pos = j
+}
+
+// join expands w without splitting, as an assignment does: literal text
+// as it is, each variable's value from get, a command substitution (shell
+// dialect) as nothing, reported by subst. It stops once the text is over
+// max bytes, so a value that doubles itself stays bounded.
+func (w word) join(get func(string) string, max int) (text string, subst bool) {
+	var b strings.Builder
+	for _, s := range w.segs {
+		switch s.kind {
+		case segLit:
+			b.WriteString(s.text)
+		case segSubst:
+			subst = true
+		default:
+			b.WriteString(get(s.text))
+		}
+		if b.Len() > max {
+			break
+		}
+	}
+	return b.String(), subst
+}
+
+// dollar reads the expansion at pos (a '$', or in the shell dialect a
+// '`') into the word as a variable of kind, or a segSubst; a '$' that
+// starts none is literal. It reports whether it added a segment.
+func (lx *lexer) dollar(lit *litBuf, addVar func(segKind, string), kind segKind) bool {
+	var name string
+	var ok bool
+	if lx.sh {
+		kind, name, ok = lx.shExpansion(kind)
+	} else {
+		name, ok = lx.varName()
+	}
+	if !ok {
+		lit.add("$")
+		lx.pos++
+		return false
+	}
+	addVar(kind, name)
+	return true
+}
+
+// shExpansion reads what the shell expands at pos: `...` and $(...)
+// (segSubst, skipped: to the next '`', or the ')' that balances the
+// parentheses), ${NAME} and ${NAME<op>...} (the name alone), $NAME. It
+// returns false for a '$' that starts none of them.
+func (lx *lexer) shExpansion(kind segKind) (segKind, string, bool) {
+	s := lx.src
+	start := lx.pos
+	skipTo := func(end int) {
+		lx.line += strings.Count(s[start:end], "\n")
+		lx.pos = end
+	}
+	j := start + 1
+	switch {
+	case s[start] == '`':
+		end := strings.IndexByte(s[j:], '`')
+		if end < 0 {
+			skipTo(len(s))
+		} else {
+			skipTo(j + end + 1)
+		}
+		return segSubst, "", true
+	case j < len(s) && s[j] == '(':
+		depth := 0
+		for ; j < len(s); j++ {
+			if s[j] == '(' {
+				depth++
+			} else if s[j] == ')' {
+				if depth--; depth == 0 {
+					j++
+					break
+				}
+			}
+		}
+		skipTo(j)
+		return segSubst, "", true
+	case j < len(s) && s[j] == '{':
+		if end := strings.IndexByte(s[j:], '}'); end > 0 {
+			name := s[j+1 : j+end]
+			if k := strings.IndexAny(name, ":-=+?#%"); k >= 0 {
+				name = name[:k]
+			}
+			skipTo(j + end + 1)
+			return kind, name, true
+		}
+	}
+	k := j
+	for k < len(s) && isNameChar(s[k]) {
+		k++
+	}
+	if k == j {
+		return kind, "", false
+	}
+	lx.pos = k
+	return kind, s[j:k], true
 }
 
 // varName reads "$name", "${name}", "$1", "$?", "$#", "$@", "$*" at pos

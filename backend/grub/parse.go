@@ -1,7 +1,5 @@
 package grub
 
-import "strings"
-
 // The parse tree. Menu entry bodies are kept parsed (GRUB keeps their text
 // and parses it when the entry runs; the result is the same).
 
@@ -298,13 +296,9 @@ func (p *parser) stmt() (stmt, error) {
 			return nil, p.lx.errorf("'if' without 'fi'")
 		}
 	case "for":
-		t, err := p.take()
+		name, err := p.name("'for' needs a variable name")
 		if err != nil {
 			return nil, err
-		}
-		name, ok := t.w.literal()
-		if t.kind != tWord || !ok {
-			return nil, p.lx.errorf("'for' needs a variable name")
 		}
 		if err := p.expectKeyword("in"); err != nil {
 			return nil, err
@@ -326,33 +320,19 @@ func (p *parser) stmt() (stmt, error) {
 		if _, err := p.skipNewlines(); err != nil {
 			return nil, err
 		}
-		if err := p.expectKeyword("do"); err != nil {
-			return nil, err
-		}
-		if s.body, err = p.list([]string{"done"}, false); err != nil {
-			return nil, err
-		}
-		return s, p.expectKeyword("done")
+		s.body, err = p.doDone()
+		return s, err
 	case "while", "until":
 		s := &whileStmt{until: kw == "until", line: line}
 		if s.cond, err = p.list([]string{"do"}, false); err != nil {
 			return nil, err
 		}
-		if err := p.expectKeyword("do"); err != nil {
-			return nil, err
-		}
-		if s.body, err = p.list([]string{"done"}, false); err != nil {
-			return nil, err
-		}
-		return s, p.expectKeyword("done")
+		s.body, err = p.doDone()
+		return s, err
 	case "function":
-		t, err := p.take()
+		name, err := p.name("'function' needs a name")
 		if err != nil {
 			return nil, err
-		}
-		name, ok := t.w.literal()
-		if t.kind != tWord || !ok {
-			return nil, p.lx.errorf("'function' needs a name")
 		}
 		body, err := p.block()
 		if err != nil {
@@ -406,106 +386,56 @@ func (p *parser) stmt() (stmt, error) {
 	return s, nil
 }
 
-// skipBlock scans from just after a '{' to its matching '}' token with the
-// lexer's rules (quotes, escapes, ${...}, comments) but builds nothing,
-// and returns the text between them.
-func (lx *lexer) skipBlock() (string, error) {
-	s := lx.src
-	start := lx.pos
-	depth := 1
-	wordStart := true // where '#' begins a comment
-	for lx.pos < len(s) {
-		c := s[lx.pos]
-		switch c {
-		case ' ', '\t', '\r', ';':
-			wordStart = true
-			lx.pos++
-		case '\n':
-			wordStart = true
-			lx.line++
-			lx.pos++
-		case '#':
-			if wordStart {
-				for lx.pos < len(s) && s[lx.pos] != '\n' {
-					lx.pos++
-				}
-				continue
-			}
-			lx.pos++
-		case '{':
-			depth++
-			if depth > maxDepth {
-				return "", lx.errorf("blocks nested more than %d deep", maxDepth)
-			}
-			wordStart = true
-			lx.pos++
-		case '}':
-			depth--
-			lx.pos++
-			if depth == 0 {
-				return s[start : lx.pos-1], nil
-			}
-			wordStart = true
-		case '\\':
-			if lx.pos+1 < len(s) && s[lx.pos+1] == '\n' {
-				lx.line++
-				lx.pos += 2
-				continue // a continuation keeps the word state
-			}
-			lx.pos += 2
-			wordStart = false
-		case '\'':
-			end := strings.IndexByte(s[lx.pos+1:], '\'')
-			if end < 0 {
-				return "", lx.errorf("unterminated single quote")
-			}
-			lx.line += strings.Count(s[lx.pos+1:lx.pos+1+end], "\n")
-			lx.pos += end + 2
-			wordStart = false
-		case '"':
-			lx.pos++
-			closed := false
-			for lx.pos < len(s) && !closed {
-				switch d := s[lx.pos]; d {
-				case '"':
-					closed = true
-					lx.pos++
-				case '\\':
-					if lx.pos+1 < len(s) && strings.IndexByte("$\"\\\n", s[lx.pos+1]) >= 0 {
-						if s[lx.pos+1] == '\n' {
-							lx.line++
-						}
-						lx.pos += 2
-					} else {
-						lx.pos++
-					}
-				case '$':
-					lx.skipVar()
-				default:
-					if d == '\n' {
-						lx.line++
-					}
-					lx.pos++
-				}
-			}
-			if !closed {
-				return "", lx.errorf("unterminated double quote")
-			}
-			wordStart = false
-		case '$':
-			lx.skipVar()
-			wordStart = false
-		default:
-			lx.pos++
-			wordStart = false
-		}
+// name takes the unquoted word that names a loop variable or a function,
+// or fails with msg.
+func (p *parser) name(msg string) (string, error) {
+	t, err := p.take()
+	if err != nil {
+		return "", err
 	}
-	return "", lx.errorf("missing '}'")
+	name, ok := t.w.literal()
+	if t.kind != tWord || !ok {
+		return "", p.lx.errorf("%s", msg)
+	}
+	return name, nil
 }
 
-// skipVar steps over a '$' at pos as varName would read it.
-func (lx *lexer) skipVar() {
-	if _, ok := lx.varName(); !ok {
-		lx.pos++
+// doDone parses the "do ... done" of a loop and returns its body.
+func (p *parser) doDone() ([]stmt, error) {
+	if err := p.expectKeyword("do"); err != nil {
+		return nil, err
+	}
+	body, err := p.list([]string{"done"}, false)
+	if err != nil {
+		return nil, err
+	}
+	return body, p.expectKeyword("done")
+}
+
+// skipBlock reads the tokens from just after a '{' to its matching '}'
+// and returns the text between them (a menu entry's body, parsed only if
+// the entry runs). The words read are dropped: their segments reuse the
+// same part of the arena each time.
+func (lx *lexer) skipBlock() (string, error) {
+	start, arena := lx.pos, lx.arena
+	depth := 1
+	for {
+		t, err := lx.next()
+		lx.arena = arena
+		if err != nil {
+			return "", err
+		}
+		switch t.kind {
+		case tLBrace:
+			if depth++; depth > maxDepth {
+				return "", lx.errorf("blocks nested more than %d deep", maxDepth)
+			}
+		case tRBrace:
+			if depth--; depth == 0 {
+				return lx.src[start : lx.pos-1], nil
+			}
+		case tEOF:
+			return "", lx.errorf("missing '}'")
+		}
 	}
 }

@@ -331,14 +331,9 @@ func Boot(c Config) Result {
 			c.logf("%v", err)
 			loaded = true
 		}
-		unloaded := !loaded
-		if loaded {
-			if err := c.Sys.Unload(); err != nil {
-				c.logf("cannot unload the kexec image of a Quick Restart from before this boot: %v", err)
-			} else {
-				r.Unloaded, unloaded = true, true
-				c.logf("unloaded the kexec image of a Quick Restart from before this boot")
-			}
+		unloaded := c.unload(loaded, &r, "the kexec image of a Quick Restart from before this boot")
+		if r.Unloaded {
+			c.logf("unloaded the kexec image of a Quick Restart from before this boot")
 		}
 		c.forget(unloaded, nil)
 		c.logf("dropped a stale Quick Restart arm")
@@ -427,19 +422,26 @@ func (c Config) decline(verb string, loaded bool, format string, args ...any) Re
 	return c.note(r, format, args...)
 }
 
+// unload unloads the kexec image when one is loaded (r.Unloaded says it
+// did) and reports whether none is left; a failure is logged naming what.
+func (c Config) unload(loaded bool, r *Result, what string) bool {
+	if !loaded {
+		return true
+	}
+	if err := c.Sys.Unload(); err != nil {
+		c.logf("cannot unload %s: %v", what, err)
+		return false
+	}
+	r.Unloaded = true
+	return true
+}
+
 // drop is Verify's decline: the Quick Restart is cancelled, and the next
 // (firmware) boot must not take it for a failed kexec. st is the arm, when
 // there is a readable one.
 func (c Config) drop(loaded bool, st *armstate.State, format string, args ...any) Result {
 	var r Result
-	unloaded := !loaded
-	if loaded {
-		if err := c.Sys.Unload(); err != nil {
-			c.logf("cannot unload the kexec image: %v", err)
-		} else {
-			r.Unloaded, unloaded = true, true
-		}
-	}
+	unloaded := c.unload(loaded, &r, "the kexec image")
 	c.forget(unloaded, st)
 	if err := armstate.ClearPending(c.stateDir()); err != nil {
 		c.logf("%v", err)
