@@ -107,6 +107,11 @@ func (d *Dir) MarkPending(m Marker) error {
 // ClearPending is ClearPending in d.
 func (d *Dir) ClearPending() error { return d.remove(PendingFile) }
 
+// ClearFailed is ClearFailed in d: the marker is unlinked relative to the
+// opened directory, so a symlink in an installer's target cannot turn it
+// into a removal on the running system.
+func (d *Dir) ClearFailed() error { return d.remove(FailedFile) }
+
 // ReadFailed is ReadFailed in d.
 func (d *Dir) ReadFailed() (*Marker, error) {
 	b, err := d.readFile(FailedFile, MaxMarkerSize)

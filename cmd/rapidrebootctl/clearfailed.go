@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -27,7 +29,7 @@ func runClearFailed(ctx *cliContext, args []string) error {
 	if os.Geteuid() != 0 {
 		return reason.New(reason.NotRoot, "")
 	}
-	if err := armstate.ClearFailed(filepath.Join(ctx.Root, armstate.StateDir)); err != nil {
+	if err := clearFailed(ctx.Root); err != nil {
 		return fmt.Errorf("cannot clear the failed-Quick-Restart marker: %w", err)
 	}
 	if ctx.JSON {
@@ -37,4 +39,22 @@ func runClearFailed(ctx *cliContext, args []string) error {
 	}
 	fmt.Fprintln(ctx.Stdout, i18n.G("Quick Restart is switched on again."))
 	return nil
+}
+
+// clearFailed removes the marker of the system at root. An installer's
+// target is opened inside the root (attack list row 44): a link such as
+// /target/run -> /run must not clear the running system's marker.
+func clearFailed(root string) error {
+	if root == "" || filepath.Clean(root) == "/" {
+		return armstate.ClearFailed(armstate.StateDir)
+	}
+	d, err := armstate.OpenDirIn(root, armstate.StateDir, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing marked there
+	}
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.ClearFailed()
 }

@@ -59,3 +59,29 @@ func TestAttack46_NonRootWithRootIsRefusedBeforeAnything(t *testing.T) {
 		}
 	}
 }
+
+// A target whose state directory is a link to the running system's must not
+// clear the running system's marker (attack list row 44).
+func TestClearFailedUnderARootNeverFollowsALinkOut(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	outside := t.TempDir()
+	marker := filepath.Join(outside, armstate.FailedFile)
+	if err := os.WriteFile(marker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	link := filepath.Join(root, armstate.StateDir)
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, link); err != nil {
+		t.Fatal(err)
+	}
+	ctx := &cliContext{Root: root, Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+	_ = runClearFailed(ctx, nil)
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the marker outside the target was removed: %v", err)
+	}
+}
