@@ -28,9 +28,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/godbus/dbus/v5"
+
 	"github.com/rapidreboot/rapidreboot/backend/arming"
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/boottime"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
@@ -80,6 +83,9 @@ type Config struct {
 	Warnings func() []string
 	// Loaded reads kexec_loaded (kexec.Loaded).
 	Loaded func() (bool, error)
+	// TimeSaved gathers what a Quick Restart saves on this machine
+	// (boottime.Live.Gather) for GetPlan's Extra (optional).
+	TimeSaved func(ctx context.Context) boottime.Report
 	// ShuttingDown asks whether the system is shutting down, beyond the
 	// PrepareForShutdown signal the helper watches itself (optional).
 	ShuttingDown func(ctx context.Context) bool
@@ -266,6 +272,9 @@ func (h *Helper) GetPlan(ctx context.Context, sender string) busapi.Plan {
 	defer h.end()
 	wire := h.plans.do(func() busapi.Plan {
 		_, wire, _ := h.prepare(ctx)
+		if h.cfg.TimeSaved != nil {
+			h.cfg.TimeSaved(ctx).Wire(wire.Extra)
+		}
 		return wire
 	})
 	h.logCall(ctx, "GetPlan", sender, wire)
@@ -313,6 +322,7 @@ func redact(w busapi.Plan) busapi.Plan {
 		Available: w.Available,
 		Reason:    w.Reason,
 		Detail:    w.Detail,
+		Extra:     w.Extra, // measured times, nothing from the configuration
 	}
 }
 
@@ -349,7 +359,7 @@ func wireOf(prep arming.Prepared) busapi.Plan {
 
 func toWire(p *bootplan.Plan) busapi.Plan {
 	if p == nil {
-		return busapi.Plan{Initrds: []string{}, Why: []string{}, Warnings: []string{}}
+		return busapi.Plan{Initrds: []string{}, Why: []string{}, Warnings: []string{}, Extra: map[string]dbus.Variant{}}
 	}
 	w := busapi.Plan{
 		Kernel:   p.Kernel,
@@ -359,6 +369,7 @@ func toWire(p *bootplan.Plan) busapi.Plan {
 		Source:   p.Source,
 		Why:      append([]string{}, p.Why...),
 		Warnings: append([]string{}, p.Warnings...),
+		Extra:    map[string]dbus.Variant{},
 	}
 	return w
 }
