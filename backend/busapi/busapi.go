@@ -8,11 +8,7 @@
 // a test in backend/helper keeps the exported methods equal to it.
 package busapi
 
-import (
-	"github.com/godbus/dbus/v5"
-
-	"github.com/rapidreboot/rapidreboot/backend/reason"
-)
+import "github.com/rapidreboot/rapidreboot/backend/reason"
 
 const (
 	// BusName is the well-known name on the system bus; only root may own it.
@@ -48,7 +44,7 @@ const (
 )
 
 // Plan is the wire form of GetPlan's and Arm's reply, D-Bus signature
-// (ssasssasasbssa{sv}), in field order. Paths are as the target system sees them.
+// (ssasssasasbss), in field order. Paths are as the target system sees them.
 type Plan struct {
 	Kernel    string
 	Version   string
@@ -60,15 +56,10 @@ type Plan struct {
 	Available bool        // Quick Restart can be armed now
 	Reason    reason.Code // why not, when !Available
 	Detail    string      // the sentence's argument (a holder, a version)
-	// Extra holds figures beside the plan, each key optional, so that
-	// later ones are added without another change of the signature: what
-	// a Quick Restart saves (backend/boottime's Key* names; GetPlan only).
-	// A caller ignores keys it does not know.
-	Extra map[string]dbus.Variant
 }
 
 // PlanSignature is the D-Bus signature of Plan.
-const PlanSignature = "(ssasssasasbssa{sv})"
+const PlanSignature = "(ssasssasasbss)"
 
 // Sentence renders the plan's reason with tr (nil: English).
 func (p Plan) Sentence(tr func(string) string) string {

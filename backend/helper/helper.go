@@ -28,8 +28,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/rapidreboot/rapidreboot/backend/arming"
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
@@ -84,7 +82,7 @@ type Config struct {
 	// Loaded reads kexec_loaded (kexec.Loaded).
 	Loaded func() (bool, error)
 	// TimeSaved gathers what a Quick Restart saves on this machine
-	// (boottime.Live.Gather) for GetPlan's Extra (optional).
+	// (boottime.Live.Gather) for GetTimeSaved (optional: no figures).
 	TimeSaved func(ctx context.Context) boottime.Report
 	// ShuttingDown asks whether the system is shutting down, beyond the
 	// PrepareForShutdown signal the helper watches itself (optional).
@@ -121,6 +119,8 @@ type Helper struct {
 	restarting bool // our own reboot was asked for
 
 	plans planShare // GetPlan's computations, shared
+
+	saved savedCache // GetTimeSaved's, one at a time
 
 	onArmed []func(bool)
 	ready   chan struct{} // closed when the restore is done; nil: none reserved
@@ -272,9 +272,6 @@ func (h *Helper) GetPlan(ctx context.Context, sender string) busapi.Plan {
 	defer h.end()
 	wire := h.plans.do(func() busapi.Plan {
 		_, wire, _ := h.prepare(ctx)
-		if h.cfg.TimeSaved != nil {
-			h.cfg.TimeSaved(ctx).Wire(wire.Extra)
-		}
 		return wire
 	})
 	h.logCall(ctx, "GetPlan", sender, wire)
@@ -322,7 +319,6 @@ func redact(w busapi.Plan) busapi.Plan {
 		Available: w.Available,
 		Reason:    w.Reason,
 		Detail:    w.Detail,
-		Extra:     w.Extra, // measured times, nothing from the configuration
 	}
 }
 
@@ -359,7 +355,7 @@ func wireOf(prep arming.Prepared) busapi.Plan {
 
 func toWire(p *bootplan.Plan) busapi.Plan {
 	if p == nil {
-		return busapi.Plan{Initrds: []string{}, Why: []string{}, Warnings: []string{}, Extra: map[string]dbus.Variant{}}
+		return busapi.Plan{Initrds: []string{}, Why: []string{}, Warnings: []string{}}
 	}
 	w := busapi.Plan{
 		Kernel:   p.Kernel,
@@ -369,7 +365,6 @@ func toWire(p *bootplan.Plan) busapi.Plan {
 		Source:   p.Source,
 		Why:      append([]string{}, p.Why...),
 		Warnings: append([]string{}, p.Warnings...),
-		Extra:    map[string]dbus.Variant{},
 	}
 	return w
 }
