@@ -16,7 +16,7 @@ import (
 // Live says where Gather looks.
 type Live struct {
 	Root string     // "/": /var/lib/rapidreboot and /etc/default/grub
-	Sys  string     // "/sys"
+	Sys  string     // "/sys"; "": no FPDT (another system's root)
 	Bus  *dbus.Conn // the system bus, for systemd's Manager; nil: not asked
 	// Target reads the boot loader's configuration; zero: host.New(Root).
 	Target *host.Target
@@ -40,10 +40,12 @@ func (l Live) Gather(ctx context.Context) (Report, []error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, err)
 	}
-	if r, err := ReadSysfs(l.Sys); err == nil {
-		in.FPDT = &r
-	} else if !IsNoRecord(err) {
-		errs = append(errs, err)
+	if l.Sys != "" {
+		if r, err := ReadSysfs(l.Sys); err == nil {
+			in.FPDT = &r
+		} else if !IsNoRecord(err) {
+			errs = append(errs, err)
+		}
 	}
 	if l.Bus != nil {
 		cctx, cancel := context.WithTimeout(ctx, systemdTimeout)
