@@ -4,6 +4,9 @@ import (
 	"context"
 
 	"github.com/rapidreboot/rapidreboot/backend/boottime"
+	"github.com/rapidreboot/rapidreboot/backend/i18n"
+	"github.com/rapidreboot/rapidreboot/backend/preflight"
+	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
 // statusJSON is `status --json`: the status, and what a Quick Restart
@@ -13,6 +16,15 @@ import (
 type statusJSON struct {
 	status
 	TimeSaved boottime.Report `json:"time_saved"`
+	// Advisories are warnings with a code a script can branch on
+	// (nvidia-driver: a normal Restart is the safe choice). Running
+	// system only: they describe the loaded kernel, not a --root.
+	Advisories []advisory `json:"advisories"`
+}
+
+type advisory struct {
+	Code    reason.Code `json:"code"`
+	Message string      `json:"message"`
 }
 
 // Seam for tests: the running system's figures, from the helper.
@@ -38,7 +50,12 @@ var helperTimeSaved = func() boottime.Report {
 // here (root only, checked before), without this machine's firmware
 // figures.
 func writeStatusJSON(ctx *cliContext, local bool, st status) error {
-	out := statusJSON{status: st}
+	out := statusJSON{status: st, Advisories: []advisory{}}
+	if !local {
+		for _, a := range preflight.Advisories(liveDirs) {
+			out.Advisories = append(out.Advisories, advisory{Code: a.Code, Message: reason.Sentence(i18n.G, a.Code, a.Detail)})
+		}
+	}
 	if local {
 		out.TimeSaved, _ = boottime.Live{Root: ctx.Root}.Gather(context.Background())
 	} else {

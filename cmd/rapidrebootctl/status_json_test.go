@@ -10,6 +10,8 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/boottime"
+	"github.com/rapidreboot/rapidreboot/backend/preflight"
+	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
 // An older helper has no GetTimeSaved: status --json still answers, with
@@ -60,5 +62,26 @@ func TestStatusJSONForARootReadsTheTargetsHistory(t *testing.T) {
 	}
 	if !strings.Contains(out, `"source": "measured"`) || !strings.Contains(out, `"firmware_gaps": {`) {
 		t.Fatalf("the JSON names differ:\n%s", out)
+	}
+}
+
+func TestStatusJSONNamesTheNvidiaDriverWithItsCode(t *testing.T) {
+	newBusRig(t)
+	old := liveDirs
+	t.Cleanup(func() { liveDirs = old })
+	sys := t.TempDir()
+	liveDirs = preflight.Env{Sys: sys, Proc: t.TempDir(), Run: t.TempDir(), Root: "/"}
+	code, out, _ := ctl(t, "status", "--json")
+	if code != 0 || !strings.Contains(out, `"advisories": []`) {
+		t.Fatalf("without the driver: %d\n%s", code, out)
+	}
+	if err := os.MkdirAll(filepath.Join(sys, "module/nvidia"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = ctl(t, "status", "--json")
+	var st statusJSON
+	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 0 || len(st.Advisories) != 1 ||
+		st.Advisories[0].Code != reason.NvidiaDriver || !strings.Contains(st.Advisories[0].Message, "normal Restart") {
+		t.Fatalf("with the driver: %d\n%s", code, out)
 	}
 }
