@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 
 	"github.com/rapidreboot/rapidreboot/backend/boottime"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
@@ -57,7 +58,11 @@ func writeStatusJSON(ctx *cliContext, local bool, st status) error {
 		}
 	}
 	if local {
-		out.TimeSaved, _ = boottime.Live{Root: ctx.Root}.Gather(context.Background())
+		root, err := filepath.Abs(ctx.Root)
+		if err != nil {
+			return err
+		}
+		out.TimeSaved, _ = boottime.Live{Root: root}.Gather(context.Background())
 	} else {
 		out.TimeSaved = helperTimeSaved()
 	}

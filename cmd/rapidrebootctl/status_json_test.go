@@ -63,6 +63,12 @@ func TestStatusJSONForARootReadsTheTargetsHistory(t *testing.T) {
 	if !strings.Contains(out, `"source": "measured"`) || !strings.Contains(out, `"firmware_gaps": {`) {
 		t.Fatalf("the JSON names differ:\n%s", out)
 	}
+	// A relative --root names the same target.
+	t.Chdir(filepath.Dir(r.target))
+	code, rel, errs := ctl(t, "--root", filepath.Base(r.target), "status", "--json")
+	if code != 0 || rel != out {
+		t.Fatalf("relative --root: %d %s\n%s", code, errs, rel)
+	}
 }
 
 func TestStatusJSONNamesTheNvidiaDriverWithItsCode(t *testing.T) {
