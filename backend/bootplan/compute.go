@@ -114,6 +114,9 @@ func (p *planner) finish(sel *selection) (*Plan, error) {
 	if kf.Resolved != sel.kernel {
 		p.whyf("%s is a symlink to %s", sel.kernel, kf.Resolved)
 	}
+	if err := p.checkNotUKI(sel.kernel); err != nil {
+		return nil, err
+	}
 	who := version
 	if who == "" {
 		who = sel.kernel

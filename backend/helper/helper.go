@@ -31,6 +31,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/arming"
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/boottime"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
@@ -80,6 +81,9 @@ type Config struct {
 	Warnings func() []string
 	// Loaded reads kexec_loaded (kexec.Loaded).
 	Loaded func() (bool, error)
+	// TimeSaved gathers what a Quick Restart saves on this machine
+	// (boottime.Live.Gather) for GetTimeSaved (optional: no figures).
+	TimeSaved func(ctx context.Context) boottime.Report
 	// ShuttingDown asks whether the system is shutting down, beyond the
 	// PrepareForShutdown signal the helper watches itself (optional).
 	ShuttingDown func(ctx context.Context) bool
@@ -115,6 +119,8 @@ type Helper struct {
 	restarting bool // our own reboot was asked for
 
 	plans planShare // GetPlan's computations, shared
+
+	saved savedCache // GetTimeSaved's, one at a time
 
 	onArmed []func(bool)
 	ready   chan struct{} // closed when the restore is done; nil: none reserved

@@ -82,6 +82,9 @@ func Warnings(env Env) []string {
 	if mode := LockdownMode(env); mode != "" && mode != "none" {
 		w = append(w, fmt.Sprintf("the kernel is locked down (%s): only a kernel signed for this machine can be started", mode))
 	}
+	for _, a := range Advisories(env) {
+		w = append(w, a.Sentence()) // English, a msgid: the dialog can translate it
+	}
 	return w
 }
 

@@ -119,6 +119,7 @@ func run(log *helper.Logger) error {
 		Warnings:     func() []string { return preflight.Warnings(env) },
 		Loaded:       func() (bool, error) { return kexec.Loaded(p.sys) },
 		ShuttingDown: func(ctx context.Context) bool { return shuttingDown(ctx, conn, li) },
+		TimeSaved:    timeSaved(p, conn, log),
 		ArmDir:       p.join(armstate.RunDir),
 		StateDir:     p.join(armstate.StateDir),
 		BootID:       bootID,

@@ -40,8 +40,10 @@ func run(args []string) int {
 	switch a := args[0]; a {
 	case "--verify":
 		hook.Verify(c)
+		hook.RecordShutdown(c) // after the dpkg wait: as late as /var allows
 	case "--boot":
 		hook.Boot(c)
+		hook.BootGap(c, hook.LiveClocks())
 	case "--came-up":
 		hook.CameUp(c)
 	case "--clear-failed":

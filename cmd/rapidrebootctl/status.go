@@ -49,7 +49,7 @@ func runStatus(ctx *cliContext, args []string) error {
 		st = statusOf(armed, p)
 	}
 	if ctx.JSON {
-		return writeJSON(ctx.Stdout, st)
+		return writeStatusJSON(ctx, local, st)
 	}
 	printStatus(ctx, st)
 	return nil
