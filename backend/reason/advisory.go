@@ -15,6 +15,7 @@ const (
 )
 
 func init() {
+	codes = append(codes, NvidiaDriver, UnifiedKernelImage)
 	sentences[NvidiaDriver] = N_("The NVIDIA graphics driver is loaded: after a Quick Restart the screen may stay black. A normal Restart is the safe choice.")
 	sentences[UnifiedKernelImage] = N_("The kernel %s is a unified kernel image, which Quick Restart cannot start. Use a normal Restart.")
 }

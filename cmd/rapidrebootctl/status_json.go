@@ -28,21 +28,21 @@ type advisory struct {
 	Message string      `json:"message"`
 }
 
-// Seam for tests: the running system's figures, from the helper.
-var helperTimeSaved = func() boottime.Report {
-	c, done, err := helperConn()
+// helperTimeSaved is the running system's figures, from the helper.
+func (m *machine) helperTimeSaved() boottime.Report {
+	c, done, err := m.helperConn()
 	if err != nil {
 		return boottime.Report{}
 	}
 	defer done()
 	cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	m, err := c.GetTimeSaved(cctx)
+	w, err := c.GetTimeSaved(cctx)
 	if err != nil {
 		// An older helper (UnknownMethod) or none: nothing measured.
 		return boottime.Report{}
 	}
-	return boottime.FromWire(m)
+	return boottime.FromWire(w)
 }
 
 // writeStatusJSON prints st with the time saved: the helper's for the
@@ -53,7 +53,7 @@ var helperTimeSaved = func() boottime.Report {
 func writeStatusJSON(ctx *cliContext, local bool, st status) error {
 	out := statusJSON{status: st, Advisories: []advisory{}}
 	if !local {
-		for _, a := range preflight.Advisories(liveDirs) {
+		for _, a := range preflight.Advisories(ctx.m.live) {
 			out.Advisories = append(out.Advisories, advisory{Code: a.Code, Message: reason.Sentence(i18n.G, a.Code, a.Detail)})
 		}
 	}
@@ -64,7 +64,7 @@ func writeStatusJSON(ctx *cliContext, local bool, st status) error {
 		}
 		out.TimeSaved, _ = boottime.Live{Root: root}.Gather(context.Background())
 	} else {
-		out.TimeSaved = helperTimeSaved()
+		out.TimeSaved = ctx.m.helperTimeSaved()
 	}
 	return writeJSON(ctx.Stdout, out)
 }

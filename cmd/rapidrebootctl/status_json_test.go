@@ -73,10 +73,8 @@ func TestStatusJSONForARootReadsTheTargetsHistory(t *testing.T) {
 
 func TestStatusJSONNamesTheNvidiaDriverWithItsCode(t *testing.T) {
 	newBusRig(t)
-	old := liveDirs
-	t.Cleanup(func() { liveDirs = old })
 	sys := t.TempDir()
-	liveDirs = preflight.Env{Sys: sys, Proc: t.TempDir(), Run: t.TempDir(), Root: "/"}
+	seams(t, withLive(preflight.Env{Sys: sys, Proc: t.TempDir(), Run: t.TempDir(), Root: "/"}))
 	code, out, _ := ctl(t, "status", "--json")
 	if code != 0 || !strings.Contains(out, `"advisories": []`) {
 		t.Fatalf("without the driver: %d\n%s", code, out)

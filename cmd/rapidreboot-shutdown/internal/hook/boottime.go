@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rapidreboot/rapidreboot/backend/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/bootid"
 	"github.com/rapidreboot/rapidreboot/backend/boottime"
 )
 
@@ -41,7 +42,7 @@ func KernelStart() (time.Time, error) {
 // BootGap (docs/boottime.md). A failure is logged and changes nothing
 // else.
 func RecordShutdown(c Config) {
-	id, err := armstate.BootID(c.Proc)
+	id, err := bootid.Read(c.Proc)
 	if err != nil {
 		c.logf("boot time: %v", err)
 		return
@@ -63,7 +64,7 @@ func RecordShutdown(c Config) {
 // boot (armstate.DetectBoot: kexec or firmware), and at a firmware boot
 // the FPDT record. It returns the line it logged.
 func BootGap(c Config, k Clocks) string {
-	id, err := armstate.BootID(c.Proc)
+	id, err := bootid.Read(c.Proc)
 	if err != nil {
 		c.logf("boot time: %v", err)
 		return ""
