@@ -254,3 +254,40 @@ func TestStringsAreInTheTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsGiveWhatTheShellTestUses: docs/desktops.md shows the dconf
+// defaults the headless Shell test enables the extension with, line for
+// line, and the one command for a user.
+func TestDocsGiveWhatTheShellTestUses(t *testing.T) {
+	doc, err := os.ReadFile("../docs/desktops.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults, err := os.ReadFile("test/dconf-defaults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	indented := func(s string) string {
+		var b strings.Builder
+		for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+			b.WriteString("    " + l + "\n")
+		}
+		return b.String()
+	}
+	for _, want := range []string{
+		indented("# /etc/dconf/db/local.d/00-" + "rapidreboot\n" + string(defaults)),
+		indented("user-db:user\nsystem-db:local"),
+		"    gnome-extensions enable " + extDir + "\n",
+	} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/desktops.md does not show, as a code block:\n%s", want)
+		}
+	}
+	run, err := os.ReadFile("test/run.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(run), `user-db:user\nsystem-db:local\n`) {
+		t.Error("test/run.sh no longer writes the dconf profile docs/desktops.md shows")
+	}
+}

@@ -134,11 +134,14 @@ export default class RapidrebootExtension extends Extension {
         // The click decides by its own event's state (as the dialog does).
         item.activate = event => this._activate(event);
 
-        // The quick settings menu holds the keyboard while open: its actor
-        // sees every key event, including bare modifier presses.
+        // The open menus hold the keyboard: the quick settings menu, and
+        // the power submenu its own grab inside it (QuickToggleMenu), so
+        // key events, bare modifier presses included, reach only actors
+        // under that grab. Seeing the same event twice does no harm.
         const top = Main.panel.statusArea.quickSettings.menu;
         this._top = top;
-        this._keyId = top.actor.connect('captured-event', (_a, ev) => this._onEvent(ev));
+        this._keyIds = [top.actor, menu.actor].map(a =>
+            [a, a.connect('captured-event', (_a, ev) => this._onEvent(ev))]);
         this._openIds = [top, menu].map(m => [m, m.connect('open-state-changed', (_m, open) => {
             if (open)
                 this._onOpen();
@@ -150,8 +153,8 @@ export default class RapidrebootExtension extends Extension {
     _unhook() {
         if (!this._item)
             return;
-        if (this._keyId)
-            this._top.actor.disconnect(this._keyId);
+        for (const [a, id] of this._keyIds ?? [])
+            a.disconnect(id);
         for (const [m, id] of this._openIds ?? [])
             m.disconnect(id);
         if (this._origActivate === undefined)
@@ -164,7 +167,7 @@ export default class RapidrebootExtension extends Extension {
         this._item = null;
         this._menu = null;
         this._top = null;
-        this._keyId = 0;
+        this._keyIds = null;
         this._openIds = null;
     }
 

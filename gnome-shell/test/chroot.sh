@@ -6,7 +6,7 @@
 set -euo pipefail
 cache=${RAPIDREBOOT_CACHE:-$HOME/.cache/rapidreboot}/gnome-shell
 mirror=${RAPIDREBOOT_TRIXIE_MIRROR:-http://deb.debian.org/debian}
-pkgs="gnome-shell gjs dbus-daemon dbus-bin libglib2.0-bin libgl1-mesa-dri fonts-cantarell gettext-base locales"
+pkgs="gnome-shell dconf-cli gjs dbus-daemon dbus-bin libglib2.0-bin libgl1-mesa-dri fonts-cantarell gettext-base locales"
 key=$(cat "$0" | sha256sum | cut -c1-12)
 root=$cache/trixie-$key
 log() { echo "gnome-shell chroot: $*" >&2; }
