@@ -11,6 +11,8 @@
 GNOME_SHELL_OUT ?= $(CURDIR)/$(BUILD)/gnome-shell
 
 .PHONY: test-gnome-shell
-test-gnome-shell:
+test-gnome-shell: mo
 	RAPIDREBOOT_GNOME_SHELL_OUT=$(GNOME_SHELL_OUT) \
 	  scripts/check-summary run gnome-shell -- $(GO) test -count=1 -tags gnomeshell -run TestRealGnomeShellRunsTheExtension -v ./gnome-shell/
+
+CHECK_TARGETS += test-gnome-shell

@@ -133,6 +133,14 @@ ev "(async () => {
 rest='Power Off…|Log Out…'
 R='Restart…'
 Q='Quick Restart…'
+# In another language (run.sh's LANG): GNOME's own words from gnome-shell's
+# catalog, ours from the product's (/usr/share/locale/*/rapidreboot.mo).
+if [ "${LANG%%.*}" != C ]; then
+	R=$(gettext -d gnome-shell 'Restart…')
+	Q=$(gettext -d rapidreboot 'Quick Restart…')
+	rest="$(gettext -d gnome-shell 'Power Off…')|$(gettext -d gnome-shell 'Log Out…')"
+	[ "$Q" != 'Quick Restart…' ] || fail "no $LANG translation of Quick Restart… (make mo)"
+fi
 menu_is() { waitfor "rr.labels()" "$1"; step "menu: $1"; }
 
 # 1. No key: GNOME's own item. Shift down: Quick Restart; up: back. Ctrl too.
@@ -170,7 +178,13 @@ ev 'rr.close()' >/dev/null
 phase 1
 ev 'rr.open()' >/dev/null
 ev "rr.key('Shift_L', true)" >/dev/null
-why="Quick Restart is not possible: $(cat "$sync/why")"
+if [ "${LANG%%.*}" = C ]; then
+	why="Quick Restart is not possible: $(cat "$sync/why")"
+else
+	# why-template: the reason's msgid; why-detail: its argument.
+	sentence=$(printf "$(gettext -d rapidreboot "$(cat "$sync/why-template")")" "$(cat "$sync/why-detail")")
+	why=$(printf "$(gettext -d rapidreboot 'Quick Restart is not possible: %s')" "$sentence")
+fi
 waitfor "rr.labels()" "$R|$why|$rest"
 step "menu: $R|$why|$rest"
 [ "$(ev 'rr.insensitive()')" = "$why" ] || fail "the reason line is not insensitive: $(ev 'rr.insensitive()')"
@@ -178,6 +192,11 @@ shot 3-menu-shift-held-unavailable
 ev "rr.key('Shift_L', false)" >/dev/null
 menu_is "$R|$rest"
 ev 'rr.close()' >/dev/null
+if [ "${LANG%%.*}" != C ]; then
+	echo "DONE"
+	kill $shell
+	exit 0
+fi
 
 # 4. Shift+click: Arm, then GNOME's end-session dialog through the session
 #    manager; Escape cancels it; the extension disarms.
@@ -199,6 +218,8 @@ ev "rr.key('Escape', true)" >/dev/null; ev "rr.key('Escape', false)" >/dev/null
 for i in $(seq 100); do grep -q "dialog Canceled" "$out/sm.log" && break; sleep 0.1; done
 grep -q "dialog Canceled" "$out/sm.log" || fail "the dialog was not cancelled: $(cat "$out/sm.log")"
 step "dialog cancelled with Escape"
+waitfor "Main.messageTray.getSources().some(s => s.notifications.some(n => n.title === '$(gettext -d rapidreboot 'Quick Restart was cancelled. The next restart will be a normal one.')'))" true
+step "notification: Quick Restart was cancelled. The next restart will be a normal one."
 sleep 1
 shot 5-after-cancel
 phase 4 # the Go test checks: disarmed, unloaded
