@@ -291,3 +291,32 @@ func TestDocsGiveWhatTheShellTestUses(t *testing.T) {
 		t.Error("test/run.sh no longer writes the dconf profile docs/desktops.md shows")
 	}
 }
+
+// TestInstalledNeverEnabled: make install (and so the package) lays out the
+// extension's files where GNOME Shell looks for system extensions, and
+// nothing that would enable it (a dconf database or profile, a GSettings
+// override): enabling is the user's or the administrator's choice.
+func TestInstalledNeverEnabled(t *testing.T) {
+	out, err := exec.Command("make", "-s", "--no-print-directory", "-C", "..", "install-files", "PREFIX=/usr", "SYSCONFDIR=/etc").Output()
+	if err != nil {
+		t.Fatalf("make install-files: %v", err)
+	}
+	files := strings.Fields(string(out))
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f] = true
+		if strings.Contains(f, "/dconf/") || strings.Contains(f, "glib-2.0/schemas") {
+			t.Errorf("installs %s: the package must not enable the extension", f)
+		}
+	}
+	entries, err := os.ReadDir(extDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		want := "/usr/share/gnome-shell/extensions/" + extDir + "/" + e.Name()
+		if !have[want] {
+			t.Errorf("make install does not install %s", want)
+		}
+	}
+}
