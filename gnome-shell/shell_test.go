@@ -146,6 +146,21 @@ func runShell(t *testing.T, lang, localeDir string) {
 				t.Errorf("after Cancel: armed %v, kernel loaded %v; want neither", armed(), bustest.KexecLoaded(helperRoot))
 			}
 		},
+		"6": func() {
+			if !armed() {
+				t.Errorf("after the second Shift+click: not armed")
+			}
+		},
+		// The boot menu asked for: disarmed, or the kexec would skip it.
+		"7": func() {
+			deadline := time.Now().Add(10 * time.Second)
+			for armed() && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+			}
+			if armed() || bustest.KexecLoaded(helperRoot) {
+				t.Errorf("after the boot menu was asked for: armed %v, kernel loaded %v; want neither", armed(), bustest.KexecLoaded(helperRoot))
+			}
+		},
 		// Confirmed: the arm stays for the reboot that gnome-session asks.
 		"5": func() {
 			time.Sleep(time.Second)

@@ -13,6 +13,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import Pango from 'gi://Pango';
 
+import * as LoginManager from 'resource:///org/gnome/shell/misc/loginManager.js';
 import * as Main from 'resource:///org/gnome/shell/ui/main.js';
 import * as PopupMenu from 'resource:///org/gnome/shell/ui/popupMenu.js';
 import {Extension, gettext as _} from 'resource:///org/gnome/shell/extensions/extension.js';
@@ -62,6 +63,8 @@ function callHelper(method, interactive, timeout, cancellable) {
             });
     });
 }
+
+let watching = null;
 
 export default class RapidrebootExtension extends Extension {
     enable() {
@@ -242,7 +245,10 @@ export default class RapidrebootExtension extends Extension {
                 L.sentence(_, plan.reason, plan.detail)));
             return;
         }
+        // One requested Quick Restart is watched at a time.
+        watching?.stop();
         const watch = new RestartWatch(() => this._disarm());
+        watching = watch;
         try {
             await new Promise((resolve, reject) => {
                 Gio.DBus.session.call(SM_NAME, SM_PATH, SM_NAME, 'Reboot', null, null,
@@ -286,10 +292,28 @@ export default class RapidrebootExtension extends Extension {
  * ends; calls onCancel once in the last two cases. It lives outside the
  * extension object so that a disable (the screen locking while the dialog
  * is up) does not drop an armed restart unwatched.
+ *
+ * Also cancelled: the end-session dialog's "Boot Options" (Alt held on its
+ * Restart), which asks logind for the boot menu through the Shell's
+ * LoginManager and then confirms a reboot: an arm left in place would kexec
+ * past the very menu the user asked for.
  */
 class RestartWatch {
     constructor(onCancel) {
         this._onCancel = onCancel;
+        this._login = LoginManager.getLoginManager();
+        const own = Object.hasOwn(this._login, 'setRebootToBootLoaderMenu');
+        const orig = this._login.setRebootToBootLoaderMenu;
+        this._restoreLogin = () => {
+            if (own)
+                this._login.setRebootToBootLoaderMenu = orig;
+            else
+                delete this._login.setRebootToBootLoaderMenu;
+        };
+        this._login.setRebootToBootLoaderMenu = (...args) => {
+            this._end(true);
+            return orig.apply(this._login, args);
+        };
         this._subs = [
             [Gio.DBus.session, Gio.DBus.session.signal_subscribe(null, DIALOG_IFACE, 'Canceled',
                 DIALOG_PATH, null, Gio.DBusSignalFlags.NONE, this._signal.bind(this))],
@@ -319,6 +343,8 @@ class RestartWatch {
     }
 
     stop() {
+        this._restoreLogin?.();
+        this._restoreLogin = null;
         for (const [conn, id] of this._subs)
             conn.signal_unsubscribe(id);
         this._subs = [];
