@@ -48,12 +48,13 @@ func runShell(t *testing.T, lang, localeDir string) {
 		t.Skip("needs root (debootstrap, chroot, mount namespaces)")
 	}
 	start := time.Now()
-	rootOut, err := exec.Command("test/chroot.sh").Output()
+	suite := os.Getenv("RAPIDREBOOT_GNOME_SHELL_SUITE") // "": trixie
+	rootOut, err := exec.Command("test/chroot.sh", suite).Output()
 	if err != nil {
 		t.Fatalf("test/chroot.sh: %v", err)
 	}
 	chroot := strings.TrimSpace(string(rootOut))
-	t.Logf("Debian 13 root with GNOME Shell: %s (%.1f s)", chroot, time.Since(start).Seconds())
+	t.Logf("Debian root with GNOME Shell: %s (%.1f s)", chroot, time.Since(start).Seconds())
 
 	out := os.Getenv("RAPIDREBOOT_GNOME_SHELL_OUT")
 	if out == "" {
