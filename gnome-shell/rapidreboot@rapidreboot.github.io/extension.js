@@ -69,7 +69,6 @@ let watching = null;
 export default class RapidrebootExtension extends Extension {
     enable() {
         this._tracker = new L.ModifierTracker();
-        this._held = false;
         this._plan = null;
         this._cancellable = new Gio.Cancellable();
         this._findTries = 0;
@@ -214,7 +213,6 @@ export default class RapidrebootExtension extends Extension {
         this._item.label.text = v.label ?? this._origLabel;
         this._why.label.text = v.why ?? '';
         this._why.visible = v.why !== null;
-        this._view = v;
     }
 
     _activate(event) {
