@@ -59,7 +59,8 @@ phase() {
 	fail "the Go test did not answer phase $1"
 }
 
-gjs -m /rr-test/sm-standin.js "$out/sm.log" &
+major=$(gnome-shell --version | sed -n 's/^GNOME Shell \([0-9]*\).*/\1/p')
+gjs -m /rr-test/sm-standin.js "$out/sm.log" "$major" &
 for i in $(seq 100); do grep -q ready "$out/sm.log" 2>/dev/null && break; sleep 0.1; done
 grep -q ready "$out/sm.log" || fail "GnomeSessionStandIn did not start"
 
@@ -93,17 +94,29 @@ ev "(async () => {
     key(name, down) { kb.notify_keyval(now(), K[name], down ? Clutter.KeyState.PRESSED : Clutter.KeyState.RELEASED); },
     open() { qs.menu.open(false); menu().open(false); return menu().isOpen; },
     close() { qs.menu.close(false); return qs.menu.isOpen; },
+    items,
     labels() { return items().map(i => i.label.text).filter(t => t).join('|'); },
     insensitive() { return items().filter(i => !i.reactive).map(i => i.label.text).filter(t => t).join('|'); },
+    // A press, and the release a moment later (GNOME 50's ClickGesture
+    // does not take a press and release in the same instant as a click).
     click(text) {
       const it = items().find(i => i.label.text === text);
       if (!it) throw new Error('no item ' + text);
-      const [x, y] = it.get_transformed_position();
-      const [w, h] = it.get_transformed_size();
-      ptr.notify_absolute_motion(now(), x + w / 2, y + h / 2);
-      ptr.notify_button(now(), Clutter.BUTTON_PRIMARY, Clutter.ButtonState.PRESSED);
-      ptr.notify_button(now(), Clutter.BUTTON_PRIMARY, Clutter.ButtonState.RELEASED);
+      rr.clickActor(it);
       return true;
+    },
+    clickActor(a) {
+      const [x, y] = a.get_transformed_position();
+      const [w, h] = a.get_transformed_size();
+      ptr.notify_absolute_motion(now(), x + w / 2, y + h / 2);
+      GLib.timeout_add(GLib.PRIORITY_DEFAULT, 100, () => {
+        ptr.notify_button(now(), Clutter.BUTTON_PRIMARY, Clutter.ButtonState.PRESSED);
+        return GLib.SOURCE_REMOVE;
+      });
+      GLib.timeout_add(GLib.PRIORITY_DEFAULT, 200, () => {
+        ptr.notify_button(now(), Clutter.BUTTON_PRIMARY, Clutter.ButtonState.RELEASED);
+        return GLib.SOURCE_REMOVE;
+      });
     },
     findButton(text) {
       const find = a => {
@@ -117,11 +130,7 @@ ev "(async () => {
     clickButton(text) {
       const b = rr.findButton(text);
       if (!b) throw new Error('no button ' + text);
-      const [x, y] = b.get_transformed_position();
-      const [w, h] = b.get_transformed_size();
-      ptr.notify_absolute_motion(now(), x + w / 2, y + h / 2);
-      ptr.notify_button(now(), Clutter.BUTTON_PRIMARY, Clutter.ButtonState.PRESSED);
-      ptr.notify_button(now(), Clutter.BUTTON_PRIMARY, Clutter.ButtonState.RELEASED);
+      rr.clickActor(b);
       return true;
     },
   };
@@ -204,7 +213,10 @@ phase 2
 ev 'rr.open()' >/dev/null
 ev "rr.key('Shift_L', true)" >/dev/null
 menu_is "$Q|$rest"
+step "clicking at $(ev "(() => { const it = rr.items().find(i => i.label.text === '$Q'); return [...it.get_transformed_position(), ...it.get_transformed_size()].map(Math.round).join(','); })()")"
+shot 4-before-click
 ev "rr.click('$Q')" >/dev/null
+sleep 0.5
 ev "rr.key('Shift_L', false)" >/dev/null
 # The dialog is there when its Restart button is (the Open call's reply
 # does not come back in this headless Shell; the dialog is up regardless).
@@ -212,7 +224,7 @@ waitfor "rr.hasButton('Restart')" true
 grep -q "^Reboot" "$out/sm.log" || fail "the session manager was not asked to Reboot: $(cat "$out/sm.log")"
 step "end-session dialog opened by the session manager after Reboot: $(tr '\n' ',' <"$out/sm.log")"
 sleep 1
-shot 4-end-session-dialog
+shot 5-end-session-dialog
 phase 3 # the Go test checks: armed
 ev "rr.key('Escape', true)" >/dev/null; ev "rr.key('Escape', false)" >/dev/null
 for i in $(seq 100); do grep -q "dialog Canceled" "$out/sm.log" && break; sleep 0.1; done
@@ -221,7 +233,7 @@ step "dialog cancelled with Escape"
 waitfor "Main.messageTray.getSources().some(s => s.notifications.some(n => n.title === '$(gettext -d rapidreboot 'Quick Restart was cancelled. The next restart will be a normal one.')'))" true
 step "notification: Quick Restart was cancelled. The next restart will be a normal one."
 sleep 1
-shot 5-after-cancel
+shot 6-after-cancel
 phase 4 # the Go test checks: disarmed, unloaded
 
 # 5. Shift+click, then the dialog's "Boot Options" (Alt on Restart): the
@@ -232,6 +244,7 @@ ev 'rr.open()' >/dev/null
 ev "rr.key('Shift_L', true)" >/dev/null
 menu_is "$Q|$rest"
 ev "rr.click('$Q')" >/dev/null
+sleep 0.5
 ev "rr.key('Shift_L', false)" >/dev/null
 waitfor "rr.hasButton('Restart')" true
 phase 6 # the Go test checks: armed
@@ -246,6 +259,7 @@ ev 'rr.open()' >/dev/null
 ev "rr.key('Shift_L', true)" >/dev/null
 menu_is "$Q|$rest"
 ev "rr.click('$Q')" >/dev/null
+sleep 0.5
 ev "rr.key('Shift_L', false)" >/dev/null
 waitfor "rr.hasButton('Restart')" true
 [ "$(grep -c "^Reboot" "$out/sm.log")" = 3 ] || fail "the session manager was not asked to Reboot again: $(cat "$out/sm.log")"

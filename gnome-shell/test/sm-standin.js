@@ -6,12 +6,17 @@
 // recorded. It never ends anything. Every call and answer is appended, one
 // a line, to the file named by its first argument.
 //
-//   gjs -m sm-standin.js /out/sm.log
+//   gjs -m sm-standin.js /out/sm.log SHELL_MAJOR
+// It speaks the session manager API of the Shell's version: GNOME 50 asks
+// CanShutdown and CanReboot for an availability (u), earlier ones
+// CanShutdown for a boolean.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import System from 'system';
 
-const [logPath] = ARGV;
+const [logPath, major] = ARGV;
+const v50 = Number(major) >= 50;
+const AVAILABLE = 3; // GNOME 50's GnomeSession.ActionAvailability.AVAILABLE
 const loop = new GLib.MainLoop(null, false);
 
 function record(line) {
@@ -25,7 +30,8 @@ const iface = `<node><interface name="org.gnome.SessionManager">
   <method name="Reboot"/>
   <method name="Shutdown"/>
   <method name="Logout"><arg type="u" direction="in"/></method>
-  <method name="CanShutdown"><arg type="b" direction="out"/></method>
+  <method name="CanShutdown"><arg type="${v50 ? 'u' : 'b'}" direction="out"/></method>
+  <method name="CanReboot"><arg type="u" direction="out"/></method>
   <method name="IsSessionRunning"><arg type="b" direction="out"/></method>
   <method name="IsInhibited"><arg type="u" direction="in"/><arg type="b" direction="out"/></method>
   <property name="SessionIsActive" type="b" access="read"/>
@@ -58,7 +64,10 @@ const service = {
         record(`Logout ${mode}`);
     },
     CanShutdown() {
-        return true;
+        return v50 ? AVAILABLE : true;
+    },
+    CanReboot() {
+        return AVAILABLE;
     },
     IsSessionRunning() {
         return true;
