@@ -216,7 +216,9 @@ export default class RapidrebootExtension extends Extension {
     }
 
     _activate(event) {
-        const state = event ? event.get_state() : 0;
+        // Without an event (a gesture that calls activate() outside event
+        // dispatch), the state drawn is the state clicked.
+        const state = event ? event.get_state() : (this._tracker.held ? L.SHIFT_MASK : 0);
         if (!L.clickIsQuick(state, this._plan)) {
             this._origActivateCall(event);
             return;
