@@ -162,6 +162,21 @@ func runShell(t *testing.T, lang, localeDir string) {
 				t.Errorf("after the boot menu was asked for: armed %v, kernel loaded %v; want neither", armed(), bustest.KexecLoaded(helperRoot))
 			}
 		},
+		"8": func() {
+			if !armed() {
+				t.Errorf("after the fourth Shift+click: not armed")
+			}
+		},
+		// gnome-session's SessionRunning: the restart was cancelled there.
+		"9": func() {
+			deadline := time.Now().Add(10 * time.Second)
+			for armed() && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+			}
+			if armed() || bustest.KexecLoaded(helperRoot) {
+				t.Errorf("after SessionRunning: armed %v, kernel loaded %v; want neither", armed(), bustest.KexecLoaded(helperRoot))
+			}
+		},
 		// Confirmed: the arm stays for the reboot that gnome-session asks.
 		"5": func() {
 			time.Sleep(time.Second)

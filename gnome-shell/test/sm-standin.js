@@ -35,6 +35,7 @@ const iface = `<node><interface name="org.gnome.SessionManager">
   <method name="IsSessionRunning"><arg type="b" direction="out"/></method>
   <method name="IsInhibited"><arg type="u" direction="in"/><arg type="b" direction="out"/></method>
   <property name="SessionIsActive" type="b" access="read"/>
+  <method name="StandInEmit"><arg type="s" direction="in"/></method>
   <signal name="SessionRunning"/>
   <signal name="SessionOver"/>
 </interface></node>`;
@@ -62,6 +63,13 @@ const service = {
     },
     Logout(mode) {
         record(`Logout ${mode}`);
+    },
+    // The test's control (not gnome-session's API): emit one of
+    // gnome-session's signals, e.g. SessionRunning as gnome-session does
+    // when it goes back to running after its prompt was cancelled.
+    StandInEmit(name) {
+        record(`emit ${name}`);
+        impl.emit_signal(name, null);
     },
     CanShutdown() {
         return v50 ? AVAILABLE : true;
