@@ -304,5 +304,15 @@ sleep 0.5
 menu_is "$R|$rest"
 ev "rr.key('Shift_L', false)" >/dev/null
 step "disabled: Restart… untouched with Shift held"
+ev 'rr.close()' >/dev/null
+
+# 9. The user's one command (docs/desktops.md) turns it back on.
+gnome-extensions enable $uuid
+waitfor "Main.extensionManager.lookup('$uuid')?.state" 1
+ev 'rr.open()' >/dev/null
+ev "rr.key('Shift_L', true)" >/dev/null
+menu_is "$Q|$rest"
+ev "rr.key('Shift_L', false)" >/dev/null
+step "gnome-extensions enable: Quick Restart… again"
 echo "DONE"
 kill $shell
