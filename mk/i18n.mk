@@ -19,6 +19,8 @@ POT_GO      := $(sort $(filter %.go,$(POT_FILES)) \
                  $(shell git grep -l -e 'i18n\.G' -e 'i18n\.NG' -e 'i18n\.N_' -e 'reason\.N_' -- '*.go' ':!:*_test.go' 2>/dev/null))
 POT_DESKTOP := $(filter %.desktop.in,$(POT_FILES))
 POT_XML     := $(wildcard $(filter %.xml.in %.policy.in,$(POT_FILES)))
+# The GNOME Shell extension (gnome-shell/): _() and N_().
+POT_JS      := $(filter %.js,$(POT_FILES))
 LOCALE_DIR  := $(BUILD)/locale
 MO_FILES    := $(foreach l,$(LINGUAS),$(LOCALE_DIR)/$(l)/LC_MESSAGES/rapidreboot.mo)
 POLICY_IN   := $(wildcard assets/polkit/io.github.rapidreboot.policy.in)
@@ -28,7 +30,7 @@ DESKTOP_OUT := $(BUILD)/rapidreboot.desktop $(BUILD)/rapidreboot-quick.desktop \
 
 # Strings that must be in the template: if one goes missing, extraction of
 # that kind of file broke (snapd's canary idea).
-POT_CANARIES := "_Quick Restart" "Shut Down…" "Restart Linux without the firmware and boot menu" \
+POT_CANARIES := "_Quick Restart" "Shut Down…" "Quick Restart…" "Restart Linux without the firmware and boot menu" \
                 "Software is being installed or removed (%s). Wait until it has finished." \
                 $(if $(POLICY_IN),"Quick Restart the system")
 
@@ -47,7 +49,8 @@ pot:
 	xgettext $(XGETTEXT_COMMON) --language=Desktop --keyword= --keyword=Name --keyword=GenericName \
 	  --keyword=Comment --keyword=Keywords -o $(BUILD)/pot/desktop.pot $(POT_DESKTOP)
 	xgettext $(XGETTEXT_COMMON) -o $(BUILD)/pot/xml.pot $(POT_XML)
-	msgcat --no-wrap --use-first -o $(POT).tmp $(BUILD)/pot/go.pot $(BUILD)/pot/desktop.pot $(BUILD)/pot/xml.pot
+	xgettext $(XGETTEXT_COMMON) --language=JavaScript --keyword= --keyword=_ --keyword=N_ -o $(BUILD)/pot/js.pot $(POT_JS)
+	msgcat --no-wrap --use-first -o $(POT).tmp $(BUILD)/pot/go.pot $(BUILD)/pot/desktop.pot $(BUILD)/pot/xml.pot $(BUILD)/pot/js.pot
 	# No creation date: the template changes only when the strings do.
 	sed -i '/^"POT-Creation-Date:/d' $(POT).tmp
 	@for c in $(POT_CANARIES); do \

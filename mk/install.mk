@@ -52,6 +52,11 @@ TARGET_GOARCH     ?= $(shell $(GO) env GOARCH)
 KEXEC_LOAD_DROPINS = $(if $(filter $(TARGET_GOARCH),$(KEXEC_FILE_ARCHES)),,\
   $(foreach u,rapidreboot-helper rapidreboot-boot,0644:assets/systemd/kexec-load.conf:$(SYSTEMDUNITDIR)/$(u).service.d/kexec-load.conf))
 
+# The GNOME Shell extension (GNOME 45+), installed, never enabled: enabling
+# it is the user's or the administrator's choice (docs/desktops.md).
+SHELL_EXT_UUID  := rapidreboot@rapidreboot.github.io
+SHELL_EXT_FILES := metadata.json extension.js quickrestart.js
+
 # The manifest: MODE:SOURCE:DESTINATION, one entry per installed file.
 # install and install-files both read it, so they cannot disagree.
 INSTALL_MANIFEST = \
@@ -73,6 +78,7 @@ INSTALL_MANIFEST = \
   0644:assets/desktop/io.github.rapidreboot.svg:$(DATADIR)/icons/hicolor/scalable/apps/io.github.rapidreboot.svg \
   0644:$(BUILD)/io.github.rapidreboot.metainfo.xml:$(DATADIR)/metainfo/io.github.rapidreboot.metainfo.xml \
   0644:assets/ui/dialog.css:$(PKGDATADIR)/dialog.css \
+  $(foreach f,$(SHELL_EXT_FILES),0644:gnome-shell/$(SHELL_EXT_UUID)/$(f):$(DATADIR)/gnome-shell/extensions/$(SHELL_EXT_UUID)/$(f)) \
   $(foreach m,$(MAN_PAGES),0644:$(m):$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
   $(foreach d,$(DOCS),0644:$(d):$(DOCDIR)/$(notdir $(d))) \
   $(foreach l,$(LINGUAS),0644:$(BUILD)/locale/$(l)/LC_MESSAGES/rapidreboot.mo:$(LOCALEDIR)/$(l)/LC_MESSAGES/rapidreboot.mo)
