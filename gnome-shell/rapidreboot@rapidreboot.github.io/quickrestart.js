@@ -59,6 +59,8 @@ export const REASONS = {
     'authentication-required': N_('Authentication is required to restart this computer.'),
     'not-root': N_('This needs to be run as root.'),
     'internal': N_('An internal error occurred: %s.'),
+    'nvidia-driver': N_('The NVIDIA graphics driver is loaded: after a Quick Restart the screen may stay black. A normal Restart is the safe choice.'),
+    'unified-kernel-image': N_('The kernel %s is a unified kernel image, which Quick Restart cannot start. Use a normal Restart.'),
 };
 
 /**
