@@ -296,7 +296,7 @@ func (h *Helper) mayReadPlan(ctx context.Context, sender string) bool {
 
 // WithheldWhy is the one Why line of a plan given to a caller who may not
 // see the command line.
-const WithheldWhy = "the kernel command line and how it was chosen are shown only to users allowed to use Quick Restart"
+const WithheldWhy = busapi.WithheldWhy
 
 // redact keeps what any local user can see anyway (the files in /boot,
 // the inhibitors) and drops the command line and every line that may

@@ -202,6 +202,9 @@ func TestEveryButtonHasAMnemonicAndNoTwoVisibleShareOne(t *testing.T) {
 		state(func(s *State) { s.Caps.Hibernate = "yes" }),
 		state(func(s *State) { s.Caps.Hibernate = "yes"; s.Held = true }),
 		state(func(s *State) { s.Caps.Hibernate = "yes"; s.Config.QuickButton = true }),
+		state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true }),
+		state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; s.Held = true }),
+		state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; s.Config.QuickButton = true }),
 	} {
 		seen := map[rune]string{}
 		for _, b := range s.Buttons() {
