@@ -41,6 +41,11 @@ const (
 
 	// PropArmed is the read-only boolean property, with change signals.
 	PropArmed = "Armed"
+	// PropArmedVersion is the read-only string property naming the armed
+	// kernel's version ("" when not armed), with change signals, so that
+	// a dialog opened later can say what the next restart starts. The
+	// version of a kernel in /boot is no secret: anyone may read it.
+	PropArmedVersion = "ArmedVersion"
 )
 
 // Plan is the wire form of GetPlan's and Arm's reply, D-Bus signature
