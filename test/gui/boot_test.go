@@ -125,21 +125,36 @@ The command line and how the kernel was chosen are shown only to users allowed t
 		}
 		t.Logf("boot-withheld: %s", d.shot("boot-withheld"))
 	})
-	t.Run("in German", func(t *testing.T) {
-		h := newHarness(t)
-		h.setenv("LANGUAGE=de")
-		h.helper.SetPlan(plan27())
-		h.running("6.1.0-26-amd64", "BOOT_IMAGE=/boot/vmlinuz-6.1.0-26-amd64 root=/dev/sda1 ro quiet splash")
-		d := h.start()
-		n := d.mark()
-		d.waitTrace(0, "boot shown=true", 10*time.Second)
-		d.clickExpander()
-		title, text := d.bootLine(n, true)
-		if title != "Was gestartet wird" || !strings.Contains(text, "Unterschiede zur laufenden Befehlszeile:") {
-			t.Errorf("German expander %q:\n%s", title, text)
-		}
-		t.Logf("boot-expanded-de: %s", d.shot("boot-expanded-de"))
-	})
+	for _, tc := range []struct{ lang, title, differences, armed, cancel string }{
+		{"de", "Was gestartet wird", "Unterschiede zur laufenden Befehlszeile:",
+			"Ein Schnellneustart in Linux 6.1.0-27-amd64 ist vorbereitet", "Schnellneustart zurücknehmen"},
+		{"fr", "Ce qui va démarrer", "Différences avec la ligne de commande en cours :",
+			"Un redémarrage rapide sur Linux 6.1.0-27-amd64 est préparé", "Annuler le redémarrage rapide"},
+		{"es", "Qué se iniciará", "Diferencias con la línea de órdenes en ejecución:",
+			"Hay un reinicio rápido en Linux 6.1.0-27-amd64 preparado", "Deshacer el reinicio rápido"},
+	} {
+		t.Run("in "+tc.lang+", with a Quick Restart armed", func(t *testing.T) {
+			h := newHarness(t)
+			h.setenv("LANGUAGE=" + tc.lang)
+			h.helper.SetPlan(plan27())
+			h.helper.SetArmed(true)
+			h.running("6.1.0-26-amd64", "BOOT_IMAGE=/boot/vmlinuz-6.1.0-26-amd64 root=/dev/sda1 ro quiet splash")
+			d := h.start()
+			d.waitTrace(0, "armed shown=true text="+strconv.Quote(tc.armed)[:len(strconv.Quote(tc.armed))-1], 10*time.Second)
+			n := d.mark()
+			d.waitTrace(0, "boot shown=true", 10*time.Second)
+			d.clickExpander()
+			title, text := d.bootLine(n, true)
+			if title != tc.title || !strings.Contains(text, tc.differences) {
+				t.Errorf("expander %q:\n%s", title, text)
+			}
+			d.quiet()
+			if found, sensitive, _ := d.a11y().button(tc.cancel); !found || !sensitive {
+				t.Errorf("no sensitive %q button", tc.cancel)
+			}
+			t.Logf("boot-armed-%s: %s", tc.lang, d.shot("boot-armed-"+tc.lang))
+		})
+	}
 	t.Run("no helper: no expander", func(t *testing.T) {
 		h := newHarness(t, noHelper)
 		d := h.start()
