@@ -120,8 +120,8 @@ type Helper struct {
 	ready   chan struct{} // closed when the restore is done; nil: none reserved
 }
 
-// OnArmed adds f to be told every change of Armed, in order, outside the
-// helper's lock.
+// OnArmed adds f to be told every change of Armed, and of the armed
+// kernel while armed (ArmedVersion), in order, outside the helper's lock.
 func (h *Helper) OnArmed(f func(bool)) {
 	h.mu.Lock()
 	h.onArmed = append(h.onArmed, f)
@@ -225,6 +225,22 @@ func (h *Helper) Armed() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.armed != nil
+}
+
+// ArmedVersion is the armed kernel's version, "" when nothing is armed:
+// what the next restart starts, for a dialog opened later to say. It is
+// the version of a file in /boot, which every user may read anyway.
+func (h *Helper) ArmedVersion() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return versionOf(h.armed)
+}
+
+func versionOf(st *armstate.State) string {
+	if st == nil {
+		return ""
+	}
+	return st.Plan.Version
 }
 
 // ---- the ticket queue ----
@@ -578,10 +594,10 @@ func (h *Helper) disarmNow() error {
 }
 
 // setArmed records st (nil: disarmed), restarts the expiry timer, and
-// tells OnArmed when Armed changed.
+// tells OnArmed when Armed or the armed kernel changed.
 func (h *Helper) setArmed(st *armstate.State) {
 	h.mu.Lock()
-	was := h.armed != nil
+	was, wasVersion := h.armed != nil, versionOf(h.armed)
 	h.armed = st
 	if h.timer != nil {
 		h.timer.Stop()
@@ -594,7 +610,7 @@ func (h *Helper) setArmed(st *armstate.State) {
 	}
 	fs := h.onArmed
 	h.mu.Unlock()
-	if now := st != nil; now != was {
+	if now := st != nil; now != was || versionOf(st) != wasVersion {
 		for _, f := range fs {
 			f(now)
 		}
