@@ -250,7 +250,9 @@ func (d *dialog) build() {
 	outer.PackStart(d.armed.frame, false, false, 0)
 
 	// Out of the way: collapsed, at the bottom.
-	d.boot.exp, _ = gtk.ExpanderNew(G("What will boot"))
+	d.boot.exp, _ = gtk.ExpanderNew(model.State{}.BootTitle())
+	// Its mnemonic opens it (GtkExpander's mnemonic-activate toggles).
+	d.boot.exp.SetProperty("use-underline", true)
 	d.boot.exp.SetName("boot")
 	d.boot.exp.SetExpanded(false)
 	d.boot.label = mustLabel("")
@@ -418,7 +420,7 @@ func (d *dialog) traceBoot() {
 		return
 	}
 	text, _ := d.boot.label.GetText()
-	line := fmt.Sprintf("boot shown=%v expanded=%v title=%q text=%q", d.boot.exp.GetVisible(), d.boot.exp.GetExpanded(), d.boot.exp.GetLabel(), text)
+	line := fmt.Sprintf("boot shown=%v expanded=%v title=%q text=%q", d.boot.exp.GetVisible(), d.boot.exp.GetExpanded(), model.StripMnemonic(d.boot.exp.GetLabel()), text)
 	if line != d.tracedLine.boot {
 		d.tracedLine.boot = line
 		d.trace("%s", line)

@@ -35,8 +35,8 @@ type Boot struct {
 // Shown says whether there is a plan to show.
 func (b Boot) Shown() bool { return b.Kernel != "" }
 
-// BootTitle is the expander's label.
-func (s State) BootTitle() string { return G("What will boot") }
+// BootTitle is the expander's label, with a mnemonic: Alt+W opens it.
+func (s State) BootTitle() string { return G("_What will boot") }
 
 // BootText is the expander's content, one fact a line: the kernel and
 // whether it is the running one, the initrds, where the plan came from,
