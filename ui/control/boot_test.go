@@ -110,3 +110,21 @@ func TestAnArmedQuickRestartIsShownAndDisarmLeavesWhatTheHelperSays(t *testing.T
 		})
 	}
 }
+
+// The dialog opened again (a second launch while it is open) asks the
+// helper again: an arm made meanwhile, by rapidrebootctl or another
+// session, is shown then.
+func TestOpenedAgainTheDialogAsksWhetherAQuickRestartIsArmed(t *testing.T) {
+	sys := &fakeSystem{plan: available()}
+	d := newDialog(t, sys, control.Options{}, dialogConfig)
+	d.open()
+	d.waitTrace("armed=false")
+	sys.mu.Lock()
+	sys.armed, sys.armedVersion = true, "6.1.0-28-amd64"
+	sys.mu.Unlock()
+	d.loop.do(func() { d.c.Reopen(control.Options{}) })
+	d.waitTrace("armed=true")
+	if st := d.state(); !st.Armed || st.ArmedVersion != "6.1.0-28-amd64" {
+		t.Errorf("after the second launch armed=%v version=%q", st.Armed, st.ArmedVersion)
+	}
+}

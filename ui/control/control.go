@@ -226,8 +226,9 @@ func (c *Controller) Open(v View, wait time.Duration) {
 // Opened says whether Open ran.
 func (c *Controller) Opened() bool { return c.view != nil }
 
-// Reopen is a second launch: adopt its options and come to the front.
-// Before Open, the options are only adopted.
+// Reopen is a second launch: adopt its options, come to the front and
+// ask the helper again whether a Quick Restart is armed. Before Open, the
+// options are only adopted.
 func (c *Controller) Reopen(o Options) {
 	if c.view == nil {
 		c.opts.Action, c.opts.Quick, c.opts.ForUpdates = o.Action, o.Quick, o.ForUpdates
@@ -247,6 +248,11 @@ func (c *Controller) Reopen(o Options) {
 		c.focus(o.Action)
 	}
 	c.view.Present()
+	// Opened again: a Quick Restart may have been prepared or cancelled
+	// meanwhile (rapidrebootctl, another session); say what is true now.
+	if c.mapped {
+		go c.askArmed()
+	}
 }
 
 // State is what is drawn now.
