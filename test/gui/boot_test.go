@@ -211,3 +211,28 @@ func TestNothingArmedShowsNoArmedLine(t *testing.T) {
 		t.Error("an armed line without an arm")
 	}
 }
+
+// TestArmedAndExpandedInTheUsersThemes keeps pictures of the armed line
+// and the open expander in the dark and high-contrast themes: the frame
+// and the text come from the theme, nothing fixes a colour.
+func TestArmedAndExpandedInTheUsersThemes(t *testing.T) {
+	for _, tc := range []struct{ name, theme string }{
+		{"dark", "Adwaita:dark"},
+		{"high-contrast", "HighContrast"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.setenv("GTK_THEME=" + tc.theme)
+			h.helper.SetPlan(plan27())
+			h.helper.SetArmed(true)
+			h.running("6.1.0-26-amd64", "BOOT_IMAGE=/boot/vmlinuz-6.1.0-26-amd64 root=/dev/sda1 ro quiet splash")
+			d := h.start()
+			d.waitTrace(0, "armed shown=true", 10*time.Second)
+			n := d.mark()
+			d.waitTrace(0, "boot shown=true", 10*time.Second)
+			d.clickExpander()
+			d.bootLine(n, true)
+			t.Logf("boot-armed-%s: %s", tc.name, d.shot("boot-armed-"+tc.name))
+		})
+	}
+}
