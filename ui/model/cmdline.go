@@ -30,10 +30,14 @@ type ParamChange struct {
 	Old, New string
 }
 
-// ignoredParams differ between any two boots and say nothing about them:
-// GRUB writes BOOT_IMAGE= with the path it loaded the kernel from, and
-// the helper leaves it out of a plan (kexec_file_load gets no BOOT_IMAGE).
-var ignoredParams = map[string]bool{"BOOT_IMAGE": true}
+// ignoredParams are the boot loader's notes on how it loaded this boot,
+// not choices of the system's, and a plan leaves them out
+// (backend/bootplan's oneShotKeys): GRUB writes BOOT_IMAGE= with the path
+// it loaded the kernel from, systemd-boot initrd=\… for each initrd it
+// hands the EFI stub (kexec passes initrds itself). Shown, they would be
+// a "removed:" line on every machine. The other words a plan drops
+// (systemd.unit=, single, init=…) are real differences and are shown.
+var ignoredParams = map[string]bool{"BOOT_IMAGE": true, "initrd": true}
 
 // initArgs is the name the arguments after "--" are compared under.
 const initArgs = "--"

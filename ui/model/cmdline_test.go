@@ -69,6 +69,12 @@ func TestDiffCmdline(t *testing.T) {
 				{Kind: ParamRemoved, Name: "resume", Old: "resume=UUID=77"},
 			}},
 		{"BOOT_IMAGE alone in either is no difference", "BOOT_IMAGE=/vmlinuz", "", nil},
+		{"systemd-boot's initrd= words are no difference (arch-2020-systemd-boot-luks-ucode)",
+			`initrd=\intel-ucode.img initrd=\initramfs-linux.img cryptdevice=UUID=5e1f:cryptroot root=/dev/mapper/cryptroot rw`,
+			"cryptdevice=UUID=5e1f:cryptroot root=/dev/mapper/cryptroot rw", nil},
+		{"a one-shot word of the running boot that the plan drops is shown",
+			"root=/dev/sda1 ro systemd.unit=rescue.target", "root=/dev/sda1 ro",
+			[]ParamChange{{Kind: ParamRemoved, Name: "systemd.unit", Old: "systemd.unit=rescue.target"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := DiffCmdline(tc.running, tc.planned); !reflect.DeepEqual(got, tc.want) {
