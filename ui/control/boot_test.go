@@ -8,6 +8,7 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/session"
 	"github.com/rapidreboot/rapidreboot/ui/control"
 	"github.com/rapidreboot/rapidreboot/ui/model"
 )
@@ -126,5 +127,27 @@ func TestOpenedAgainTheDialogAsksWhetherAQuickRestartIsArmed(t *testing.T) {
 	d.waitTrace("armed=true")
 	if st := d.state(); !st.Armed || st.ArmedVersion != "6.1.0-28-amd64" {
 		t.Errorf("after the second launch armed=%v version=%q", st.Armed, st.ArmedVersion)
+	}
+}
+
+// A Quick Restart called off whose Disarm fails leaves the arm in place:
+// the dialog asks again and shows the armed line with Cancel Quick
+// Restart, rather than only the message that it may still skip the
+// firmware.
+func TestAQuickRestartWhoseUndoFailedShowsTheArm(t *testing.T) {
+	sys := &fakeSystem{plan: available(), outcome: session.Cancelled,
+		disarmErr: &busapi.CallError{Name: busapi.ErrFailed, Code: reason.Internal, Detail: "unload failed"}}
+	d := newDialog(t, sys, control.Options{}, dialogConfig)
+	d.open()
+	d.waitTrace("armed=false")
+	d.loop.do(func() { d.c.Click(model.BRestart, model.ShiftMask, true) })
+	d.waitTrace("result quick-restart done=false")
+	d.waitTrace("armed=true")
+	st := d.state()
+	if !st.Armed || st.ArmedVersion != "6.1.0-27-amd64" || !st.Buttons()[model.BDisarm].Visible {
+		t.Errorf("armed=%v version=%q, disarm button %+v", st.Armed, st.ArmedVersion, st.Buttons()[model.BDisarm])
+	}
+	if !strings.Contains(st.Message, "may still skip the firmware") {
+		t.Errorf("message %q", st.Message)
 	}
 }

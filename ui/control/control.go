@@ -584,6 +584,9 @@ func (c *Controller) run(a model.Action) {
 			c.st.Busy, c.st.Message = false, res.Message
 			c.draw()
 			c.view.Present()
+			// An action that did not go ahead may leave an arm behind (its
+			// undo failed): the armed line says what the helper says.
+			go c.askArmed()
 		})
 	}()
 }

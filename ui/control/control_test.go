@@ -204,6 +204,9 @@ type helper struct{ f *fakeSystem }
 
 func (h helper) Arm(ctx context.Context, interactive bool) (busapi.Plan, error) {
 	h.f.record("Arm")
+	h.f.mu.Lock()
+	h.f.armed, h.f.armedVersion = true, h.f.plan.Version
+	h.f.mu.Unlock()
 	return h.f.plan, nil
 }
 func (h helper) Disarm(ctx context.Context) error {
