@@ -30,7 +30,7 @@ test-gui: build build-test-dialog
 
 screenshots: build-test-dialog
 	RAPIDREBOOT_BIN=$(CURDIR)/$(TEST_DIALOG) RAPIDREBOOT_SHOTS=$(GUI_SHOTS) $(GO) test -tags gui -count=1 -timeout $(GUI_TIMEOUT) \
-	  -run 'TestShiftTurnsRestartIntoQuickRestartAndBack|TestQuickOption|TestUnavailableQuickRestart|TestUpdatesAndInhibitors|TestScreenshots|TestTheDialogSpeaks' -v ./test/gui/ | grep -E '\.png|^(ok|FAIL|---)'
+	  -run 'TestShiftTurnsRestartIntoQuickRestartAndBack|TestQuickOption|TestUnavailableQuickRestart|TestUpdatesAndInhibitors|TestScreenshots|TestTheDialogSpeaks|TestWhatWillBoot|TestAnArmedQuickRestart|TestArmedAndExpanded' -v ./test/gui/ | grep -E '\.png|^(ok|FAIL|---)'
 
 bench-gui: build-test-dialog
 	test/gui/bench.sh $(TEST_DIALOG)

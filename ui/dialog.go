@@ -9,6 +9,7 @@ import (
 	"github.com/gotk3/gotk3/gdk"
 	"github.com/gotk3/gotk3/glib"
 	"github.com/gotk3/gotk3/gtk"
+	"github.com/gotk3/gotk3/pango"
 
 	uiassets "github.com/rapidreboot/rapidreboot/assets/ui"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
@@ -45,7 +46,19 @@ type dialog struct {
 		stack       *gtk.Stack
 		hint, quick *gtk.Label
 	}
-	last       model.State // what Draw was last given
+	// armed is the line (and the Cancel Quick Restart button) shown
+	// while a Quick Restart is prepared.
+	armed struct {
+		frame *gtk.Frame
+		label *gtk.Label
+	}
+	// boot is the "What will boot" expander, collapsed at the start.
+	boot struct {
+		exp   *gtk.Expander
+		label *gtk.Label
+	}
+	tracedLine struct{ armed, boot string } // the last armed/boot trace lines
+	last       model.State                  // what Draw was last given
 	drawn      [model.NButtons]model.Button
 	drawnQuick bool
 	// spoken is what each button's accessible object was last given, so
@@ -157,6 +170,16 @@ func (d *dialog) build() {
 	for id := model.ButtonID(0); id < model.NButtons; id++ {
 		b, _ := gtk.ButtonNew()
 		d.buttons[id] = b
+		b.SetName("button-" + id.Name())
+		if id == model.BDisarm {
+			// Not a choice of the row: it goes beside the armed line.
+			l := mnemonicLabel("")
+			l.SetMnemonicWidget(b)
+			d.labels[id] = l
+			b.Add(l)
+			b.Connect("clicked", func() { d.clicked(model.BDisarm) })
+			continue
+		}
 		if id == model.BRestart {
 			// Both labels live in a stack, so the button keeps the width
 			// of the longer one and relabelling redraws one button
@@ -182,7 +205,6 @@ func (d *dialog) build() {
 			d.labels[id] = l
 			b.Add(l)
 		}
-		b.SetName("button-" + id.Name())
 		id := id
 		b.Connect("clicked", func() { d.clicked(id) })
 		box.Add(b)
@@ -205,6 +227,47 @@ func (d *dialog) build() {
 	d.info.stack.AddNamed(d.info.hint, "hint")
 	d.info.stack.AddNamed(d.info.quick, "quick")
 	outer.PackStart(d.info.stack, false, false, 0)
+
+	// Below the row of choices, so that the buttons keep their order
+	// in the accessibility tree (Cancel Quick Restart comes last).
+	d.armed.frame, _ = gtk.FrameNew("")
+	d.armed.frame.SetName("armed")
+	armedBox, _ := gtk.BoxNew(gtk.ORIENTATION_HORIZONTAL, 0)
+	armedBox.SetName("armed-box")
+	d.armed.label = mustLabel("")
+	d.armed.label.SetName("armed-line")
+	d.armed.label.SetXAlign(0)
+	d.armed.label.SetLineWrap(true)
+	d.armed.label.SetMaxWidthChars(50)
+	armedBox.PackStart(d.armed.label, true, true, 0)
+	d.buttons[model.BDisarm].SetVAlign(gtk.ALIGN_CENTER)
+	armedBox.PackEnd(d.buttons[model.BDisarm], false, false, 0)
+	// The frame is hidden (no-show-all) when ShowAll runs, so what is
+	// inside is shown here; the frame alone follows the state.
+	armedBox.Show()
+	d.buttons[model.BDisarm].ShowAll()
+	d.armed.frame.Add(armedBox)
+	outer.PackStart(d.armed.frame, false, false, 0)
+
+	// Out of the way: collapsed, at the bottom.
+	d.boot.exp, _ = gtk.ExpanderNew(model.State{}.BootTitle())
+	// Its mnemonic opens it (GtkExpander's mnemonic-activate toggles).
+	d.boot.exp.SetProperty("use-underline", true)
+	d.boot.exp.SetName("boot")
+	d.boot.exp.SetExpanded(false)
+	d.boot.label = mustLabel("")
+	d.boot.label.SetName("boot-text")
+	d.boot.label.SetXAlign(0)
+	d.boot.label.SetLineWrap(true)
+	// A command line has long words; break them rather than widen the
+	// window past the screen.
+	d.boot.label.SetLineWrapMode(pango.WRAP_WORD_CHAR)
+	d.boot.label.SetMaxWidthChars(70)
+	d.boot.label.SetSelectable(true) // the command line is worth copying
+	d.boot.label.Show()              // as the armed box: ShowAll may skip the expander
+	d.boot.exp.Add(d.boot.label)
+	d.boot.exp.Connect("notify::expanded", func() { d.traceBoot() })
+	outer.PackStart(d.boot.exp, false, false, 0)
 	win.Add(outer)
 
 	win.Connect("key-press-event", d.key)
@@ -220,6 +283,8 @@ func (d *dialog) build() {
 				a := b.GetAllocation()
 				d.trace("geom %s x=%d y=%d w=%d h=%d visible=%v", model.ButtonID(id).Name(), a.GetX(), a.GetY(), a.GetWidth(), a.GetHeight(), b.GetVisible())
 			}
+			a := d.boot.exp.GetAllocation()
+			d.trace("geom expander x=%d y=%d w=%d h=%d visible=%v", a.GetX(), a.GetY(), a.GetWidth(), a.GetHeight(), d.boot.exp.GetVisible())
 		})
 	}
 	if disp, err := gdk.DisplayGetDefault(); err == nil {
@@ -317,6 +382,14 @@ func (d *dialog) Draw(st model.State) {
 	} else {
 		d.info.stack.SetVisibleChildName("hint")
 	}
+	setText(d.armed.label, st.ArmedText())
+	d.armed.frame.SetVisible(st.Armed)
+	d.armed.frame.SetNoShowAll(!st.Armed)
+	d.boot.label.SetText(st.BootText())
+	d.boot.exp.SetVisible(st.Boot.Shown())
+	d.boot.exp.SetNoShowAll(!st.Boot.Shown())
+	d.traceArmed()
+	d.traceBoot()
 	drawn, quick := d.drawnLabel(model.BRestart)
 	if quick != d.drawnQuick {
 		d.drawnQuick = quick
@@ -325,6 +398,33 @@ func (d *dialog) Draw(st model.State) {
 	// restart= is the text GTK draws on the button, not the model's
 	// wish: the tests assert what the user sees.
 	d.trace("state restart=%q sensitive=%v info=%q busy=%v", drawn, bs[model.BRestart].Sensitive, d.drawnInfo(), st.Busy)
+}
+
+// traceArmed traces the armed line as GTK has it, when it changed.
+func (d *dialog) traceArmed() {
+	if !d.traced {
+		return
+	}
+	text, _ := d.armed.label.GetText()
+	line := fmt.Sprintf("armed shown=%v text=%q", d.armed.frame.GetVisible(), text)
+	if line != d.tracedLine.armed {
+		d.tracedLine.armed = line
+		d.trace("%s", line)
+	}
+}
+
+// traceBoot traces the expander as GTK has it (its title, whether it is
+// open, its text), when it changed.
+func (d *dialog) traceBoot() {
+	if !d.traced {
+		return
+	}
+	text, _ := d.boot.label.GetText()
+	line := fmt.Sprintf("boot shown=%v expanded=%v title=%q text=%q", d.boot.exp.GetVisible(), d.boot.exp.GetExpanded(), model.StripMnemonic(d.boot.exp.GetLabel()), text)
+	if line != d.tracedLine.boot {
+		d.tracedLine.boot = line
+		d.trace("%s", line)
+	}
 }
 
 // drawnLabel is the text of the label GTK shows on button id, as drawn

@@ -41,6 +41,11 @@ const (
 
 	// PropArmed is the read-only boolean property, with change signals.
 	PropArmed = "Armed"
+	// PropArmedVersion is the read-only string property naming the armed
+	// kernel's version ("" when not armed), with change signals, so that
+	// a dialog opened later can say what the next restart starts. The
+	// version of a kernel in /boot is no secret: anyone may read it.
+	PropArmedVersion = "ArmedVersion"
 )
 
 // Plan is the wire form of GetPlan's and Arm's reply, D-Bus signature
@@ -60,6 +65,16 @@ type Plan struct {
 
 // PlanSignature is the D-Bus signature of Plan.
 const PlanSignature = "(ssasssasasbss)"
+
+// WithheldWhy is the one Why line of a plan given to a caller who may
+// not see the command line (the helper's redact).
+const WithheldWhy = "the kernel command line and how it was chosen are shown only to users allowed to use Quick Restart"
+
+// Withheld says whether the helper withheld the command line and the Why
+// lines from this caller, so that an empty command line is not one.
+func (p Plan) Withheld() bool {
+	return p.Cmdline == "" && len(p.Why) == 1 && p.Why[0] == WithheldWhy
+}
 
 // Sentence renders the plan's reason with tr (nil: English).
 func (p Plan) Sentence(tr func(string) string) string {

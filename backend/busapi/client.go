@@ -152,6 +152,22 @@ func (c *Client) Armed(ctx context.Context) (bool, error) {
 	return b, nil
 }
 
+// ArmedVersion reads the ArmedVersion property: the armed kernel's
+// version, "" when nothing is armed. A helper from before the property
+// answers with an error (org.freedesktop.DBus.Error.UnknownProperty).
+func (c *Client) ArmedVersion(ctx context.Context) (string, error) {
+	var v dbus.Variant
+	err := c.obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, Interface, PropArmedVersion).Store(&v)
+	if err != nil {
+		return "", asCallError("Get ArmedVersion", err)
+	}
+	s, ok := v.Value().(string)
+	if !ok {
+		return "", fmt.Errorf("get ArmedVersion: unexpected type %s", v.Signature())
+	}
+	return s, nil
+}
+
 func flags(interactive bool) dbus.Flags {
 	if interactive {
 		return dbus.FlagAllowInteractiveAuthorization

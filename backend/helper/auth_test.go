@@ -233,7 +233,7 @@ func TestIssue12Item4GetPlanGivesTheCommandLineOnlyToThoseAllowedQuickRestart(t 
 					t.Errorf("the whole plan was withheld: %+v", p)
 				}
 			} else {
-				if p.Cmdline != "" || !slices.Equal(p.Why, []string{helper.WithheldWhy}) || len(p.Warnings) != 0 {
+				if !p.Withheld() || p.Cmdline != "" || !slices.Equal(p.Why, []string{helper.WithheldWhy}) || len(p.Warnings) != 0 {
 					t.Errorf("plan shows more than kernel and availability: %+v", p)
 				}
 				for _, l := range append(append([]string{p.Detail, p.Source}, p.Why...), p.Warnings...) {

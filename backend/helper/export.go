@@ -70,8 +70,9 @@ func replyError(err error) *dbus.Error {
 	return dbus.NewError(name, []any{reason.Sentence(nil, code, detail), string(code), detail})
 }
 
-// Export puts h on conn: the object with its methods, the Armed property
-// (read-only; a Set is refused, row 9) with change signals, and the
+// Export puts h on conn: the object with its methods, the Armed and
+// ArmedVersion properties (read-only; a Set is refused, row 9) with
+// change signals, and the
 // introspection data from assets. It does not request the bus name.
 func Export(conn *dbus.Conn, h *Helper) (*prop.Properties, error) {
 	node, err := Introspection()
@@ -83,7 +84,8 @@ func Export(conn *dbus.Conn, h *Helper) (*prop.Properties, error) {
 	}
 	props, err := prop.Export(conn, busapi.ObjectPath, prop.Map{
 		busapi.Interface: {
-			busapi.PropArmed: {Value: h.Armed(), Writable: false, Emit: prop.EmitTrue},
+			busapi.PropArmed:        {Value: h.Armed(), Writable: false, Emit: prop.EmitTrue},
+			busapi.PropArmedVersion: {Value: h.ArmedVersion(), Writable: false, Emit: prop.EmitTrue},
 		},
 	})
 	if err != nil {
@@ -97,6 +99,9 @@ func Export(conn *dbus.Conn, h *Helper) (*prop.Properties, error) {
 				h.cfg.Log.Warning("cannot signal Armed=%v: %v", v, r)
 			}
 		}()
+		// The version first: a client told Armed=true then reads the
+		// kernel it is armed for.
+		props.SetMust(busapi.Interface, busapi.PropArmedVersion, h.ArmedVersion())
 		props.SetMust(busapi.Interface, busapi.PropArmed, v)
 	})
 	if err := conn.Export(introspect.NewIntrospectable(node), busapi.ObjectPath, "org.freedesktop.DBus.Introspectable"); err != nil {

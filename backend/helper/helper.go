@@ -126,8 +126,8 @@ type Helper struct {
 	ready   chan struct{} // closed when the restore is done; nil: none reserved
 }
 
-// OnArmed adds f to be told every change of Armed, in order, outside the
-// helper's lock.
+// OnArmed adds f to be told every change of Armed, and of the armed
+// kernel while armed (ArmedVersion), in order, outside the helper's lock.
 func (h *Helper) OnArmed(f func(bool)) {
 	h.mu.Lock()
 	h.onArmed = append(h.onArmed, f)
@@ -233,6 +233,22 @@ func (h *Helper) Armed() bool {
 	return h.armed != nil
 }
 
+// ArmedVersion is the armed kernel's version, "" when nothing is armed:
+// what the next restart starts, for a dialog opened later to say. It is
+// the version of a file in /boot, which every user may read anyway.
+func (h *Helper) ArmedVersion() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return versionOf(h.armed)
+}
+
+func versionOf(st *armstate.State) string {
+	if st == nil {
+		return ""
+	}
+	return st.Plan.Version
+}
+
 // ---- the ticket queue ----
 
 func (h *Helper) ticketLocked() uint64 {
@@ -302,7 +318,7 @@ func (h *Helper) mayReadPlan(ctx context.Context, sender string) bool {
 
 // WithheldWhy is the one Why line of a plan given to a caller who may not
 // see the command line.
-const WithheldWhy = "the kernel command line and how it was chosen are shown only to users allowed to use Quick Restart"
+const WithheldWhy = busapi.WithheldWhy
 
 // redact keeps what any local user can see anyway (the files in /boot,
 // the inhibitors) and drops the command line and every line that may
@@ -584,10 +600,10 @@ func (h *Helper) disarmNow() error {
 }
 
 // setArmed records st (nil: disarmed), restarts the expiry timer, and
-// tells OnArmed when Armed changed.
+// tells OnArmed when Armed or the armed kernel changed.
 func (h *Helper) setArmed(st *armstate.State) {
 	h.mu.Lock()
-	was := h.armed != nil
+	was, wasVersion := h.armed != nil, versionOf(h.armed)
 	h.armed = st
 	if h.timer != nil {
 		h.timer.Stop()
@@ -600,7 +616,7 @@ func (h *Helper) setArmed(st *armstate.State) {
 	}
 	fs := h.onArmed
 	h.mu.Unlock()
-	if now := st != nil; now != was {
+	if now := st != nil; now != was || versionOf(st) != wasVersion {
 		for _, f := range fs {
 			f(now)
 		}

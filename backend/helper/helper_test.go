@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -559,5 +561,32 @@ func TestAFailedUnloadFailsTheDisarmAndKeepsTheLoadedMarkForTheHook(t *testing.T
 	}
 	if e.h.Armed() || e.runFile(armstate.ArmFile) {
 		t.Error("still armed after a Disarm")
+	}
+}
+
+// ArmedVersion names the kernel the next restart starts while armed, and
+// OnArmed is told before it changes back: a dialog opened later says
+// "A Quick Restart into Linux … is prepared" from it (issue 16).
+func TestArmedVersionNamesTheArmedKernelUntilTheDisarm(t *testing.T) {
+	e := newEnv(t, nil)
+	var seen []string
+	e.h.OnArmed(func(v bool) { seen = append(seen, fmt.Sprintf("%v %s", v, e.h.ArmedVersion())) })
+	if v := e.h.ArmedVersion(); v != "" {
+		t.Fatalf("ArmedVersion %q before any arm", v)
+	}
+	if _, err := e.h.Arm(context.Background(), ":1.9", false); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.h.ArmedVersion(); v != bustest.RootVersion {
+		t.Errorf("ArmedVersion %q after the arm, want %q", v, bustest.RootVersion)
+	}
+	if err := e.h.Disarm(context.Background(), ":1.9"); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.h.ArmedVersion(); v != "" {
+		t.Errorf("ArmedVersion %q after the disarm", v)
+	}
+	if want := []string{"true " + bustest.RootVersion, "false "}; !slices.Equal(seen, want) {
+		t.Errorf("OnArmed saw %q, want %q", seen, want)
 	}
 }

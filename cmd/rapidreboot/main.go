@@ -42,7 +42,7 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Println("rapidreboot", version.Version)
 		return 0
 	}
-	opts := ui.Options{Quick: *quick, Root: "/", Sys: "/sys"}
+	opts := ui.Options{Quick: *quick, Root: "/", Sys: "/sys", Proc: "/proc"}
 	if *action != "" {
 		a, err := model.ParseAction(*action)
 		if err != nil {

@@ -13,12 +13,12 @@ import (
 
 // start is the test build's (make build-test-dialog: build tag
 // rapidreboot_testhooks, never installed): the GUI tests, the benchmark
-// and the guest's dialog scenario point it at a fake root for /run and
-// /sys and read the trace of the events they wait for. The shipped
+// and the guest's dialog scenario point it at a fake root for /run,
+// /sys and /proc and read the trace of the events they wait for. The shipped
 // program (start.go) has neither.
 func start(opts ui.Options, cfg model.Config, errs []error, stderr io.Writer) int {
 	if r := os.Getenv("RAPIDREBOOT_TEST_ROOT"); r != "" {
-		opts.Root, opts.Sys = r, r+"/sys"
+		opts.Root, opts.Sys, opts.Proc = r, r+"/sys", r+"/proc"
 	}
 	var trace io.Writer
 	if t := os.Getenv("RAPIDREBOOT_TRACE"); t != "" {

@@ -121,8 +121,10 @@ func failed(a session.Action, err error) string {
 	return fmt.Sprintf(s, plain(err))
 }
 
-// plain gives the most useful words of err for a person: the helper's
+// Plain gives the most useful words of err for a person: the helper's
 // translated sentence, else the bus's message.
+func Plain(err error) string { return plain(err) }
+
 func plain(err error) string {
 	var ce *busapi.CallError
 	if errors.As(err, &ce) {

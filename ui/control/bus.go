@@ -3,6 +3,10 @@ package control
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
@@ -16,7 +20,7 @@ import (
 // busSystem asks the real system: logind and the helper on the system
 // bus, the session manager on the session bus, files under root and sys.
 type busSystem struct {
-	root, sysDir string
+	root, sysDir, procDir string
 
 	connect sync.Once
 	sys     *dbus.Conn
@@ -26,8 +30,8 @@ type busSystem struct {
 	sess *dbus.Conn // nil without a session bus
 }
 
-func newBusSystem(root, sysDir string) *busSystem {
-	return &busSystem{root: root, sysDir: sysDir}
+func newBusSystem(root, sysDir, procDir string) *busSystem {
+	return &busSystem{root: root, sysDir: sysDir, procDir: procDir}
 }
 
 // system connects the system bus once; every caller waits for that one
@@ -112,4 +116,45 @@ func (b *busSystem) Watch(m session.Manager) (actions.Waiter, error) {
 
 func (b *busSystem) KexecLoaded() (bool, error) {
 	return actions.KexecLoaded(b.sysDir)()
+}
+
+// Running reads the running kernel's release (what uname -r prints, from
+// /proc/sys/kernel/osrelease, so a test root can stand in) and its
+// command line. Both are the kernel's own and small; the caps only keep
+// a broken /proc from costing memory.
+func (b *busSystem) Running() (release, cmdline string) {
+	return readSmall(filepath.Join(b.procDir, "sys/kernel/osrelease"), 256),
+		readSmall(filepath.Join(b.procDir, "cmdline"), 64<<10)
+}
+
+// readSmall reads at most max bytes of path, trimmed; "" on any error.
+func readSmall(path string, max int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max))
+	if err != nil {
+		return ""
+	}
+	// /proc/cmdline ends in a newline; an initrd-less boot may leave a
+	// trailing space.
+	return strings.TrimSpace(string(data))
+}
+
+// Armed reads the helper's Armed property, and ArmedVersion where the
+// helper has it (an older helper has not: the version is then "").
+func (b *busSystem) Armed(ctx context.Context) (bool, string, error) {
+	sys, err := b.system()
+	if err != nil {
+		return false, "", err
+	}
+	c := busapi.NewClient(sys)
+	armed, err := c.Armed(ctx)
+	if err != nil || !armed {
+		return false, "", err
+	}
+	v, _ := c.ArmedVersion(ctx)
+	return true, v, nil
 }

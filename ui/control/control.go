@@ -34,9 +34,10 @@ type Options struct {
 	Action     model.Action // --action: the focused button
 	Quick      bool         // --quick: open in quick mode
 	ForUpdates bool         // --reason=updates
-	// Root and Sys locate /run/reboot-required and /sys/kernel; "/" and
-	// "/sys" on a live system.
-	Root, Sys string
+	// Root, Sys and Proc locate /run/reboot-required, /sys/kernel and
+	// the running kernel's release and command line; "/", "/sys" and
+	// "/proc" on a live system.
+	Root, Sys, Proc string
 }
 
 // View is what the controller asks of the window. Every method is called
@@ -73,6 +74,13 @@ type system interface {
 	Watch(m session.Manager) (actions.Waiter, error)
 	// KexecLoaded reads /sys/kernel/kexec_loaded.
 	KexecLoaded() (bool, error)
+	// Running is the running kernel's release (uname -r) and command
+	// line (/proc/cmdline), "" for what cannot be read: facts of this
+	// session, shown beside the plan, never sent to the helper.
+	Running() (release, cmdline string)
+	// Armed asks the helper whether a Quick Restart is armed, and into
+	// which kernel version ("" when the helper does not say).
+	Armed(ctx context.Context) (armed bool, version string, err error)
 }
 
 // errNoSystemBus: the system bus could not be reached at all.
@@ -149,7 +157,11 @@ func New(o Options, cfg model.Config, post func(func()), trace func(format strin
 		opt(c)
 	}
 	if c.sys == nil {
-		c.sys = newBusSystem(o.Root, o.Sys)
+		proc := o.Proc
+		if proc == "" {
+			proc = "/proc"
+		}
+		c.sys = newBusSystem(o.Root, o.Sys, proc)
 	}
 	return c
 }
@@ -214,8 +226,9 @@ func (c *Controller) Open(v View, wait time.Duration) {
 // Opened says whether Open ran.
 func (c *Controller) Opened() bool { return c.view != nil }
 
-// Reopen is a second launch: adopt its options and come to the front.
-// Before Open, the options are only adopted.
+// Reopen is a second launch: adopt its options, come to the front and
+// ask the helper again whether a Quick Restart is armed. Before Open, the
+// options are only adopted.
 func (c *Controller) Reopen(o Options) {
 	if c.view == nil {
 		c.opts.Action, c.opts.Quick, c.opts.ForUpdates = o.Action, o.Quick, o.ForUpdates
@@ -235,6 +248,11 @@ func (c *Controller) Reopen(o Options) {
 		c.focus(o.Action)
 	}
 	c.view.Present()
+	// Opened again: a Quick Restart may have been prepared or cancelled
+	// meanwhile (rapidrebootctl, another session); say what is true now.
+	if c.mapped {
+		go c.askArmed()
+	}
 }
 
 // State is what is drawn now.
@@ -286,11 +304,52 @@ func (c *Controller) askPlan() {
 	ctx, cancel := context.WithTimeout(c.life, 20*time.Second)
 	p, err := c.sys.Plan(ctx)
 	cancel()
+	release, cmdline := c.sys.Running()
 	c.post(func() {
 		if c.closed {
 			return
 		}
+		c.st.Boot = bootOf(p, err, release, cmdline)
 		c.planCame(p, err)
+	})
+	c.askArmed()
+}
+
+// bootOf is what the "What will boot" expander shows of a plan.
+func bootOf(p busapi.Plan, err error, release, cmdline string) model.Boot {
+	if err != nil || p.Kernel == "" {
+		return model.Boot{}
+	}
+	b := model.Boot{
+		Kernel: p.Kernel, Version: p.Version, Initrds: p.Initrds, Source: p.Source,
+		RunningRelease: release, RunningCmdline: cmdline,
+	}
+	if p.Withheld() {
+		b.Withheld = true
+	} else {
+		b.Why, b.Cmdline = p.Why, p.Cmdline
+	}
+	return b
+}
+
+// askArmed asks the helper whether a Quick Restart is armed (by this
+// dialog earlier, rapidrebootctl, or another session) and draws the
+// answer. A helper that cannot be asked is taken as "not armed": the
+// dialog then says nothing it does not know.
+func (c *Controller) askArmed() {
+	ctx, cancel := context.WithTimeout(c.life, 10*time.Second)
+	armed, version, err := c.sys.Armed(ctx)
+	cancel()
+	c.post(func() {
+		if c.closed {
+			return
+		}
+		if err != nil {
+			fmt.Fprintln(c.log, "rapidreboot: cannot ask whether a Quick Restart is armed:", err)
+		}
+		c.st.Armed, c.st.ArmedVersion = armed && err == nil, version
+		c.trace("armed=%v version=%q", c.st.Armed, version)
+		c.draw()
 	})
 }
 
@@ -407,8 +466,47 @@ func (c *Controller) Click(id model.ButtonID, state uint, fromEvent bool) {
 	case model.Cancel:
 		c.Quit()
 		return
+	case model.Disarm:
+		c.disarm()
+		return
 	}
 	c.run(a)
+}
+
+// disarm is the Cancel Quick Restart button: the helper's Disarm, then
+// Armed asked again, so what the dialog shows afterwards is the helper's
+// state, not a guess from the reply.
+func (c *Controller) disarm() {
+	c.st.Busy, c.st.Message = true, ""
+	c.draw()
+	go func() {
+		// Not under life: closing the window right after the click must
+		// not call the Disarm off.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := c.sys.Helper().Disarm(ctx)
+		armed, version, aerr := c.sys.Armed(ctx)
+		c.post(func() {
+			if c.closed {
+				return
+			}
+			c.st.Busy = false
+			switch {
+			case err != nil:
+				fmt.Fprintln(c.log, "rapidreboot: disarm:", err)
+				c.st.Message = fmt.Sprintf(i18n.G("Cannot cancel the Quick Restart: %s"), actions.Plain(err))
+			case aerr == nil && !armed:
+				c.st.Message = i18n.G("Quick Restart was cancelled. The next restart will be a normal one.")
+			}
+			if aerr == nil {
+				c.st.Armed, c.st.ArmedVersion = armed, version
+			} else {
+				fmt.Fprintln(c.log, "rapidreboot: cannot ask whether a Quick Restart is armed:", aerr)
+			}
+			c.trace("disarm err=%v armed=%v message=%q", err, c.st.Armed, c.st.Message)
+			c.draw()
+		})
+	}()
 }
 
 // Quit is Escape, the window's close button or Cancel. While an action
@@ -486,6 +584,9 @@ func (c *Controller) run(a model.Action) {
 			c.st.Busy, c.st.Message = false, res.Message
 			c.draw()
 			c.view.Present()
+			// An action that did not go ahead may leave an arm behind (its
+			// undo failed): the armed line says what the helper says.
+			go c.askArmed()
 		})
 	}()
 }

@@ -94,6 +94,28 @@ type fakeSystem struct {
 	calls      []string
 	outcome    session.Outcome
 	kexecState bool
+
+	release, cmdline string // the running kernel's
+	armed            bool
+	armedVersion     string
+	armedErr         error
+	disarmErr        error // Disarm fails with it (and leaves the arm)
+	armedAsked       int
+}
+
+func (f *fakeSystem) Running() (string, string) { return f.release, f.cmdline }
+
+func (f *fakeSystem) Armed(ctx context.Context) (bool, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.armedAsked++
+	if f.armedErr != nil {
+		return false, "", f.armedErr
+	}
+	if !f.armed {
+		return false, "", nil
+	}
+	return true, f.armedVersion, nil
 }
 
 func (f *fakeSystem) Early(ctx context.Context) (session.Caps, rebootreq.Status) {
@@ -182,9 +204,21 @@ type helper struct{ f *fakeSystem }
 
 func (h helper) Arm(ctx context.Context, interactive bool) (busapi.Plan, error) {
 	h.f.record("Arm")
+	h.f.mu.Lock()
+	h.f.armed, h.f.armedVersion = true, h.f.plan.Version
+	h.f.mu.Unlock()
 	return h.f.plan, nil
 }
-func (h helper) Disarm(ctx context.Context) error { h.f.record("Disarm"); return nil }
+func (h helper) Disarm(ctx context.Context) error {
+	h.f.record("Disarm")
+	h.f.mu.Lock()
+	defer h.f.mu.Unlock()
+	if h.f.disarmErr != nil {
+		return h.f.disarmErr
+	}
+	h.f.armed = false
+	return nil
+}
 
 type waiter struct{ f *fakeSystem }
 

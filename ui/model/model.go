@@ -29,10 +29,13 @@ const (
 	Restart
 	QuickRestart
 	PowerOff
+	// Disarm calls off a Quick Restart prepared earlier (the helper's
+	// Disarm): the next restart is a normal one.
+	Disarm
 )
 
 func (a Action) String() string {
-	return [...]string{"none", "cancel", "logout", "suspend", "hibernate", "restart", "quick-restart", "shutdown"}[a]
+	return [...]string{"none", "cancel", "logout", "suspend", "hibernate", "restart", "quick-restart", "shutdown", "disarm"}[a]
 }
 
 // ButtonID names the buttons, in the order they are laid out.
@@ -46,12 +49,16 @@ const (
 	BRestart // reads "Quick Restart" in quick state
 	BQuick   // the separate Quick Restart button (Config.QuickButton)
 	BPowerOff
+	// BDisarm is shown only while a Quick Restart is armed, beside the
+	// line that says so, not in the row of choices; it is last so that
+	// the others keep their places in the accessibility tree.
+	BDisarm
 	NButtons
 )
 
 // Name is the button's name in widget names and the trace.
 func (id ButtonID) Name() string {
-	return [...]string{"cancel", "logout", "suspend", "hibernate", "restart", "quick", "shutdown"}[id]
+	return [...]string{"cancel", "logout", "suspend", "hibernate", "restart", "quick", "shutdown", "disarm"}[id]
 }
 
 // GDK modifier bits (GdkModifierType), as the event state carries them.
@@ -89,6 +96,15 @@ type State struct {
 	// Reason is the translated sentence saying why Quick Restart is
 	// unavailable.
 	Reason string
+	// Boot is what the "What will boot" expander shows.
+	Boot Boot
+
+	// Armed: the helper says a Quick Restart is armed (prepared earlier:
+	// by this dialog before, rapidrebootctl or another session), so the
+	// next restart skips the firmware. ArmedVersion is its kernel's
+	// version, "" if not known.
+	Armed        bool
+	ArmedVersion string
 
 	Caps    session.Caps
 	Updates rebootreq.Status
@@ -148,6 +164,8 @@ func (s State) Buttons() []Button {
 	}
 	set(BQuick, G("_Quick Restart"), s.Config.QuickButton, s.Quick == Available)
 	set(BPowerOff, G("Shut _Down"), true, s.Caps.PowerOff != "no")
+	// TRANSLATORS: a button beside "A Quick Restart into Linux … is prepared"; it makes the next restart a normal one
+	set(BDisarm, G("Cancel Quic_k Restart"), s.Armed, true)
 	return b
 }
 
@@ -220,6 +238,8 @@ func (s State) Click(id ButtonID, state uint) Action {
 		a = PowerOff
 	case BQuick:
 		a = QuickRestart
+	case BDisarm:
+		a = Disarm
 	case BRestart:
 		now := s
 		now.Held = s.Config.HeldIn(state)

@@ -202,8 +202,11 @@ func TestEveryButtonHasAMnemonicAndNoTwoVisibleShareOne(t *testing.T) {
 		state(func(s *State) { s.Caps.Hibernate = "yes" }),
 		state(func(s *State) { s.Caps.Hibernate = "yes"; s.Held = true }),
 		state(func(s *State) { s.Caps.Hibernate = "yes"; s.Config.QuickButton = true }),
+		state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true }),
+		state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; s.Held = true }),
+		state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; s.Config.QuickButton = true }),
 	} {
-		seen := map[rune]string{}
+		seen := map[rune]string{Mnemonic(s.BootTitle()): s.BootTitle()}
 		for _, b := range s.Buttons() {
 			if !b.Visible {
 				continue

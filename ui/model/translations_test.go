@@ -39,8 +39,12 @@ func TestTranslatedButtonsKeepDistinctMnemonics(t *testing.T) {
 				state(func(s *State) { s.Caps.Hibernate = "yes" }),
 				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Held = true }),
 				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Config.QuickButton = true }),
+				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true }),
+				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; s.Held = true }),
+				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; s.Config.QuickButton = true }),
 			} {
-				seen := map[rune]string{}
+				// The expander's mnemonic is matched with the buttons'.
+				seen := map[rune]string{Mnemonic(s.BootTitle()): s.BootTitle()}
 				for _, b := range s.Buttons() {
 					if !b.Visible {
 						continue

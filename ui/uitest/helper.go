@@ -65,7 +65,10 @@ func NewHelperStandIn(conn *dbus.Conn, plan busapi.Plan) (*HelperStandIn, error)
 		return nil, err
 	}
 	props, err := prop.Export(conn, busapi.ObjectPath, prop.Map{
-		busapi.Interface: {busapi.PropArmed: {Value: false, Writable: false, Emit: prop.EmitTrue}},
+		busapi.Interface: {
+			busapi.PropArmed:        {Value: false, Writable: false, Emit: prop.EmitTrue},
+			busapi.PropArmedVersion: {Value: "", Writable: false, Emit: prop.EmitTrue},
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -79,8 +82,22 @@ func NewHelperStandIn(conn *dbus.Conn, plan busapi.Plan) (*HelperStandIn, error)
 }
 
 func (h *HelperStandIn) setArmed(v bool) {
+	version := ""
+	if v {
+		h.mu.Lock()
+		version = h.plan.Version
+		h.mu.Unlock()
+	}
+	// The version first, as the helper does: a reader told Armed=true
+	// then finds its kernel.
+	h.props.SetMust(busapi.Interface, busapi.PropArmedVersion, version)
 	h.props.SetMust(busapi.Interface, busapi.PropArmed, v)
 }
+
+// SetArmed arms or disarms the stand-in without a call, as a Quick
+// Restart prepared before the dialog opened (by rapidrebootctl arm, or
+// an earlier dialog) would; armed, ArmedVersion is the plan's version.
+func (h *HelperStandIn) SetArmed(v bool) { h.setArmed(v) }
 
 // Armed reports the stand-in's Armed property.
 func (h *HelperStandIn) Armed() bool {
