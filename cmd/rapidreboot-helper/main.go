@@ -119,11 +119,18 @@ func run(log *helper.Logger) error {
 		Warnings:     func() []string { return preflight.Warnings(env) },
 		Loaded:       func() (bool, error) { return kexec.Loaded(p.sys) },
 		ShuttingDown: func(ctx context.Context) bool { return shuttingDown(ctx, conn, li) },
-		ArmDir:       p.join(armstate.RunDir),
-		StateDir:     p.join(armstate.StateDir),
-		BootID:       bootID,
-		TTL:          *armTTL,
-		Log:          log,
+		DelayShutdown: func(ctx context.Context) (func(), error) {
+			f, err := li.Inhibit(ctx, "shutdown", helper.DelayWho, helper.DelayWhy, "delay")
+			if err != nil {
+				return nil, err
+			}
+			return func() { _ = f.Close() }, nil
+		},
+		ArmDir:   p.join(armstate.RunDir),
+		StateDir: p.join(armstate.StateDir),
+		BootID:   bootID,
+		TTL:      *armTTL,
+		Log:      log,
 	})
 	// Calls queue behind the restore, which runs only once the name is
 	// ours: a second helper that cannot own it touches nothing.
