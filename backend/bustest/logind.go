@@ -33,7 +33,8 @@ const (
 )
 
 // LogindStandIn stands in for systemd-logind's Manager on a private bus,
-// for the helper and the dialog alike: sessions, inhibitors, the Can*
+// for the helper and the dialog alike: sessions, inhibitors (listed as
+// set, and Inhibit calls recorded with their release, inhibit.go), the Can*
 // answers, the power methods a desktop calls (recorded as "Reboot(true)"
 // in Recorder), the helper's RebootWithFlags/Reboot (also recorded with
 // flags and caller uid in Reboots, and refused as logind refuses a root
@@ -46,7 +47,8 @@ type LogindStandIn struct {
 	can        map[string]string
 	sessions   []StandInSession
 	inhibitors []StandInInhibitor
-	reboots    []string // "RebootWithFlags(0x1) uid=0", "Reboot(false) uid=0"
+	reboots    []string         // "RebootWithFlags(0x1) uid=0", "Reboot(false) uid=0"
+	inhibits   []StandInInhibit // Inhibit calls (inhibit.go)
 	refuse     *dbus.Error
 	noFlags    bool // act as systemd < 248: no RebootWithFlags
 	// shutdownOnReboot makes an accepted Reboot, RebootWithFlags or
@@ -128,6 +130,7 @@ func (l *LogindStandIn) methods() map[string]any {
 			return StandInSessionPath, nil
 		},
 		"TerminateSession": func(id string) *dbus.Error { l.Record("TerminateSession(%s)", id); return nil },
+		"Inhibit":          l.inhibit,
 		"RebootWithFlags": func(sender dbus.Sender, flags uint64) *dbus.Error {
 			l.mu.Lock()
 			if l.noFlags {

@@ -87,6 +87,10 @@ type Config struct {
 	// ShuttingDown asks whether the system is shutting down, beyond the
 	// PrepareForShutdown signal the helper watches itself (optional).
 	ShuttingDown func(ctx context.Context) bool
+	// DelayShutdown takes logind's "delay" inhibitor on shutdown and
+	// returns its release; held from the start of a load until the arm
+	// is written or abandoned (delay.go; optional).
+	DelayShutdown func(ctx context.Context) (release func(), err error)
 
 	ArmDir   string // armstate.RunDir
 	StateDir string // armstate.StateDir
@@ -555,6 +559,8 @@ func (h *Helper) doArm(gen uint64, uid uint32) (busapi.Plan, error) {
 	if h.cancelled(gen) {
 		return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.LoadFailed, "cancelled", errCancelled))
 	}
+	// A restart asked while this runs waits for the arm (delay.go).
+	defer h.holdShutdown()()
 	cur := h.current()
 	st, prep, err := h.mech.Arm(ctx, cur, arming.Request{
 		UID:       uid,

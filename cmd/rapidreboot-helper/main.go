@@ -125,6 +125,13 @@ func run(log *helper.Logger) error {
 		BootID:       bootID,
 		TTL:          *armTTL,
 		Log:          log,
+		DelayShutdown: func(ctx context.Context) (func(), error) {
+			f, err := li.Inhibit(ctx, "shutdown", helper.DelayWho, helper.DelayWhy, "delay")
+			if err != nil {
+				return nil, err
+			}
+			return func() { _ = f.Close() }, nil
+		},
 	})
 	// Calls queue behind the restore, which runs only once the name is
 	// ours: a second helper that cannot own it touches nothing.

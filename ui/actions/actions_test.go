@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,8 +16,24 @@ import (
 	"github.com/rapidreboot/rapidreboot/ui/model"
 )
 
-// log is the order of calls across the fakes.
-type log struct{ calls []string }
+// log is the order of calls across the fakes, which the overlapped Quick
+// Restart makes from more than one goroutine.
+type log struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (l *log) add(c string) {
+	l.mu.Lock()
+	l.calls = append(l.calls, c)
+	l.mu.Unlock()
+}
+
+func (l *log) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.calls...)
+}
 
 type fakeHelper struct {
 	*log
@@ -24,26 +41,32 @@ type fakeHelper struct {
 }
 
 func (h *fakeHelper) Arm(ctx context.Context, interactive bool) (busapi.Plan, error) {
-	h.calls = append(h.calls, "Arm")
+	h.add("Arm")
 	if !interactive {
-		h.calls = append(h.calls, "(not interactive!)")
+		h.add("(not interactive!)")
 	}
 	return busapi.Plan{Available: h.armErr == nil}, h.armErr
 }
 
 func (h *fakeHelper) Disarm(ctx context.Context) error {
-	h.calls = append(h.calls, "Disarm")
+	h.add("Disarm")
 	return h.disarmErr
 }
 
 type fakeManager struct {
 	*log
-	err error
+	err  error
+	name string // "" is "fake"; "logind" has no end-session phase
 }
 
-func (m *fakeManager) Name() string { return "fake" }
+func (m *fakeManager) Name() string {
+	if m.name == "" {
+		return "fake"
+	}
+	return m.name
+}
 func (m *fakeManager) Do(ctx context.Context, a session.Action) error {
-	m.calls = append(m.calls, "SM."+a.String())
+	m.add("SM." + a.String())
 	return m.err
 }
 
@@ -53,7 +76,7 @@ type fakeWaiter struct {
 }
 
 func (w *fakeWaiter) Wait(ctx context.Context, grace time.Duration) session.Outcome {
-	w.calls = append(w.calls, "Wait")
+	w.add("Wait")
 	return w.o
 }
 func (w *fakeWaiter) Close() {}
@@ -79,7 +102,7 @@ func TestRun(t *testing.T) {
 			[]string{"Disarm", "SM.reboot"}, true, ""},
 		{"a normal restart refuses when it cannot disarm a loaded kernel", model.Restart, nil, errors.New("bus gone"), nil, 0, true,
 			[]string{"Disarm"}, false, "Cannot make sure the next restart is a normal one: bus gone"},
-		{"Quick Restart arms, then asks the session manager, then waits", model.QuickRestart, nil, nil, nil, session.Proceeding, false,
+		{"Quick Restart through logind alone arms, then asks logind, then waits", model.QuickRestart, nil, nil, nil, session.Proceeding, false,
 			[]string{"Arm", "SM.reboot", "Wait"}, true, ""},
 		{"Quick Restart refused by the helper says why and asks nothing else", model.QuickRestart, refused, nil, nil, 0, false,
 			[]string{"Arm"}, false, "Quick Restart is not possible: Software is being installed or removed (apt). Wait until it has finished."},
@@ -104,15 +127,17 @@ func TestRun(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			l := &log{}
 			r := &Runner{
-				Helper:      &fakeHelper{log: l, armErr: tc.armErr, disarmErr: tc.disarmErr},
-				Manager:     &fakeManager{log: l, err: tc.smErr},
+				Helper: &fakeHelper{log: l, armErr: tc.armErr, disarmErr: tc.disarmErr},
+				// logind: the Quick Restart rows here are the in-order flow
+				// (quick_test.go has the overlapped one).
+				Manager:     &fakeManager{log: l, err: tc.smErr, name: "logind"},
 				Watch:       func() (Waiter, error) { return &fakeWaiter{log: l, o: tc.outcome}, nil },
 				Grace:       time.Second,
 				KexecLoaded: func() (bool, error) { return tc.loaded, nil },
 			}
 			res := r.Run(context.Background(), tc.action)
-			if !reflect.DeepEqual(l.calls, tc.calls) {
-				t.Errorf("calls %q, want %q", l.calls, tc.calls)
+			if got := l.all(); !reflect.DeepEqual(got, tc.calls) {
+				t.Errorf("calls %q, want %q", got, tc.calls)
 			}
 			if res.Done != tc.done || res.Message != tc.msg {
 				t.Errorf("result %+v, want done=%v msg=%q", res, tc.done, tc.msg)
