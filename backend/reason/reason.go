@@ -41,6 +41,7 @@ const (
 	PackageManager  Code = "package-manager"   // dpkg frontend lock held
 	Inhibited       Code = "inhibited"         // a logind block inhibitor on shutdown
 	LastKexecFailed Code = "last-kexec-failed" // an earlier kexec boot never came up
+	ColdReboot      Code = "cold-reboot"       // the user asked that the next restart be a normal one
 	Exitrd          Code = "exitrd"            // dracut shutdown initramfs would be skipped
 	ImageFormat     Code = "image-format"      // ENOEXEC: kernel cannot load this image
 	NoMemory        Code = "no-memory"         // ENOMEM
@@ -80,6 +81,7 @@ var sentences = map[Code]string{
 	PackageManager:         N_("Software is being installed or removed (%s). Wait until it has finished."),
 	Inhibited:              N_("Restarting is blocked by %s."),
 	LastKexecFailed:        N_("The last Quick Restart did not come up, so Quick Restart is switched off until a normal restart succeeds."),
+	ColdReboot:             N_("You asked for the next restart to be a normal one, so Quick Restart is not offered until then."),
 	Exitrd:                 N_("This system needs its shutdown initramfs to finish a restart (root on complex storage), which a Quick Restart would skip."),
 	ImageFormat:            N_("The kernel cannot load this kernel image (unsupported format)."),
 	NoMemory:               N_("There is not enough free memory to load the new kernel."),
