@@ -63,10 +63,12 @@ const standInsConf = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus 
   <policy user="root">
     <allow own="org.freedesktop.PolicyKit1"/>
     <allow own="org.freedesktop.login1"/>
+    <allow own="org.freedesktop.systemd1"/>
   </policy>
   <policy context="default">
     <allow send_destination="org.freedesktop.PolicyKit1"/>
     <allow send_destination="org.freedesktop.login1"/>
+    <allow send_destination="org.freedesktop.systemd1"/>
   </policy>
 </busconfig>
 `

@@ -37,6 +37,7 @@ type LogindStandIn struct {
 	reboots    []string // "RebootWithFlags(0x1) uid=0", "Reboot(false) uid=0"
 	rebootErr  *dbus.Error
 	noFlags    bool // act as systemd < 248: no RebootWithFlags
+	noSoft     bool // act as systemd < 254: SD_LOGIND_SOFT_REBOOT unknown
 	emitOnBoot bool
 	conn       *dbus.Conn
 	props      *prop.Properties
@@ -102,6 +103,12 @@ func (l *LogindStandIn) methods() map[string]any {
 			if l.noFlags {
 				l.mu.Unlock()
 				return dbus.NewError("org.freedesktop.DBus.Error.UnknownMethod", []any{"Unknown method RebootWithFlags (logind stand-in acting as systemd < 248)"})
+			}
+			if l.noSoft && flags&0x04 != 0 {
+				l.mu.Unlock()
+				// logind-dbus.c (systemd 252): flags outside
+				// SD_LOGIND_SHUTDOWN_AND_SLEEP_FLAGS_PUBLIC.
+				return dbus.NewError("org.freedesktop.DBus.Error.InvalidArgs", []any{"Invalid flags parameter"})
 			}
 			l.mu.Unlock()
 			return l.reboot(sender, fmt.Sprintf("RebootWithFlags(%#x)", flags), flags&0x01 != 0)
@@ -179,6 +186,14 @@ func (l *LogindStandIn) RefuseReboot(err *dbus.Error) {
 func (l *LogindStandIn) WithoutFlags() {
 	l.mu.Lock()
 	l.noFlags = true
+	l.mu.Unlock()
+}
+
+// WithoutSoftReboot makes the stand-in refuse SD_LOGIND_SOFT_REBOOT
+// (0x04) as systemd 252's logind does, with InvalidArgs.
+func (l *LogindStandIn) WithoutSoftReboot() {
+	l.mu.Lock()
+	l.noSoft = true
 	l.mu.Unlock()
 }
 
