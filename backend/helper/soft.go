@@ -126,18 +126,20 @@ type share[T any] struct {
 }
 
 type shareFlight[T any] struct {
-	done chan struct{}
-	v    T
+	done    chan struct{}
+	v       T
+	waiters int // callers sharing it (tests look)
 }
 
 func (s *share[T]) do(compute func() T) T {
 	s.mu.Lock()
 	if f := s.next; f != nil {
+		f.waiters++
 		s.mu.Unlock()
 		<-f.done
 		return f.v
 	}
-	f := &shareFlight[T]{done: make(chan struct{})}
+	f := &shareFlight[T]{done: make(chan struct{}), waiters: 1}
 	s.next = f
 	prev := s.running
 	s.mu.Unlock()

@@ -30,7 +30,7 @@ func TestShareRunsOneComputationForConcurrentCallers(t *testing.T) {
 	waitFor(t, "the callers to queue", func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.next != nil
+		return s.next != nil && s.next.waiters == len(results)
 	})
 	close(release)
 	wg.Wait()
