@@ -14,6 +14,7 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
+	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
@@ -133,8 +134,8 @@ func runShell(t *testing.T, lang, localeDir string) {
 		"2": func() { li.SetInhibitors() },
 		// The end-session dialog is open: the click armed the helper.
 		"3": func() {
-			if !armed() || !bustest.KexecLoaded(helperRoot) {
-				t.Errorf("after Shift+click: armed %v, kernel loaded %v; want both", armed(), bustest.KexecLoaded(helperRoot))
+			if !armed() || !kexectest.LoadedIn(helperRoot) {
+				t.Errorf("after Shift+click: armed %v, kernel loaded %v; want both", armed(), kexectest.LoadedIn(helperRoot))
 			}
 		},
 		// Cancelled in GNOME's dialog: disarmed and unloaded.
@@ -143,8 +144,8 @@ func runShell(t *testing.T, lang, localeDir string) {
 			for armed() && time.Now().Before(deadline) {
 				time.Sleep(100 * time.Millisecond)
 			}
-			if armed() || bustest.KexecLoaded(helperRoot) {
-				t.Errorf("after Cancel: armed %v, kernel loaded %v; want neither", armed(), bustest.KexecLoaded(helperRoot))
+			if armed() || kexectest.LoadedIn(helperRoot) {
+				t.Errorf("after Cancel: armed %v, kernel loaded %v; want neither", armed(), kexectest.LoadedIn(helperRoot))
 			}
 		},
 		"6": func() {
@@ -158,8 +159,8 @@ func runShell(t *testing.T, lang, localeDir string) {
 			for armed() && time.Now().Before(deadline) {
 				time.Sleep(100 * time.Millisecond)
 			}
-			if armed() || bustest.KexecLoaded(helperRoot) {
-				t.Errorf("after the boot menu was asked for: armed %v, kernel loaded %v; want neither", armed(), bustest.KexecLoaded(helperRoot))
+			if armed() || kexectest.LoadedIn(helperRoot) {
+				t.Errorf("after the boot menu was asked for: armed %v, kernel loaded %v; want neither", armed(), kexectest.LoadedIn(helperRoot))
 			}
 		},
 		"8": func() {
@@ -173,15 +174,15 @@ func runShell(t *testing.T, lang, localeDir string) {
 			for armed() && time.Now().Before(deadline) {
 				time.Sleep(100 * time.Millisecond)
 			}
-			if armed() || bustest.KexecLoaded(helperRoot) {
-				t.Errorf("after SessionRunning: armed %v, kernel loaded %v; want neither", armed(), bustest.KexecLoaded(helperRoot))
+			if armed() || kexectest.LoadedIn(helperRoot) {
+				t.Errorf("after SessionRunning: armed %v, kernel loaded %v; want neither", armed(), kexectest.LoadedIn(helperRoot))
 			}
 		},
 		// Confirmed: the arm stays for the reboot that gnome-session asks.
 		"5": func() {
 			time.Sleep(time.Second)
-			if !armed() || !bustest.KexecLoaded(helperRoot) {
-				t.Errorf("after the dialog's Restart: armed %v, kernel loaded %v; want both", armed(), bustest.KexecLoaded(helperRoot))
+			if !armed() || !kexectest.LoadedIn(helperRoot) {
+				t.Errorf("after the dialog's Restart: armed %v, kernel loaded %v; want both", armed(), kexectest.LoadedIn(helperRoot))
 			}
 		},
 	}
@@ -221,7 +222,7 @@ loop:
 	if r := li.Reboots(); len(r) != 0 {
 		t.Errorf("logind stand-in was asked to reboot: %v (only gnome-session may ask, after the dialog)", r)
 	}
-	calls, _ := bustest.ReadKexecCalls(helperRoot)
+	calls, _ := kexectest.ReadCalls(helperRoot)
 	t.Logf("helper's kexec calls: loads %d, unloads %d; whole run %.1f s; screenshots in %s",
-		bustest.CountOp(calls, bustest.OpLoad), bustest.CountOp(calls, bustest.OpUnload), time.Since(start).Seconds(), out)
+		kexectest.CountOp(calls, kexectest.OpLoad), kexectest.CountOp(calls, kexectest.OpUnload), time.Since(start).Seconds(), out)
 }

@@ -51,6 +51,7 @@ type LogindStandIn struct {
 	inhibits   []StandInInhibit // Inhibit calls (inhibit.go)
 	refuse     *dbus.Error
 	noFlags    bool // act as systemd < 248: no RebootWithFlags
+	noSoft     bool // act as systemd < 254: SD_LOGIND_SOFT_REBOOT unknown
 	// shutdownOnReboot makes an accepted Reboot, RebootWithFlags or
 	// PowerOff emit PrepareForShutdown(true), as logind does when it
 	// proceeds.
@@ -136,6 +137,12 @@ func (l *LogindStandIn) methods() map[string]any {
 			if l.noFlags {
 				l.mu.Unlock()
 				return dbus.NewError("org.freedesktop.DBus.Error.UnknownMethod", []any{"Unknown method RebootWithFlags (logind stand-in acting as systemd < 248)"})
+			}
+			if l.noSoft && flags&0x04 != 0 {
+				l.mu.Unlock()
+				// logind-dbus.c (systemd 252): flags outside
+				// SD_LOGIND_SHUTDOWN_AND_SLEEP_FLAGS_PUBLIC.
+				return dbus.NewError("org.freedesktop.DBus.Error.InvalidArgs", []any{"Invalid flags parameter"})
 			}
 			l.mu.Unlock()
 			l.Record("RebootWithFlags(%#x)", flags)
@@ -254,6 +261,14 @@ func (l *LogindStandIn) SetShutdownOnReboot(v bool) {
 func (l *LogindStandIn) WithoutFlags() {
 	l.mu.Lock()
 	l.noFlags = true
+	l.mu.Unlock()
+}
+
+// WithoutSoftReboot makes the stand-in refuse SD_LOGIND_SOFT_REBOOT
+// (0x04) as systemd 252's logind does, with InvalidArgs.
+func (l *LogindStandIn) WithoutSoftReboot() {
+	l.mu.Lock()
+	l.noSoft = true
 	l.mu.Unlock()
 }
 

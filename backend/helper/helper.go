@@ -36,6 +36,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/restartkind"
 )
 
 // Authorizer asks polkit; polkit.Authority is the real one.
@@ -99,6 +100,16 @@ type Config struct {
 
 	Log *Logger
 	Now func() time.Time // time.Now when nil
+
+	// Issue 16 (soft.go). SoftProbe says whether the running systemd can
+	// soft-reboot: nil error means yes; the string is its version
+	// (softreboot.Probe). Gather reads the pending changes
+	// (restartkind.Gather of "/"). DebianColdFlag is kexec-tools'
+	// /no-kexec-reboot, honoured like the coldreboot flag. All optional:
+	// nil or "" means no soft restart, nothing pending, no Debian flag.
+	SoftProbe      func(ctx context.Context) (string, error)
+	Gather         func() restartkind.Gathered
+	DebianColdFlag string
 }
 
 // Helper is the mechanism. Make it with New.
@@ -122,7 +133,8 @@ type Helper struct {
 	shutdown   bool // PrepareForShutdown(true) seen
 	restarting bool // our own reboot was asked for
 
-	plans planShare // GetPlan's computations, shared
+	plans   planShare            // GetPlan's computations, shared
+	advices share[busapi.Advice] // GetAdvice's, shared (soft.go)
 
 	saved savedCache // GetTimeSaved's, one at a time
 
@@ -159,6 +171,7 @@ func New(cfg Config) *Helper {
 	if cfg.Log == nil {
 		cfg.Log = DiscardLogger()
 	}
+	cfg.Preflight = coldPreflight(cfg.ArmDir, cfg.DebianColdFlag, cfg.Preflight)
 	h := &Helper{cfg: cfg}
 	h.mech = arming.New(arming.Config{
 		Loader:          cfg.Loader,

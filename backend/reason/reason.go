@@ -43,6 +43,8 @@ const (
 	PackageManager  Code = "package-manager"   // dpkg frontend lock held
 	Inhibited       Code = "inhibited"         // a logind block inhibitor on shutdown
 	LastKexecFailed Code = "last-kexec-failed" // an earlier kexec boot never came up
+	ColdReboot      Code = "cold-reboot"       // the user asked that the next restart be a normal one
+	SoftUnavailable Code = "soft-unavailable"  // the running systemd cannot soft-reboot
 	Exitrd          Code = "exitrd"            // dracut shutdown initramfs would be skipped
 	ImageFormat     Code = "image-format"      // ENOEXEC: kernel cannot load this image
 	NoMemory        Code = "no-memory"         // ENOMEM
@@ -65,6 +67,7 @@ var codes = []Code{
 	NoKexec, KexecDisabled, Lockdown, Container, PackageManager, Inhibited,
 	LastKexecFailed, Exitrd, ImageFormat, NoMemory, ImageTooBig, LoadFailed,
 	NotAuthorized, RestartNotAllowed, AuthenticationRequired, NotRoot, Internal,
+	ColdReboot, SoftUnavailable,
 }
 
 // N_ marks a string for xgettext without translating it here.
@@ -92,6 +95,8 @@ var sentences = map[Code]string{
 	PackageManager:         N_("Software is being installed or removed (%s). Wait until it has finished."),
 	Inhibited:              N_("Restarting is blocked by %s."),
 	LastKexecFailed:        N_("The last Quick Restart did not come up, so Quick Restart is switched off until a normal restart succeeds."),
+	ColdReboot:             N_("You asked for the next restart to be a normal one, so Quick Restart is not offered until then."),
+	SoftUnavailable:        N_("Restarting only the programs needs systemd 254 or newer (this system has %s)."),
 	Exitrd:                 N_("This system needs its shutdown initramfs to finish a restart (root on complex storage), which a Quick Restart would skip."),
 	ImageFormat:            N_("The kernel cannot load this kernel image (unsupported format)."),
 	NoMemory:               N_("There is not enough free memory to load the new kernel."),

@@ -28,12 +28,15 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bussignal"
+	"github.com/rapidreboot/rapidreboot/backend/coldreboot"
 	"github.com/rapidreboot/rapidreboot/backend/helper"
 	"github.com/rapidreboot/rapidreboot/backend/host"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 	"github.com/rapidreboot/rapidreboot/backend/polkit"
 	"github.com/rapidreboot/rapidreboot/backend/preflight"
+	"github.com/rapidreboot/rapidreboot/backend/restartkind"
+	"github.com/rapidreboot/rapidreboot/backend/softreboot"
 	"github.com/rapidreboot/rapidreboot/backend/version"
 )
 
@@ -132,6 +135,10 @@ func run(log *helper.Logger) error {
 			}
 			return func() { _ = f.Close() }, nil
 		},
+		// Issue 16: advice, soft restart, coldreboot.
+		SoftProbe:      func(ctx context.Context) (string, error) { return softreboot.Probe(ctx, conn) },
+		Gather:         func() restartkind.Gathered { return restartkind.Gather(p.root, time.Now()) },
+		DebianColdFlag: p.join(coldreboot.DebianFile),
 	})
 	// Calls queue behind the restore, which runs only once the name is
 	// ours: a second helper that cannot own it touches nothing.

@@ -42,6 +42,7 @@ type status struct {
 	Reason    reason.Code    `json:"reason,omitempty"`
 	Message   string         `json:"message,omitempty"`
 	Plan      *bootplan.Plan `json:"plan,omitempty"`
+	Advice    *adviceStatus  `json:"advice,omitempty"` // issue 16, status_advice.go
 }
 
 // inProcess reports whether the command runs without the helper: with

@@ -15,7 +15,7 @@ import (
 func init() {
 	commands["restart"] = command{
 		run:  runRestart,
-		help: i18n.N_("restart now, cleanly; with --quick straight into the planned kernel"),
+		help: i18n.N_("restart now, cleanly; with --quick straight into the planned kernel; with --soft only the programs, where systemd can"),
 	}
 }
 
@@ -28,11 +28,18 @@ func runRestart(ctx *cliContext, args []string) error {
 	fs := flag.NewFlagSet("restart", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	quick := fs.Bool("quick", false, "")
+	soft := fs.Bool("soft", false, "")
 	if err := fs.Parse(args); err != nil {
 		return usagef("restart: %v", err)
 	}
 	if fs.NArg() > 0 {
-		return &usageError{i18n.G("restart takes no arguments but --quick")}
+		return &usageError{i18n.G("restart takes no arguments but --quick or --soft")}
+	}
+	if *soft {
+		if *quick {
+			return &usageError{i18n.G("restart: --quick and --soft exclude each other")}
+		}
+		return restartSoft(ctx)
 	}
 	local, err := inProcess(ctx)
 	if err != nil {

@@ -47,6 +47,9 @@ func runStatus(ctx *cliContext, args []string) error {
 			return helperErr(err)
 		}
 		st = statusOf(armed, p)
+		if st.Advice, err = getAdvice(cctx, c); err != nil {
+			return err
+		}
 	}
 	if ctx.JSON {
 		return writeStatusJSON(ctx, local, st)
@@ -69,6 +72,7 @@ func printStatus(ctx *cliContext, st status) {
 	} else {
 		fmt.Fprintf(w, "%-9s %s: %s\n", i18n.G("Possible:"), yes(false), st.Message)
 	}
+	printAdvice(ctx, st.Advice)
 	if st.Plan != nil {
 		printPlan(ctx, st.Plan)
 	}

@@ -59,6 +59,8 @@ export const REASONS = {
     'authentication-required': N_('Authentication is required to restart this computer.'),
     'not-root': N_('This needs to be run as root.'),
     'internal': N_('An internal error occurred: %s.'),
+    'cold-reboot': N_('You asked for the next restart to be a normal one, so Quick Restart is not offered until then.'),
+    'soft-unavailable': N_('Restarting only the programs needs systemd 254 or newer (this system has %s).'),
     'nvidia-driver': N_('The NVIDIA graphics driver is loaded: after a Quick Restart the screen may stay black. A normal Restart is the safe choice.'),
     'unified-kernel-image': N_('The kernel %s is a unified kernel image, which Quick Restart cannot start. Use a normal Restart.'),
 };

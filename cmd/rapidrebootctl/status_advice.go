@@ -1,0 +1,87 @@
+package main
+
+// Issue 16: the recommendation in `rapidrebootctl status`, kept apart from
+// status.go so that other changes to status merge easily.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/i18n"
+	"github.com/rapidreboot/rapidreboot/backend/restartkind"
+)
+
+// adviceStatus is status's "advice" object in --json.
+type adviceStatus struct {
+	Kind           restartkind.Kind `json:"recommended"`
+	Code           restartkind.Code `json:"code"`
+	Detail         string           `json:"detail,omitempty"`
+	Why            string           `json:"why,omitempty"`
+	QuickOffered   bool             `json:"quick_offered"`
+	SoftAvailable  bool             `json:"soft_available"`
+	ColdReboot     bool             `json:"coldreboot"`
+	SystemdVersion string           `json:"systemd_version,omitempty"`
+}
+
+// getAdvice asks the helper; a helper from before issue 16 has no
+// GetAdvice (UnknownMethod): no advice, no error.
+func getAdvice(ctx context.Context, c *busapi.Client) (*adviceStatus, error) {
+	a, err := c.GetAdvice(ctx)
+	if err != nil {
+		var ce *busapi.CallError
+		if errors.As(err, &ce) && ce.Name == "org.freedesktop.DBus.Error.UnknownMethod" {
+			return nil, nil
+		}
+		var de dbus.Error
+		if errors.As(err, &de) && de.Name == "org.freedesktop.DBus.Error.UnknownMethod" {
+			return nil, nil
+		}
+		return nil, helperErr(err)
+	}
+	return &adviceStatus{
+		Kind: a.Kind, Code: a.Code, Detail: a.Detail, Why: a.Why(i18n.G),
+		QuickOffered: a.QuickOffered, SoftAvailable: a.SoftAvailable,
+		ColdReboot: a.ColdReboot, SystemdVersion: a.SystemdVersion,
+	}, nil
+}
+
+// kindLabel names a kind of restart for the status lines.
+func kindLabel(k restartkind.Kind) string {
+	switch k {
+	case restartkind.Quick:
+		return i18n.G("Quick Restart")
+	case restartkind.Soft:
+		return i18n.G("Soft Restart (the kernel keeps running)")
+	}
+	return i18n.G("Restart")
+}
+
+// printAdvice prints the advice's lines after status's own.
+func printAdvice(ctx *cliContext, a *adviceStatus) {
+	if a == nil {
+		return
+	}
+	w := ctx.Stdout
+	yes := func(b bool) string {
+		if b {
+			return i18n.G("yes")
+		}
+		return i18n.G("no")
+	}
+	fmt.Fprintf(w, "%s %s\n", i18n.G("Recommended:"), kindLabel(a.Kind))
+	if a.Why != "" {
+		fmt.Fprintf(w, "%s %s\n", i18n.G("Why:"), a.Why)
+	}
+	fmt.Fprintf(w, "%s %s\n", i18n.G("Next restart normal (coldreboot):"), yes(a.ColdReboot))
+	if a.SoftAvailable {
+		fmt.Fprintf(w, "%s %s\n", i18n.G("Soft restart possible:"), yes(true))
+	} else if a.SystemdVersion != "" {
+		fmt.Fprintf(w, "%s %s (systemd %s)\n", i18n.G("Soft restart possible:"), yes(false), a.SystemdVersion)
+	} else {
+		fmt.Fprintf(w, "%s %s\n", i18n.G("Soft restart possible:"), yes(false))
+	}
+}
