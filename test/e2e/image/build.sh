@@ -313,7 +313,15 @@ stamp configure
 
 for m in dev/pts dev proc sys; do umount "$mnt/$m"; done
 umount "$mnt"
-partx -d "$loop"
+# A partition can stay busy for a moment after its unmount (seen once:
+# "partx: /dev/loop0: error deleting partition 2"): try again before
+# failing the build.
+n=0
+until partx -d "$loop" 2>>"$work/build.log"; do
+	n=$((n + 1))
+	[ "$n" -lt 10 ] || die "partx -d $loop failed 10 times (see $work/build.log)"
+	sleep 1
+done
 losetup -d "$loop"
 loop=""
 
