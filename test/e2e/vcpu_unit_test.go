@@ -2,10 +2,10 @@ package e2e
 
 import "testing"
 
-// TestUnitTCGShapePerRelease: Debian 13 runs its two vCPUs round-robin in
-// one host thread (its 6.12 fails under multi-threaded TCG, vcpu.go);
-// Debian 12 keeps multi-threaded TCG; the variables override, and bad
-// values are an error, not a silent default.
+// TestUnitTCGShapePerRelease: Debian 13 runs one vCPU (its 6.12 fails
+// with two under multi-threaded TCG, vcpu.go); Debian 12 keeps two on
+// multi-threaded TCG; the variables override, and bad values are an
+// error, not a silent default.
 func TestUnitTCGShapePerRelease(t *testing.T) {
 	for _, c := range []struct {
 		release, smp, thread string
@@ -13,8 +13,8 @@ func TestUnitTCGShapePerRelease(t *testing.T) {
 		err                  bool
 	}{
 		{release: "bookworm", want: Shape{2, "multi"}},
-		{release: "trixie", want: Shape{2, "single"}},
-		{release: "trixie", smp: "1", thread: "multi", want: Shape{1, "multi"}},
+		{release: "trixie", want: Shape{1, "multi"}},
+		{release: "trixie", smp: "2", thread: "single", want: Shape{2, "single"}},
 		{release: "bookworm", thread: "single", want: Shape{2, "single"}},
 		{release: "trixie", smp: "0", err: true},
 		{release: "trixie", smp: "two", err: true},
