@@ -28,10 +28,10 @@ func (s Shape) String() string {
 // (text_poke_bp's int3 seen by the other vCPU through a stale
 // translation). With one vCPU neither can happen, so Debian 13 gets one.
 // Two vCPUs round-robin in one host thread (thread=single) avoid both too,
-// but were 2.4x slower in the same kexec (127.6 s against 52.0 s): a vCPU
-// that waits for the other's answer to an IPI (text patching, TLB
-// shootdowns, kexec stopping the other CPU) spins until its time slice
-// ends. image/build.sh's first boot (update-grub, then power off; once per
+// but were 2.4x slower in the same kexec (127.6 s against 52.0 s, on a
+// host loaded by other work); likely, not traced: a vCPU that waits for
+// the other's answer to an IPI (text patching, TLB shootdowns, kexec
+// stopping the other CPU) spins until its time slice ends. image/build.sh's first boot (update-grub, then power off; once per
 // image) uses that round-robin shape: steady, and its speed matters little.
 //
 // RAPIDREBOOT_E2E_SMP and RAPIDREBOOT_E2E_TCG_THREAD override it (to
