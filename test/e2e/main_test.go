@@ -198,7 +198,12 @@ func writeFigures() {
 	fmt.Print("\n", b.String())
 	path := os.Getenv("RAPIDREBOOT_E2E_FIGURES")
 	if path == "" {
-		path = filepath.Join(suite.repo, "build", "e2e-figures.txt")
+		// One file per release: make check runs both, Debian 12 last.
+		name := "e2e-figures.txt"
+		if suite.release == "trixie" {
+			name = "e2e-figures-13.txt"
+		}
+		path = filepath.Join(suite.repo, "build", name)
 	}
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
