@@ -2,25 +2,28 @@
 # docs/e2e.md). Owner: the e2e area.
 #
 #   make test-e2e     image (cached), the product installed from its .deb,
-#                     scenarios, attack-list V rows, figures table (in check)
-#                     in the Debian 12 guest
-#   make test-e2e-13  the same in the Debian 13 guest (E2E_SUITE=trixie; every
-#                     target below takes E2E_SUITE too)
+#                     scenarios, attack-list V rows, figures table in the
+#                     guest of E2E_SUITE (default bookworm = Debian 12)
+#   make test-e2e-13  the whole suite in the Debian 13 guest (in check)
+#   make test-e2e-12-check  Debian 12 as the oldstable check: the restart
+#                     scenarios and the hook's rows (E2E_12_CHECK, in check)
 #   make soak         20 Quick Restarts in a row (scenario 6, row 50)
 #   make e2e-figures  the figures with 5 restarts of each kind
 #   make e2e-image    build (or find) the cached guest image only
+#   every target takes E2E_SUITE=bookworm|trixie
 #
-# Figures: build/e2e-figures.txt. Guest console logs are kept with
+# Figures: build/e2e-figures.txt (Debian 13: e2e-figures-13.txt). Guest console logs are kept with
 # E2E_KEEP=1 (the run directory is printed). The first run builds the image
 # (about 6 minutes); later runs reuse ~/.cache/rapidreboot/e2e/<key>/.
 
 # The image is built (or found) before the tests start, so the bound covers
-# the tests alone and fails cleanly instead of hanging CI. The tests take
-# 21-25 min (firmware reboots ~35-45 s since the harness flushes TCG's
-# translation cache whenever a kernel ends, docs/e2e.md "The slow phases,
-# found" and "Flushing the translation cache"); the bound
-# leaves room: cold builds (~17 min) plus 60 min stay inside CI's 90.
-E2E_TIMEOUT ?= 60m
+# the tests alone and fails cleanly instead of hanging CI. Debian 12's whole
+# suite takes 21-28 min (firmware reboots ~35-45 s since the harness
+# flushes TCG's translation cache whenever a kernel ends, docs/e2e.md
+# "Flushing the translation cache"); Debian 13's, on one vCPU, 1.5-2 times
+# as long (estimated 50-65 min on a shared 2-core machine): the bound
+# leaves it room.
+E2E_TIMEOUT ?= 75m
 E2E_RUN     ?=
 # The guest's release: bookworm (Debian 12) or trixie (Debian 13).
 E2E_SUITE   ?= bookworm
@@ -42,9 +45,11 @@ E2E_PRODUCT := deb build-test-dialog
 
 # scripts/check-summary counts the guest tests for check's last line;
 # TestUnit* need no guest and TestShell is a developer's tool.
+# The area check's last line counts: guest (Debian 12) or guest13.
+E2E_AREA = $(if $(filter trixie,$(E2E_SUITE)),guest13,guest)
 test-e2e: $(E2E_PRODUCT)
 	$(E2E_IMAGE) >/dev/null
-	scripts/check-summary run guest --ignore '^(TestUnit|TestShell$$)' -- env $(E2E_GOTEST) $(if $(E2E_RUN),-run '$(E2E_RUN)')
+	scripts/check-summary run $(E2E_AREA) --ignore '^(TestUnit|TestShell$$)' -- env $(E2E_GOTEST) $(if $(E2E_RUN),-run '$(E2E_RUN)')
 
 soak: $(E2E_PRODUCT)
 	$(E2E_IMAGE) >/dev/null
@@ -57,15 +62,25 @@ e2e-figures: $(E2E_PRODUCT)
 e2e-image:
 	$(E2E_IMAGE)
 
-# Debian 13 (trixie): the whole suite by hand (test-e2e-13), or the part
-# that has passed there (test-e2e-13-check). Not in make check yet: its
-# 6.12 kernel failed twice in about 20 boots under QEMU 7.2's TCG (an early
-# hang, an int3 oops on code the kernel had just patched; docs/e2e.md), and
-# a suite that fails one run in five would block every landing.
+# Debian 13 (trixie, stable) runs the whole suite in make check; Debian 12
+# (bookworm, oldstable) the restart scenarios and the hook's rows
+# (E2E_12_CHECK). Both in full do not fit CI's budget on 2 cores. Debian
+# 13's guest runs one vCPU: its 6.12 failed three times in about 25 boots
+# with two under multi-threaded TCG (an early RCU-stall hang, an int3 oops
+# on code the kernel had just patched back; test/e2e/vcpu.go, docs/e2e.md
+# "Debian 13 under TCG").
+# E2E_13_CHECK: the part of the Debian 13 suite that ran before the whole
+# did (kept for a quick look by hand).
+E2E_12_CHECK := ^(TestHarness.*|TestProductIsInstalledAndOffersAPlan|TestScenario1And5Row41.*|TestScenario2DialogShiftClickQuickRestart|TestScenario3Row38.*|TestRow34And36.*|TestRow39HelperKilledWhileArmed|TestRow29.*|TestRow28.*|TestRow42.*|TestUnitsHardened.*|TestHook.*)$$
 E2E_13_CHECK := ^(TestHarness.*|TestProductIsInstalledAndOffersAPlan|TestScenario1And5Row41.*|TestScenario2DialogShiftClickQuickRestart|TestScenario3Row38.*|TestRow39HelperKilledWhileArmed|TestSystemctlReboot.*|TestFiguresSoftReboot)$$
-.PHONY: test-e2e-13 e2e-image-13 test-e2e-13-check e2e-plan
-test-e2e-13:
-	$(MAKE) test-e2e E2E_SUITE=trixie
+.PHONY: test-e2e-13 test-e2e-12-check e2e-image-13 test-e2e-13-check e2e-plan
+test-e2e-13: E2E_SUITE = trixie
+test-e2e-13: test-e2e
+
+test-e2e-12-check: E2E_SUITE = bookworm
+test-e2e-12-check: $(E2E_PRODUCT)
+	$(E2E_IMAGE) >/dev/null
+	scripts/check-summary run guest --ignore '^(TestUnit|TestShell$$)' -- env $(E2E_GOTEST) -run '$(E2E_12_CHECK)'
 
 test-e2e-13-check: E2E_SUITE = trixie
 test-e2e-13-check: $(E2E_PRODUCT)
@@ -80,7 +95,7 @@ e2e-image-13:
 e2e-plan:
 	$(MAKE) test-e2e E2E_COLD=all E2E_RUN='^TestPlanEqualsColdBoot$$'
 
-CHECK_TARGETS += test-e2e
+CHECK_TARGETS += test-e2e-13 test-e2e-12-check
 
 # make demo: the main job for real, where a restart is allowed: in the
 # guest, the tty1 user opens the dialog from the .deb, holds Shift, clicks

@@ -108,6 +108,7 @@ type Figures struct {
 	mu       sync.Mutex
 	Accel    string
 	Release  string // "Debian 13"; empty: Debian 12
+	Shape    string // "2 vCPU, TCG thread=single"; empty: 2 vCPU
 	Kernel   string
 	restarts map[string][]RestartSample
 	spans    map[string][]time.Duration
@@ -202,7 +203,11 @@ func (f *Figures) Write(w io.Writer) {
 	if release == "" {
 		release = "Debian 12"
 	}
-	fmt.Fprintf(w, "rapidreboot end-to-end figures (%s guest, qemu %s, 2 vCPU, medians)\n", release, f.Accel)
+	shape := f.Shape
+	if shape == "" {
+		shape = "2 vCPU"
+	}
+	fmt.Fprintf(w, "rapidreboot end-to-end figures (%s guest, qemu %s, %s, medians)\n", release, f.Accel, shape)
 	if f.Kernel != "" {
 		fmt.Fprintf(w, "kernel after Quick Restart: %s\n", f.Kernel)
 	}

@@ -32,6 +32,7 @@ type Config struct {
 	Payload string // optional second disk (ext4, label "payload")
 	MemMB   int
 	CPUs    int
+	Thread  string // TCG only: "multi" (default) or "single" (vcpu.go)
 }
 
 // Boot is one boot of the guest as its marker line tells it.
@@ -70,6 +71,9 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	if cfg.CPUs == 0 {
 		cfg.CPUs = 2
 	}
+	if cfg.Thread == "" {
+		cfg.Thread = "multi"
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the guest directory: %w", err)
 	}
@@ -105,7 +109,7 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	if cfg.Accel == "kvm" {
 		args = append(args, "-accel", "kvm", "-cpu", "host")
 	} else {
-		args = append(args, "-accel", "tcg,thread=multi"+tbSize(), "-cpu", "max")
+		args = append(args, "-accel", "tcg,thread="+cfg.Thread+tbSize(), "-cpu", "max")
 	}
 	if cfg.Payload != "" {
 		args = append(args, "-drive", "file="+cfg.Payload+",format=raw,if=virtio,readonly=on")

@@ -25,6 +25,7 @@ var suite struct {
 	work    string
 	base    string
 	accel   string
+	shape   Shape // vCPUs and TCG threading (vcpu.go)
 	payload string
 	product Product
 	kernels []string // newest first, from the image's /etc/e2e-kernels
@@ -146,6 +147,14 @@ func run(m *testing.M) int {
 	suite.accel, why = ChooseAccel(suite.ctx, os.Getenv("RAPIDREBOOT_E2E_ACCEL"), suite.work)
 	fmt.Printf("e2e: accelerator %s (%s)\n", suite.accel, why)
 	suite.figures.Accel = suite.accel
+	if suite.accel != "kvm" {
+		if suite.shape, err = tcgShape(suite.release); err != nil {
+			fmt.Println("e2e:", err)
+			return 1
+		}
+		fmt.Printf("e2e: %s\n", suite.shape)
+		suite.figures.Shape = suite.shape.String()
+	}
 	suite.figures.Release = releaseName()
 
 	suite.product, err = FindProduct(suite.repo, suite.work)
@@ -194,7 +203,12 @@ func writeFigures() {
 	fmt.Print("\n", b.String())
 	path := os.Getenv("RAPIDREBOOT_E2E_FIGURES")
 	if path == "" {
-		path = filepath.Join(suite.repo, "build", "e2e-figures.txt")
+		// One file per release: make check runs both, Debian 12 last.
+		name := "e2e-figures.txt"
+		if suite.release == "trixie" {
+			name = "e2e-figures-13.txt"
+		}
+		path = filepath.Join(suite.repo, "build", name)
 	}
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
@@ -274,6 +288,7 @@ func guest(t *testing.T) *Guest {
 		g, err := Start(suite.ctx, Config{
 			Base: suite.base, Dir: filepath.Join(suite.work, fmt.Sprintf("guest%d", suite.nGuest)),
 			Accel: suite.accel, Payload: suite.payload,
+			CPUs: suite.shape.CPUs, Thread: suite.shape.Thread,
 		})
 		if err != nil {
 			t.Fatalf("cannot start the guest: %v", err)
