@@ -2,23 +2,15 @@
 // GTK: through the session manager, with the helper armed first for Quick
 // Restart and disarmed for every normal restart and every failure.
 //
-// Quick Restart starts Arm (the kernel load, seconds on a slow machine)
-// and, at the same moment, the same restart request as Restart: the load
-// runs while the session manager ends the session, which waits for the
-// applications anyway (quick.go; docs/reboot-design.md §9). The helper
-// holds logind's shutdown delay inhibitor during the load, so logind
-// starts the shutdown only once the arm is written (or abandoned). Then
-// the dialog waits for both answers (session.Watch for the restart): the
-// session manager may show its own prompt ("applications are busy") and
-// the user may cancel there. If the shutdown does not begin within the
-// grace period, or the session manager says it was cancelled, or the
-// request fails, the helper is disarmed (which cancels a load still under
-// way) and the user told so; a load that fails leaves nothing loaded and
-// the restart goes on as a normal one, which the dialog says while it is
-// still there. The helper's own arm expiry (10 minutes) backs this up if
-// the dialog itself is killed before it can disarm. The dialog being
-// killed as the session ends is not a reason to disarm: that is what a
-// restart in progress looks like.
+// Quick Restart is Arm, then the same restart request as Restart, then a
+// wait for the outcome (session.Watch): the session manager may show its
+// own prompt ("applications are busy") and the user may cancel there. If
+// the shutdown does not begin within the grace period, or the session
+// manager says it was cancelled, or any step fails, the helper is
+// disarmed and the user told so. The helper's own arm expiry (10 minutes)
+// backs this up if the dialog itself is killed before it can disarm. The
+// dialog being killed as the session ends is not a reason to disarm: that
+// is what a restart in progress looks like.
 package actions
 
 import (
@@ -171,18 +163,10 @@ func (r *Runner) quick(ctx context.Context) Result {
 		return Result{Message: fmt.Sprintf(i18n.G("Cannot restart: %s"), plain(err)), Err: err}
 	}
 	defer w.Close()
-	if asksLogindAtOnce(r.Manager) {
-		return r.quickInOrder(ctx, w)
-	}
-	return r.quickOverlapped(ctx, w)
-}
 
-// quickInOrder arms, then asks for the restart: for logind without a
-// session manager, which starts the shutdown at once (quick.go).
-func (r *Runner) quickInOrder(ctx context.Context, w Waiter) Result {
 	r.progress(i18n.G("Preparing Quick Restart…"))
 	actx, cancel := context.WithTimeout(ctx, armTimeout)
-	_, err := r.Helper.Arm(actx, true)
+	_, err = r.Helper.Arm(actx, true)
 	cancel()
 	if err != nil {
 		// Arm failed: nothing is loaded, normal Restart still works.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,24 +15,8 @@ import (
 	"github.com/rapidreboot/rapidreboot/ui/model"
 )
 
-// log is the order of calls across the fakes, which the overlapped Quick
-// Restart makes from more than one goroutine.
-type log struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (l *log) add(c string) {
-	l.mu.Lock()
-	l.calls = append(l.calls, c)
-	l.mu.Unlock()
-}
-
-func (l *log) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.calls...)
-}
+// log is the order of calls across the fakes.
+type log struct{ calls []string }
 
 type fakeHelper struct {
 	*log
@@ -41,32 +24,26 @@ type fakeHelper struct {
 }
 
 func (h *fakeHelper) Arm(ctx context.Context, interactive bool) (busapi.Plan, error) {
-	h.add("Arm")
+	h.calls = append(h.calls, "Arm")
 	if !interactive {
-		h.add("(not interactive!)")
+		h.calls = append(h.calls, "(not interactive!)")
 	}
 	return busapi.Plan{Available: h.armErr == nil}, h.armErr
 }
 
 func (h *fakeHelper) Disarm(ctx context.Context) error {
-	h.add("Disarm")
+	h.calls = append(h.calls, "Disarm")
 	return h.disarmErr
 }
 
 type fakeManager struct {
 	*log
-	err  error
-	name string // "" is "fake"; "logind" has no end-session phase
+	err error
 }
 
-func (m *fakeManager) Name() string {
-	if m.name == "" {
-		return "fake"
-	}
-	return m.name
-}
+func (m *fakeManager) Name() string { return "fake" }
 func (m *fakeManager) Do(ctx context.Context, a session.Action) error {
-	m.add("SM." + a.String())
+	m.calls = append(m.calls, "SM."+a.String())
 	return m.err
 }
 
@@ -76,7 +53,7 @@ type fakeWaiter struct {
 }
 
 func (w *fakeWaiter) Wait(ctx context.Context, grace time.Duration) session.Outcome {
-	w.add("Wait")
+	w.calls = append(w.calls, "Wait")
 	return w.o
 }
 func (w *fakeWaiter) Close() {}
@@ -102,7 +79,7 @@ func TestRun(t *testing.T) {
 			[]string{"Disarm", "SM.reboot"}, true, ""},
 		{"a normal restart refuses when it cannot disarm a loaded kernel", model.Restart, nil, errors.New("bus gone"), nil, 0, true,
 			[]string{"Disarm"}, false, "Cannot make sure the next restart is a normal one: bus gone"},
-		{"Quick Restart through logind alone arms, then asks logind, then waits", model.QuickRestart, nil, nil, nil, session.Proceeding, false,
+		{"Quick Restart arms, then asks the session manager, then waits", model.QuickRestart, nil, nil, nil, session.Proceeding, false,
 			[]string{"Arm", "SM.reboot", "Wait"}, true, ""},
 		{"Quick Restart refused by the helper says why and asks nothing else", model.QuickRestart, refused, nil, nil, 0, false,
 			[]string{"Arm"}, false, "Quick Restart is not possible: Software is being installed or removed (apt). Wait until it has finished."},
@@ -127,17 +104,15 @@ func TestRun(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			l := &log{}
 			r := &Runner{
-				Helper: &fakeHelper{log: l, armErr: tc.armErr, disarmErr: tc.disarmErr},
-				// logind: the Quick Restart rows here are the in-order flow
-				// (quick_test.go has the overlapped one).
-				Manager:     &fakeManager{log: l, err: tc.smErr, name: "logind"},
+				Helper:      &fakeHelper{log: l, armErr: tc.armErr, disarmErr: tc.disarmErr},
+				Manager:     &fakeManager{log: l, err: tc.smErr},
 				Watch:       func() (Waiter, error) { return &fakeWaiter{log: l, o: tc.outcome}, nil },
 				Grace:       time.Second,
 				KexecLoaded: func() (bool, error) { return tc.loaded, nil },
 			}
 			res := r.Run(context.Background(), tc.action)
-			if got := l.all(); !reflect.DeepEqual(got, tc.calls) {
-				t.Errorf("calls %q, want %q", got, tc.calls)
+			if !reflect.DeepEqual(l.calls, tc.calls) {
+				t.Errorf("calls %q, want %q", l.calls, tc.calls)
 			}
 			if res.Done != tc.done || res.Message != tc.msg {
 				t.Errorf("result %+v, want done=%v msg=%q", res, tc.done, tc.msg)
