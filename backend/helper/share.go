@@ -20,31 +20,40 @@ import (
 // the cost of a flood is at most one computation at a time.
 //
 // The zero value is ready to use.
-type planShare struct {
-	mu      sync.Mutex
-	running *planFlight // computing now
-	next    *planFlight // waiting for running to end; callers join it
-}
-
-type planFlight struct {
-	done    chan struct{}
-	plan    busapi.Plan
-	waiters int // callers sharing it (tests look)
-}
+type planShare struct{ share[busapi.Plan] }
 
 // do returns compute's answer from a computation that started after the
 // call, shared with every concurrent caller. Each caller gets its own copy
 // (callers may change theirs, e.g. to leave out what theirs may not see).
 func (s *planShare) do(compute func() busapi.Plan) busapi.Plan {
+	return clonePlan(s.share.do(compute))
+}
+
+// share is that rule for any answer (GetPlan's, GetAdvice's): a caller
+// gets an answer computed after it called, shared with everyone who came
+// meanwhile, and at most one computation runs at a time. The zero value
+// is ready.
+type share[T any] struct {
+	mu      sync.Mutex
+	running *shareFlight[T]
+	next    *shareFlight[T]
+}
+
+type shareFlight[T any] struct {
+	done    chan struct{}
+	v       T
+	waiters int // callers sharing it (tests look)
+}
+
+func (s *share[T]) do(compute func() T) T {
 	s.mu.Lock()
-	f := s.next
-	if f != nil {
+	if f := s.next; f != nil {
 		f.waiters++
 		s.mu.Unlock()
 		<-f.done
-		return clonePlan(f.plan)
+		return f.v
 	}
-	f = &planFlight{done: make(chan struct{}), waiters: 1}
+	f := &shareFlight[T]{done: make(chan struct{}), waiters: 1}
 	s.next = f
 	prev := s.running
 	s.mu.Unlock()
@@ -54,9 +63,7 @@ func (s *planShare) do(compute func() busapi.Plan) busapi.Plan {
 	s.mu.Lock()
 	s.next, s.running = nil, f
 	s.mu.Unlock()
-
 	defer func() {
-		// Even if compute panics, no later caller may wait for ever.
 		s.mu.Lock()
 		if s.running == f {
 			s.running = nil
@@ -64,8 +71,8 @@ func (s *planShare) do(compute func() busapi.Plan) busapi.Plan {
 		s.mu.Unlock()
 		close(f.done)
 	}()
-	f.plan = compute()
-	return clonePlan(f.plan)
+	f.v = compute()
+	return f.v
 }
 
 func clonePlan(p busapi.Plan) busapi.Plan {

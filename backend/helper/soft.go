@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/coldreboot"
@@ -114,51 +113,6 @@ func (h *Helper) advise(ctx context.Context) busapi.Advice {
 		Kind: a.Kind, Code: a.Code, Detail: a.Detail, QuickOffered: a.QuickOffered,
 		SoftAvailable: in.SoftAvailable, ColdReboot: cold, SystemdVersion: version,
 	}
-}
-
-// share is planShare's rule for any answer: a caller gets an answer
-// computed after it called, shared with everyone who came meanwhile, and
-// at most one computation runs at a time. The zero value is ready.
-type share[T any] struct {
-	mu      sync.Mutex
-	running *shareFlight[T]
-	next    *shareFlight[T]
-}
-
-type shareFlight[T any] struct {
-	done    chan struct{}
-	v       T
-	waiters int // callers sharing it (tests look)
-}
-
-func (s *share[T]) do(compute func() T) T {
-	s.mu.Lock()
-	if f := s.next; f != nil {
-		f.waiters++
-		s.mu.Unlock()
-		<-f.done
-		return f.v
-	}
-	f := &shareFlight[T]{done: make(chan struct{}), waiters: 1}
-	s.next = f
-	prev := s.running
-	s.mu.Unlock()
-	if prev != nil {
-		<-prev.done
-	}
-	s.mu.Lock()
-	s.next, s.running = nil, f
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		if s.running == f {
-			s.running = nil
-		}
-		s.mu.Unlock()
-		close(f.done)
-	}()
-	f.v = compute()
-	return f.v
 }
 
 // authorizeReboot is authorize without the product's own action: a soft
