@@ -110,7 +110,7 @@ test: unit
 
 # Order matters: the quick checks first, so a mistake shows in minutes; the
 # guest tests last (the package they install is built by test-package first).
-CHECK_SLOW := test-e2e test-e2e-13-check
+CHECK_SLOW := test-e2e-lanes
 # Under check (and every target it runs), a missing tool fails instead of
 # skipping (deps installed them all), and the GUI, package and guest tests
 # count what they ran (scripts/check-summary), so the last line says
