@@ -4,9 +4,11 @@
 #   make test-e2e     image (cached), the product installed from its .deb,
 #                     scenarios, attack-list V rows, figures table in the
 #                     guest of E2E_SUITE (default bookworm = Debian 12)
-#   make test-e2e-13  the whole suite in the Debian 13 guest (in check)
-#   make test-e2e-12-check  Debian 12 as the oldstable check: the restart
-#                     scenarios and the hook's rows (E2E_12_CHECK, in check)
+#   make test-e2e-lanes  what check runs: Debian 13's whole suite and
+#                     Debian 12's check (E2E_12_CHECK), two guests side by side
+#   make test-e2e-13  the whole suite in the Debian 13 guest alone
+#   make test-e2e-12-check  Debian 12 as the oldstable check alone: the restart
+#                     scenarios and the hook's rows (E2E_12_CHECK)
 #   make soak         20 Quick Restarts in a row (scenario 6, row 50)
 #   make e2e-figures  the figures with 5 restarts of each kind
 #   make e2e-image    build (or find) the cached guest image only
@@ -69,7 +71,7 @@ e2e-image:
 # with two under multi-threaded TCG (an early RCU-stall hang, an int3 oops
 # on code the kernel had just patched back; test/e2e/vcpu.go, docs/e2e.md
 # "Debian 13 under TCG").
-# E2E_13_CHECK: Debian 13's part of make check: the restarts on the
+# E2E_13_CHECK: the Debian 13 check of an earlier make check (by hand now): the restarts on the
 # systemd 257 paths (systemctl reboot's own kexec, soft reboot).
 E2E_12_CHECK := ^(TestHarness.*|TestProductIsInstalledAndOffersAPlan|TestScenario1And5Row41.*|TestScenario2DialogShiftClickQuickRestart|TestScenario3Row38.*|TestRow34And36.*|TestRow39HelperKilledWhileArmed|TestRow29.*|TestRow28.*|TestRow42.*|TestUnitsHardened.*|TestHook.*)$$
 E2E_13_CHECK := ^(TestHarness.*|TestProductIsInstalledAndOffersAPlan|TestScenario1And5Row41.*|TestScenario2DialogShiftClickQuickRestart|TestScenario3Row38.*|TestRow39HelperKilledWhileArmed|TestSystemctlReboot.*|TestSoftRestartThroughTheProduct|TestFiguresSoftReboot)$$
