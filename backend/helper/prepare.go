@@ -58,7 +58,7 @@ type prepared struct {
 	stop   func() // ends the watch on the caller
 }
 
-// ErrNotPrepared is Unprepare's answer when the caller has no prepared
+// errNotPrepared is what Unprepare logs when the caller has no prepared
 // image (none, another caller's, or already armed): nothing was changed.
 var errNotPrepared = errors.New("nothing prepared by this caller")
 
@@ -171,16 +171,22 @@ func (h *Helper) prepareFor(uid uint32, sender string) (busapi.Plan, error) {
 func (h *Helper) Unprepare(ctx context.Context, sender string) error {
 	h.begin()
 	defer h.end()
+	// In its turn: a Prepare of this caller still loading is finished
+	// first, then undone.
+	h.mu.Lock()
+	t := h.ticketLocked()
+	h.mu.Unlock()
+	h.waitTurn(t)
+	defer h.doneTurn()
 	h.mu.Lock()
 	p := h.prep
 	h.mu.Unlock()
-	if p == nil || p.sender != sender {
+	if p == nil || p.sender != sender || h.current() != nil {
 		h.cfg.Log.Decision("Unprepare", sender, -1, "", "nothing to do: "+errNotPrepared.Error())
 		return nil
 	}
-	if h.dropPrepared(p.id, "its caller asked") {
-		h.cfg.Log.Decision("Unprepare", sender, int64(p.uid), "", "unloaded")
-	}
+	h.dropPreparedNow("its caller asked")
+	h.cfg.Log.Decision("Unprepare", sender, int64(p.uid), "", "unloaded")
 	return nil
 }
 
