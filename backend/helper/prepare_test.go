@@ -388,10 +388,10 @@ func TestTheHelperIsNotIdleWhileAnImageIsPrepared(t *testing.T) {
 	e.assertUnloaded(t)
 }
 
-// BenchmarkArm compares the click's Arm after a Prepare with an Arm alone,
+// BenchmarkArmAfterPrepare compares the click's Arm after a Prepare with an Arm alone,
 // with the fake loader (its load costs the files' opening, checks and, for
 // several initrds, the memfd copy; the kernel's own hashing is not in it).
-func BenchmarkArm(b *testing.B) {
+func BenchmarkArmAfterPrepare(b *testing.B) {
 	for _, prepared := range []bool{false, true} {
 		name := "alone"
 		if prepared {
