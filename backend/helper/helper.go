@@ -1,5 +1,5 @@
 // Package helper is rapidreboot-helper's mechanism: GetPlan, Arm, Disarm,
-// QuickRestart and the Armed state, with polkit asked about every caller
+// QuickRestart, Prepare/Unprepare (prepare.go) and the Armed state, with polkit asked about every caller
 // and every decision logged. export.go puts it on the bus; this file knows
 // nothing of D-Bus messages.
 //
