@@ -133,7 +133,7 @@ func TestPreparedByOneCallerArmedByAnotherIsTheSecondsOwnLoad(t *testing.T) {
 
 func TestAnUnauthorisedOrChallengedPrepareLoadsNothing(t *testing.T) {
 	for name, tc := range map[string]struct {
-		answer bustest.Answer
+		answer        bustest.Answer
 		errName, code string
 	}{
 		"denied":     {bustest.Deny, busapi.ErrNotAuthorized, string(reason.NotAuthorized)},
