@@ -20,6 +20,13 @@
 //     the arm (/run/rapidreboot/arm). Any failure after the pending mark
 //     undoes what was done (see Ownership). A reason found by Prepare is an
 //     *UnavailableError and changes nothing.
+//   - Load(ctx, prev) (*Loaded, Prepared, error): Arm without the arm
+//     (issue 16's Prepare): the pending mark, the loaded mark, the load.
+//     The image is the product's from the first moment, so the hook, Disarm
+//     and Restore unload it; nothing executes it until an Arm is written.
+//     Request.Loaded hands it to Arm, which then only writes the arm when
+//     the plan, the files and kexec_loaded still agree, and loads afresh
+//     otherwise.
 //   - Request.BeforeArm func() error: the caller's hook, called after the
 //     load (or before a renewal is written) and just before the arm file
 //     is written. Its error undoes the load (unload, marks cleared; a
@@ -243,6 +250,11 @@ type Request struct {
 	// is; after a load, the load is undone first (unload, marks cleared),
 	// and a renewal is left as it was.
 	BeforeArm func() error
+	// Loaded, when set, is an image Load put in the kernel for this
+	// caller: Arm writes the arm for it without loading again when it is
+	// still the plan prepared now, from the same files, and still loaded;
+	// otherwise Arm loads as usual, replacing it.
+	Loaded *Loaded
 }
 
 // Arm prepares, then loads and arms, or renews cur when cur is armed with
@@ -281,25 +293,18 @@ func (m *Mechanism) Arm(ctx context.Context, cur *armstate.State, req Request) (
 		}
 	}
 
-	// The pending mark goes first: should the machine go down between the
-	// load and the arm, the next boot still learns that a kexec was meant.
-	mark := armstate.Marker{BootID: m.cfg.BootID, Time: now, Kernel: p.Kernel, Version: p.Version}
-	if err := m.markPending(mark); err != nil {
-		return cur, prep, reason.Wrap(reason.Internal, "cannot record the pending Quick Restart", err)
-	}
-	// Whether an image loaded now is the product's, before the loaded mark
-	// says so: decides what a failed load leaves.
-	wasOurs := armstate.Ours(m.cfg.RunDir)
-	if err := armstate.MarkLoaded(m.cfg.RunDir, mark); err != nil {
-		m.undo(wasOurs, "cannot write the loaded mark")
-		return nil, prep, reason.Wrap(reason.Internal, "cannot record the load", err)
-	}
-	img, err := m.cfg.Loader.Load(p)
-	if err != nil {
-		// The kernel keeps its earlier image when a load fails: the
-		// product's is dropped (nothing stays armed), root's is left.
-		m.undo(wasOurs, "load failed")
-		return nil, prep, err
+	// An image Load put there for this caller (the dialog's Prepare, issue
+	// 16): when it is still the plan prepared now, from the same files,
+	// and still loaded, only the arm is left to write.
+	var img kexec.Image
+	if l := req.Loaded; l != nil && m.stillLoaded(l, p) {
+		img = l.Image
+	} else {
+		loaded, keep, err := m.load(p, now, cur)
+		if err != nil {
+			return keep, prep, err
+		}
+		img = loaded
 	}
 	if req.BeforeArm != nil {
 		if err := req.BeforeArm(); err != nil {
@@ -323,7 +328,89 @@ func (m *Mechanism) Arm(ctx context.Context, cur *armstate.State, req Request) (
 	return &st, prep, nil
 }
 
+// load writes the pending mark, the loaded mark, and loads p. On an error
+// it returns the arm in place afterwards: cur when nothing was changed,
+// nil when the failure undid everything.
+func (m *Mechanism) load(p *bootplan.Plan, now time.Time, cur *armstate.State) (kexec.Image, *armstate.State, error) {
+	// The pending mark goes first: should the machine go down between the
+	// load and the arm, the next boot still learns that a kexec was meant.
+	mark := armstate.Marker{BootID: m.cfg.BootID, Time: now, Kernel: p.Kernel, Version: p.Version}
+	if err := m.markPending(mark); err != nil {
+		return kexec.Image{}, cur, reason.Wrap(reason.Internal, "cannot record the pending Quick Restart", err)
+	}
+	// Whether an image loaded now is the product's, before the loaded mark
+	// says so: decides what a failed load leaves.
+	wasOurs := armstate.Ours(m.cfg.RunDir)
+	if err := armstate.MarkLoaded(m.cfg.RunDir, mark); err != nil {
+		m.undo(wasOurs, "cannot write the loaded mark")
+		return kexec.Image{}, nil, reason.Wrap(reason.Internal, "cannot record the load", err)
+	}
+	img, err := m.cfg.Loader.Load(p)
+	if err != nil {
+		// The kernel keeps its earlier image when a load fails: the
+		// product's is dropped (nothing stays armed), root's is left.
+		m.undo(wasOurs, "load failed")
+		return kexec.Image{}, nil, err
+	}
+	return img, nil, nil
+}
+
+// ---- Load: an image loaded, not armed (issue 16) ----
+
+// Loaded is an image Load put in the kernel without an arm: the plan it
+// was loaded for and the files' identities (kexec.Image records dev, ino,
+// size, mtime and ctime of the kernel and every initrd, and the command
+// line).
+type Loaded struct {
+	Image kexec.Image
+	Plan  bootplan.Plan
+	At    time.Time
+}
+
+// Load prepares, then writes the pending mark and the loaded mark and
+// loads the plan — everything Arm does but the arm. The image is the
+// product's (the loaded mark) from before the load, so the shutdown hook
+// unloads it on both verbs, Restore at the next start, and Disarm on
+// request; nothing executes it unless an Arm follows.
+//
+// prev is the image an earlier Load left (nil: none); when it is still the
+// plan prepared now, from the same files, and still loaded, it is returned
+// as it is and nothing is loaded again. The caller must not Load while
+// armed: an armed image is never replaced by an unarmed one.
+//
+// Errors are Arm's: *UnavailableError for a reason Prepare found (nothing
+// changed), the load's own (everything undone), reason.Internal for a
+// mark that could not be written (undone).
+func (m *Mechanism) Load(ctx context.Context, prev *Loaded) (*Loaded, Prepared, error) {
+	prep := m.Prepare(ctx)
+	if prep.Unavailable != nil {
+		return nil, prep, &UnavailableError{Err: prep.Unavailable}
+	}
+	p := prep.Plan
+	if prev != nil && m.stillLoaded(prev, p) {
+		return prev, prep, nil
+	}
+	now := m.cfg.Now()
+	img, _, err := m.load(p, now, nil)
+	if err != nil {
+		return nil, prep, err
+	}
+	return &Loaded{Image: img, Plan: *p, At: now}, prep, nil
+}
+
+// stillLoaded: l was loaded for the plan p (same kernel, initrds and
+// command line), its files are the ones loaded (Loader.Verify: a kernel
+// replaced since, even in place, fails), and kexec_loaded is 1.
+func (m *Mechanism) stillLoaded(l *Loaded, p *bootplan.Plan) bool {
+	if !samePlan(&l.Plan, p) || m.cfg.Loader.Verify(l.Image) != nil {
+		return false
+	}
+	loaded, err := m.cfg.Loaded()
+	return err == nil && loaded
+}
+
 // samePlan compares what would be loaded.
+
 func samePlan(a, b *bootplan.Plan) bool {
 	return a.Kernel == b.Kernel && a.Version == b.Version && a.Cmdline == b.Cmdline && slices.Equal(a.Initrd, b.Initrd)
 }

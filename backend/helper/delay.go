@@ -7,10 +7,10 @@ import (
 
 // The shutdown delay during a load (issue 16, "Faster than a bare kexec").
 //
-// The dialog starts Arm at the Quick Restart click and asks the session
-// manager for the restart at the same time, so the load runs while the
-// session ends. logind must then not start the shutdown before the arm is
-// written: while the kernel is loaded and armed, the helper holds a logind
+// A restart that another program asks for while an Arm loads (the dialog
+// itself asks the session manager only once Arm has returned; its load is
+// mostly done before the click by Prepare, prepare.go) must not start the
+// shutdown before the arm is written: while the kernel is loaded and armed, the helper holds a logind
 // "delay" inhibitor on "shutdown". logind sends PrepareForShutdown(true),
 // waits for every delay lock — at most InhibitDelayMaxSec, 5 s by
 // default — and only then starts reboot.target, whose early ExecStop

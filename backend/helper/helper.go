@@ -1,5 +1,5 @@
 // Package helper is rapidreboot-helper's mechanism: GetPlan, Arm, Disarm,
-// QuickRestart and the Armed state, with polkit asked about every caller
+// QuickRestart, Prepare/Unprepare (prepare.go) and the Armed state, with polkit asked about every caller
 // and every decision logged. export.go puts it on the bus; this file knows
 // nothing of D-Bus messages.
 //
@@ -92,6 +92,11 @@ type Config struct {
 	// returns its release; held from the start of a load until the arm
 	// is written or abandoned (delay.go; optional).
 	DelayShutdown func(ctx context.Context) (release func(), err error)
+	// WatchCaller calls gone (once, in its own goroutine) when sender's
+	// unique name leaves the bus, until stop is called: a prepared image
+	// is unloaded when its caller goes (prepare.go; optional: nil leaves
+	// it to PrepareTTL).
+	WatchCaller func(ctx context.Context, sender string, gone func()) (stop func(), err error)
 
 	ArmDir   string // armstate.RunDir
 	StateDir string // armstate.StateDir
@@ -125,6 +130,10 @@ type Helper struct {
 	flight *flight
 	armed  *armstate.State
 	timer  *time.Timer
+
+	// The image Prepare loaded and nobody armed yet (prepare.go).
+	prep    *prepared
+	prepSeq uint64
 
 	// activity, for the idle exit
 	calls    int
@@ -239,7 +248,7 @@ func (h *Helper) end() {
 func (h *Helper) Idle(d time.Duration) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.armed == nil && h.calls == 0 && h.flight == nil && h.next == h.serve &&
+	return h.armed == nil && h.prep == nil && h.calls == 0 && h.flight == nil && h.next == h.serve &&
 		h.cfg.Now().Sub(h.lastCall) >= d
 }
 
@@ -543,7 +552,7 @@ func (h *Helper) arm(uid uint32, sender string) (busapi.Plan, error) {
 	h.mu.Unlock()
 
 	h.waitTurn(t)
-	f.plan, f.err = h.doArm(gen, uid)
+	f.plan, f.err = h.doArm(gen, uid, sender)
 	h.mu.Lock()
 	h.flight = nil
 	h.mu.Unlock()
@@ -566,9 +575,12 @@ func (h *Helper) current() *armstate.State {
 
 // doArm runs in its turn: arming.Arm, with a Disarm that came in during
 // the load calling the arm off just before it is written (row 6).
-func (h *Helper) doArm(gen uint64, uid uint32) (busapi.Plan, error) {
+func (h *Helper) doArm(gen uint64, uid uint32, sender string) (busapi.Plan, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
+	// Whatever this Arm does, a prepared image is armed now, replaced by
+	// this Arm's own load, or no longer wanted (prepare.go).
+	defer h.afterArm()
 	if h.cancelled(gen) {
 		return busapi.Plan{}, refuse(busapi.ErrFailed, reason.Wrap(reason.LoadFailed, "cancelled", errCancelled))
 	}
@@ -578,6 +590,9 @@ func (h *Helper) doArm(gen uint64, uid uint32) (busapi.Plan, error) {
 	st, prep, err := h.mech.Arm(ctx, cur, arming.Request{
 		UID:       uid,
 		BeforeArm: func() error { return h.beforeArm(gen) },
+		// This caller's own prepared image, if any: only the arm is left
+		// to write when the plan and the files are still those.
+		Loaded: h.preparedFor(sender, uid),
 	})
 	if st != cur {
 		h.setArmed(st)
@@ -594,6 +609,18 @@ func (h *Helper) doArm(gen uint64, uid uint32) (busapi.Plan, error) {
 		return busapi.Plan{}, refuse(busapi.ErrFailed, err)
 	}
 	return wireOf(prep), nil
+}
+
+// afterArm, in an Arm's turn: with an arm in place the prepared image
+// became it (or was replaced by the arm's own load); without one, a
+// prepared image still loaded is unloaded — the Arm was refused or failed,
+// and an unarmed image must not wait for its bound.
+func (h *Helper) afterArm() {
+	if h.current() != nil {
+		h.forgetPrepared()
+		return
+	}
+	h.dropPreparedNow("the Arm did not go ahead")
 }
 
 // beforeArm is the helper's last word before arming writes the arm, the
@@ -613,6 +640,7 @@ func (h *Helper) beforeArm(gen uint64) error {
 // Restart follows (the arm file is gone; a failed unload keeps only the
 // loaded mark, for the shutdown hook to unload the image).
 func (h *Helper) disarmNow() error {
+	h.forgetPrepared()
 	err := h.mech.Disarm()
 	h.setArmed(nil)
 	return err
@@ -703,7 +731,8 @@ func (h *Helper) mayDisarm(ctx context.Context, sender string, uid uint32) (stri
 		return "", nil
 	}
 	h.mu.Lock()
-	own := (h.armed != nil && h.armed.UID == uid) || (h.flight != nil && h.flight.uid == uid)
+	own := (h.armed != nil && h.armed.UID == uid) || (h.flight != nil && h.flight.uid == uid) ||
+		(h.prep != nil && h.prep.uid == uid)
 	h.mu.Unlock()
 	if own {
 		return "", nil
@@ -808,6 +837,16 @@ func (h *Helper) ShuttingDown(ctx context.Context) bool {
 // down, in which case it is what the shutdown hook needs.
 func (h *Helper) Stop(ctx context.Context) {
 	if !h.Armed() {
+		if h.Prepared() && !h.ShuttingDown(ctx) {
+			// Not armed: the next start would unload it anyway (Restore),
+			// but nobody may start the helper before a restart.
+			h.mu.Lock()
+			t := h.ticketLocked()
+			h.mu.Unlock()
+			h.waitTurn(t)
+			h.dropPreparedNow("the helper is stopping")
+			h.doneTurn()
+		}
 		return
 	}
 	if h.ShuttingDown(ctx) {

@@ -155,7 +155,7 @@ type env struct {
 	h      *helper.Helper
 }
 
-func newEnv(t *testing.T, mod func(*helper.Config)) *env {
+func newEnv(t testing.TB, mod func(*helper.Config)) *env {
 	t.Helper()
 	root := bustest.NewHelperRoot(t)
 	e := &env{

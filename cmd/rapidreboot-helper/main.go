@@ -135,6 +135,8 @@ func run(log *helper.Logger) error {
 			}
 			return func() { _ = f.Close() }, nil
 		},
+		// Issue 16: a prepared kernel goes with the caller that prepared it.
+		WatchCaller: helper.BusWatch{Conn: conn, Sigs: busSignals}.Watch,
 		// Issue 16: advice, soft restart, coldreboot.
 		SoftProbe:      func(ctx context.Context) (string, error) { return softreboot.Probe(ctx, conn) },
 		Gather:         func() restartkind.Gathered { return restartkind.Gather(p.root, time.Now()) },

@@ -121,11 +121,22 @@ type Figures struct {
 	}
 }
 
+// HumanReaction is how long after Quick Restart comes on offer in the
+// dialog a scenario clicks it: a person's reaction and aim, not the
+// instant the button changed (issue 16, docs/e2e.md).
+const HumanReaction = 2 * time.Second
+
 // Restart kinds.
 const (
 	KindFirmware = "full reboot"
 	KindQuick    = "Quick Restart"
 	KindSystemd  = "systemctl kexec"
+	// KindDialogQuick: a Quick Restart clicked in the dialog (scenario 2,
+	// row 37) HumanReaction after Quick Restart came on offer, so that the
+	// dialog's Prepare (issue 16) had the time a person gives it, no more.
+	// Kept apart from KindQuick (rapidrebootctl restart --quick, which
+	// loads on the critical path: it has no waiting moment to prepare in).
+	KindDialogQuick = "Quick (dialog)"
 )
 
 func NewFigures() *Figures {
@@ -218,7 +229,7 @@ func (f *Figures) Write(w io.Writer) {
 		wall, sd, btw, boot, ana time.Duration
 	}
 	var rows []row
-	for _, kind := range []string{KindFirmware, KindQuick, KindSystemd} {
+	for _, kind := range []string{KindFirmware, KindQuick, KindDialogQuick, KindSystemd} {
 		ss := f.restarts[kind]
 		if len(ss) == 0 {
 			continue
@@ -263,6 +274,15 @@ func (f *Figures) Write(w io.Writer) {
 				median(c).Seconds()/median(a).Seconds())
 			fmt.Fprintf(w, "Quick Restart / the peer: %.2f (what the product's whole path costs beyond a bare kexec)\n",
 				median(b).Seconds()/median(c).Seconds())
+			if dq := f.restarts[KindDialogQuick]; len(dq) > 0 {
+				var d []time.Duration
+				for _, s := range dq {
+					d = append(d, s.R.Wall())
+				}
+				ratio := median(d).Seconds() / median(c).Seconds()
+				fmt.Fprintf(w, "Quick Restart from the dialog (clicked %s after it was on offer, n=%d) / the peer: %.2f   target <= 1.0: %s\n",
+					HumanReaction, len(d), ratio, verdict(ratio <= 1.0))
+			}
 		}
 		// The ratio depends on how long this machine's firmware takes,
 		// which a real PC's POST (10-60 s) dwarfs; these two figures

@@ -204,13 +204,17 @@ func hookSpan(r Restart) (total, beyond time.Duration, ok bool) {
 }
 
 // recordQuick adds a Quick Restart to the figures, with its hook time.
-func recordQuick(t *testing.T, g *Guest, r Restart) {
+func recordQuick(t *testing.T, g *Guest, r Restart) { recordQuickAs(t, g, r, KindQuick) }
+
+// recordQuickAs records a Quick Restart under kind (KindQuick or
+// KindDialogQuick).
+func recordQuickAs(t *testing.T, g *Guest, r Restart, kind string) {
 	t.Helper()
 	s := RestartSample{r, analyze(t, g)}
 	sd, jump, boot := s.Split()
 	t.Logf("Quick Restart split: shutdown %s, jump %s, kernel + userspace to the marker %s (systemd-analyze: %s)",
 		fmtSeconds(sd), fmtSeconds(jump), fmtSeconds(boot), fmtSeconds(s.Analyze.Total()))
-	suite.figures.AddRestart(KindQuick, s)
+	suite.figures.AddRestart(kind, s)
 	if total, beyond, ok := hookSpan(r); ok {
 		suite.figures.AddSpan("hook: hooks start to kexec call", total)
 		suite.figures.AddSpan("hook: beyond its siblings", beyond)

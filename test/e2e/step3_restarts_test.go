@@ -77,7 +77,7 @@ func TestScenario2DialogShiftClickQuickRestart(t *testing.T) {
 	click := d.shiftAndQuickRestart()
 	r := restart(t, g, "Shift + click on Quick Restart", click)
 	checkKexecBoot(t, g, r, want)
-	recordQuick(t, g, r)
+	recordQuickAs(t, g, r, KindDialogQuick)
 }
 
 // startXvfb starts a virtual display :n in alice's session, stopped (with
@@ -162,6 +162,7 @@ func (d *guestDialog) shiftAndQuickRestart() func() error {
 	d.mark()
 	mustUser(d.t, d.g, d.env+` setsid -f xdotool keydown shift sleep 600 </dev/null >/dev/null 2>&1`)
 	d.wait(`state restart="_?Quick Restart"`)
+	offered := time.Now()
 	tr := d.wait(`geom shutdown `) // the end of a layout's geometry lines
 	geo := regexp.MustCompile(`geom restart x=(-?\d+) y=(-?\d+) w=(\d+) h=(\d+) visible=true`).FindAllStringSubmatch(tr, -1)
 	if geo == nil {
@@ -169,6 +170,16 @@ func (d *guestDialog) shiftAndQuickRestart() func() error {
 	}
 	last := geo[len(geo)-1]
 	x, y := atoi(last[1])+atoi(last[3])/2, atoi(last[2])+atoi(last[4])/2
+	// A person clicks a moment after the button reads Quick Restart, not
+	// the instant it does: the click comes HumanReaction after that line
+	// (issue 16: the dialog prepares while Quick Restart is on offer;
+	// docs/e2e.md). Whether the Prepare finished by then is not looked at.
+	if wait := HumanReaction - time.Since(offered); wait > 0 {
+		time.Sleep(wait)
+	}
+	if tr, _ := user(d.t, d.g, "grep -E 'prepare (asked|done)' "+d.trace+" || true"); tr != "" {
+		d.t.Logf("the dialog's Prepare at the click (%s after the offer):\n%s", HumanReaction, tr)
+	}
 	return func() error {
 		return d.g.UserStart(suite.ctx, fmt.Sprintf(`%s xdotool mousemove --window %s %d %d click 1`, d.env, xid, x, y))
 	}
@@ -575,7 +586,7 @@ echo "the prompt is still there; focus: $(DISPLAY=:6 xdotool getwindowfocus getw
 	click = d.shiftAndQuickRestart()
 	r := restart(t, g, "Quick Restart through the MATE session manager", click)
 	checkKexecBoot(t, g, r, want)
-	recordQuick(t, g, r)
+	recordQuickAs(t, g, r, KindDialogQuick)
 }
 
 func atoi(s string) int {

@@ -123,6 +123,7 @@ type Controller struct {
 	cancel context.CancelFunc // of the action under way
 	mapped bool
 	closed bool
+	prep   prepState // prepare.go
 }
 
 type option func(*Controller)
@@ -265,6 +266,7 @@ func (c *Controller) draw() {
 	if c.view != nil {
 		c.view.Draw(c.st)
 	}
+	c.prepareIfOffered()
 }
 
 func (c *Controller) focus(a model.Action) {
@@ -348,6 +350,7 @@ func (c *Controller) askArmed() {
 			fmt.Fprintln(c.log, "rapidreboot: cannot ask whether a Quick Restart is armed:", err)
 		}
 		c.st.Armed, c.st.ArmedVersion = armed && err == nil, version
+		c.prep.armedKnown = true
 		c.trace("armed=%v version=%q", c.st.Armed, version)
 		c.draw()
 	})
@@ -524,6 +527,7 @@ func (c *Controller) Quit() {
 // Close ends what the controller started: the inhibitor poller and any
 // question still under way. The view calls it when the window goes.
 func (c *Controller) Close() {
+	c.unprepare("the dialog closed")
 	c.closed = true
 	c.stop()
 }
@@ -531,6 +535,7 @@ func (c *Controller) Close() {
 func (c *Controller) run(a model.Action) {
 	// Not under life: an action under way is called off only by Quit,
 	// never by the window going (a restart in progress ends the dialog).
+	c.beforeRun(a)
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.st.Busy, c.st.Message = true, ""
