@@ -66,7 +66,7 @@ type dialog struct {
 		drawing bool
 	}
 	tracedLine struct{ armed, boot, advice string } // the last armed/boot/advice trace lines
-	last       model.State                  // what Draw was last given
+	last       model.State                          // what Draw was last given
 	drawn      [model.NButtons]model.Button
 	drawnQuick bool
 	// spoken is what each button's accessible object was last given, so

@@ -63,7 +63,7 @@ func TestTheRecommendedRestartIsTheSuggestedAction(t *testing.T) {
 				why: "Only programs were updated (libc6, dbus): Quick Restart is enough.", quick: "Quick Restart", coldShown: true}},
 		{"firmware-update", &busapi.Advice{Kind: "full", Code: "firmware-update", Detail: "Linux Firmware Updater", SoftAvailable: true, SystemdVersion: "257"},
 			23600, false, adviceLine{suggested: "restart", label: "Restart",
-				why: "A firmware update is waiting for a normal restart (Linux Firmware Updater), so Quick Restart is not offered.",
+				why:  "A firmware update is waiting for a normal restart (Linux Firmware Updater), so Quick Restart is not offered.",
 				soft: "Restart Apps Only", coldShown: true}},
 		{"nvidia", kernelAdvice(), 23600, true, adviceLine{suggested: "restart", label: "Restart",
 			why:   "The NVIDIA graphics driver is loaded: after a Quick Restart the screen may stay black. A normal Restart is the safe choice.",
