@@ -47,25 +47,26 @@ func kernelAdvice() *busapi.Advice {
 func TestTheRecommendedRestartIsTheSuggestedAction(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
+		pkgs   string // /run/reboot-required.pkgs
 		advice *busapi.Advice
 		saves  int64
 		nvidia bool
 		want   adviceLine
 	}{
-		{"kernel-update", kernelAdvice(), 23600, false, adviceLine{suggested: "quick", label: "Quick Restart",
+		{"kernel-update", "linux-image-6.1.0-27-amd64\n", kernelAdvice(), 23600, false, adviceLine{suggested: "quick", label: "Quick Restart",
 			why:   "A new kernel was installed: Quick Restart starts Linux 6.1.0-27-amd64.",
 			saves: "Quick Restart skips about 24 s of firmware and boot menu.", quick: "Quick Restart", coldShown: true}},
-		{"library-update-soft", &busapi.Advice{Kind: "soft", Code: "userspace-update", Detail: "libc6, dbus", QuickOffered: true, SoftAvailable: true, SystemdVersion: "257"},
+		{"library-update-soft", "libc6\ndbus\n", &busapi.Advice{Kind: "soft", Code: "userspace-update", Detail: "libc6, dbus", QuickOffered: true, SoftAvailable: true, SystemdVersion: "257"},
 			0, false, adviceLine{suggested: "soft", label: "Restart Apps Only",
 				why: "Only programs were updated (libc6, dbus): restarting them without the kernel is enough.", soft: "Restart Apps Only", coldShown: true}},
-		{"library-update-no-soft", &busapi.Advice{Kind: "quick", Code: "userspace-update", Detail: "libc6, dbus", QuickOffered: true, SystemdVersion: "252"},
+		{"library-update-no-soft", "libc6\ndbus\n", &busapi.Advice{Kind: "quick", Code: "userspace-update", Detail: "libc6, dbus", QuickOffered: true, SystemdVersion: "252"},
 			0, false, adviceLine{suggested: "quick", label: "Quick Restart",
 				why: "Only programs were updated (libc6, dbus): Quick Restart is enough.", quick: "Quick Restart", coldShown: true}},
-		{"firmware-update", &busapi.Advice{Kind: "full", Code: "firmware-update", Detail: "Linux Firmware Updater", SoftAvailable: true, SystemdVersion: "257"},
+		{"firmware-update", "fwupd\n", &busapi.Advice{Kind: "full", Code: "firmware-update", Detail: "Linux Firmware Updater", SoftAvailable: true, SystemdVersion: "257"},
 			23600, false, adviceLine{suggested: "restart", label: "Restart",
 				why:  "A firmware update is waiting for a normal restart (Linux Firmware Updater), so Quick Restart is not offered.",
 				soft: "Restart Apps Only", coldShown: true}},
-		{"nvidia", kernelAdvice(), 23600, true, adviceLine{suggested: "restart", label: "Restart",
+		{"nvidia", "linux-image-6.1.0-27-amd64\n", kernelAdvice(), 23600, true, adviceLine{suggested: "restart", label: "Restart",
 			why:   "The NVIDIA graphics driver is loaded: after a Quick Restart the screen may stay black. A normal Restart is the safe choice.",
 			saves: "Quick Restart skips about 24 s of firmware and boot menu.", coldShown: true}},
 	} {
@@ -78,7 +79,7 @@ func TestTheRecommendedRestartIsTheSuggestedAction(t *testing.T) {
 			h.helper.SetPlan(p)
 			h.helper.SetAdvice(tc.advice)
 			h.helper.SetTimeSaved(tc.saves)
-			h.rebootRequired("linux-image-6.1.0-27-amd64\n")
+			h.rebootRequired(tc.pkgs)
 			d := h.start()
 			got := d.advice(0, "advice suggested="+tc.want.suggested+" ")
 			if got != tc.want {

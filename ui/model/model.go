@@ -383,7 +383,10 @@ func (s State) UpdatesText() string {
 		// TRANSLATORS: %s is a list of Debian package names
 		lines = append(lines, fmt.Sprintf(G("Updated: %s."), list))
 	}
-	if u.QuickEnough {
+	if s.Why() != "" {
+		// The helper's recommendation, under the buttons, says which
+		// restart finishes them; two answers could disagree.
+	} else if u.QuickEnough {
 		lines = append(lines, G("Quick Restart is enough to finish them: it starts the new kernel too."))
 	} else {
 		// TRANSLATORS: %s is one or more package names, e.g. shim-signed
