@@ -81,7 +81,12 @@ func TestTheRecommendedRestartIsTheSuggestedAction(t *testing.T) {
 			h.helper.SetTimeSaved(tc.saves)
 			h.rebootRequired(tc.pkgs)
 			d := h.start()
-			got := d.advice(0, "advice suggested="+tc.want.suggested+" ")
+			wait := "advice suggested=" + tc.want.suggested + " "
+			if tc.want.soft != "" {
+				// Restart Apps Only comes once the session manager is known.
+				wait = `soft="Restart Apps Only"`
+			}
+			got := d.advice(0, wait)
 			if got != tc.want {
 				t.Errorf("drawn\n%+v\nwant\n%+v", got, tc.want)
 			}
@@ -130,7 +135,7 @@ func TestNextRestartIsANormalOne(t *testing.T) {
 	from := d.mark()
 	d.xdotool("key", "alt+n")
 	waitCall(t, h.helper, "SetColdReboot()")
-	got := d.advice(from, "cold=true")
+	got := d.advice(from, "cold-shown=true cold=true")
 	want := adviceLine{suggested: "restart", label: "Restart",
 		why: "You asked for the next restart to be a normal one, so Quick Restart is not offered until then.", coldShown: true, cold: true}
 	if got != want {
