@@ -216,6 +216,12 @@ func (d *dialog) build() {
 		if id == model.BSoft {
 			b.SetTooltipText(model.SoftTip())
 		}
+		// A button hidden at ShowAll (no-show-all) and shown later, as
+		// the recommended Quick Restart's and Restart Apps Only, would
+		// be drawn without its label otherwise.
+		if l := d.labels[id]; l != nil {
+			l.Show()
+		}
 		id := id
 		b.Connect("clicked", func() { d.clicked(id) })
 		box.Add(b)
