@@ -57,8 +57,16 @@ type dialog struct {
 		exp   *gtk.Expander
 		label *gtk.Label
 	}
-	tracedLine struct{ armed, boot string } // the last armed/boot trace lines
-	last       model.State                  // what Draw was last given
+	// advice is the recommended restart's why line, what a Quick
+	// Restart saves, and the "next restart is a normal one" check box.
+	advice struct {
+		why, saves *gtk.Label
+		cold       *gtk.CheckButton
+		// drawing: the box is being set from the state, not clicked.
+		drawing bool
+	}
+	tracedLine struct{ armed, boot, advice string } // the last armed/boot/advice trace lines
+	last       model.State                          // what Draw was last given
 	drawn      [model.NButtons]model.Button
 	drawnQuick bool
 	// spoken is what each button's accessible object was last given, so
@@ -205,6 +213,15 @@ func (d *dialog) build() {
 			d.labels[id] = l
 			b.Add(l)
 		}
+		if id == model.BSoft {
+			b.SetTooltipText(model.SoftTip())
+		}
+		// A button hidden at ShowAll (no-show-all) and shown later, as
+		// the recommended Quick Restart's and Restart Apps Only, would
+		// be drawn without its label otherwise.
+		if l := d.labels[id]; l != nil {
+			l.Show()
+		}
 		id := id
 		b.Connect("clicked", func() { d.clicked(id) })
 		box.Add(b)
@@ -227,6 +244,28 @@ func (d *dialog) build() {
 	d.info.stack.AddNamed(d.info.hint, "hint")
 	d.info.stack.AddNamed(d.info.quick, "quick")
 	outer.PackStart(d.info.stack, false, false, 0)
+
+	// The recommendation's one line of why, and what a Quick Restart
+	// saves here (measured; absent otherwise).
+	d.advice.why = mustLabel("")
+	d.advice.why.SetName("why")
+	d.advice.saves = mustLabel("")
+	d.advice.saves.SetName("saves")
+	for _, l := range []*gtk.Label{d.advice.why, d.advice.saves} {
+		l.SetLineWrap(true)
+		l.SetMaxWidthChars(60)
+		l.SetJustify(gtk.JUSTIFY_CENTER)
+		outer.PackStart(l, false, false, 0)
+	}
+	d.advice.cold, _ = gtk.CheckButtonNewWithMnemonic(model.ColdLabel())
+	d.advice.cold.SetName("coldreboot")
+	d.advice.cold.SetHAlign(gtk.ALIGN_CENTER)
+	d.advice.cold.Connect("toggled", func() {
+		if !d.advice.drawing {
+			d.ctl.SetColdReboot(d.advice.cold.GetActive())
+		}
+	})
+	outer.PackStart(d.advice.cold, false, false, 0)
 
 	// Below the row of choices, so that the buttons keep their order
 	// in the accessibility tree (Cancel Quick Restart comes last).
@@ -335,6 +374,14 @@ func (d *dialog) Draw(st model.State) {
 		if b.Sensitive != old.Sensitive || d.drawn[0].Label == "" {
 			w.SetSensitive(b.Sensitive)
 		}
+		// The recommended restart in GNOME's accent colour.
+		if sc, err := w.GetStyleContext(); err == nil {
+			if b.ID == st.Suggested() {
+				sc.AddClass("suggested-action")
+			} else {
+				sc.RemoveClass("suggested-action")
+			}
+		}
 		if b.ID == model.BRestart {
 			// Compared with the page GTK shows, not with the last model:
 			// a switch GTK refused is retried on the next apply.
@@ -355,6 +402,8 @@ func (d *dialog) Draw(st model.State) {
 		desc := ""
 		if quick {
 			desc = st.QuickInfo()
+		} else if b.ID == model.BSoft {
+			desc = model.SoftTip()
 		}
 		if s := &d.spoken[b.ID]; name != s.name || desc != s.desc {
 			setAccessible(w, name, desc)
@@ -376,12 +425,20 @@ func (d *dialog) Draw(st model.State) {
 	}
 	d.info.hint.SetText(hint)
 	d.info.quick.SetText(st.QuickInfo())
-	quickInfo := (st.QuickShown() || st.Config.QuickButton) && st.Message == ""
+	quickInfo := (st.QuickShown() || st.QuickButtonShown()) && st.Message == ""
 	if quickInfo {
 		d.info.stack.SetVisibleChildName("quick")
 	} else {
 		d.info.stack.SetVisibleChildName("hint")
 	}
+	setText(d.advice.why, st.Why())
+	setText(d.advice.saves, st.SavesLine())
+	d.advice.drawing = true
+	d.advice.cold.SetActive(st.Advice.ColdReboot)
+	d.advice.drawing = false
+	d.advice.cold.SetSensitive(!st.Busy)
+	d.advice.cold.SetVisible(st.ColdShown())
+	d.advice.cold.SetNoShowAll(!st.ColdShown())
 	setText(d.armed.label, st.ArmedText())
 	d.armed.frame.SetVisible(st.Armed)
 	d.armed.frame.SetNoShowAll(!st.Armed)
@@ -390,6 +447,7 @@ func (d *dialog) Draw(st model.State) {
 	d.boot.exp.SetNoShowAll(!st.Boot.Shown())
 	d.traceArmed()
 	d.traceBoot()
+	d.traceAdvice()
 	drawn, quick := d.drawnLabel(model.BRestart)
 	if quick != d.drawnQuick {
 		d.drawnQuick = quick
@@ -409,6 +467,48 @@ func (d *dialog) traceArmed() {
 	line := fmt.Sprintf("armed shown=%v text=%q", d.armed.frame.GetVisible(), text)
 	if line != d.tracedLine.armed {
 		d.tracedLine.armed = line
+		d.trace("%s", line)
+	}
+}
+
+// traceAdvice traces the recommendation as GTK has it, when it changed:
+// the button drawn with the suggested-action class and its label, the
+// why and time-saved lines, the check box, the soft restart's label.
+func (d *dialog) traceAdvice() {
+	if !d.traced {
+		return
+	}
+	suggested, label := "none", ""
+	for id, b := range d.buttons {
+		if sc, err := b.GetStyleContext(); err == nil && sc.HasClass("suggested-action") {
+			suggested = model.ButtonID(id).Name()
+			label, _ = d.drawnLabel(model.ButtonID(id))
+			if !b.GetVisible() {
+				suggested += "(hidden)"
+			}
+		}
+	}
+	why, _ := d.advice.why.GetText()
+	if !d.advice.why.GetVisible() {
+		why = ""
+	}
+	saves, _ := d.advice.saves.GetText()
+	if !d.advice.saves.GetVisible() {
+		saves = ""
+	}
+	soft := ""
+	if d.buttons[model.BSoft].GetVisible() {
+		soft, _ = d.drawnLabel(model.BSoft)
+	}
+	quick := ""
+	if d.buttons[model.BQuick].GetVisible() {
+		quick, _ = d.drawnLabel(model.BQuick)
+	}
+	coldLabel, _ := d.advice.cold.GetLabel()
+	line := fmt.Sprintf("advice suggested=%s label=%q why=%q saves=%q soft=%q quick=%q cold-shown=%v cold=%v cold-label=%q",
+		suggested, label, why, saves, soft, quick, d.advice.cold.GetVisible(), d.advice.cold.GetActive(), model.StripMnemonic(coldLabel))
+	if line != d.tracedLine.advice {
+		d.tracedLine.advice = line
 		d.trace("%s", line)
 	}
 }

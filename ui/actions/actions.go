@@ -32,6 +32,8 @@ import (
 type Helper interface {
 	Arm(ctx context.Context, interactive bool) (busapi.Plan, error)
 	Disarm(ctx context.Context) error
+	// SoftRestart restarts userspace only (busapi.Client.SoftRestart).
+	SoftRestart(ctx context.Context, interactive bool) error
 }
 
 // Waiter is a started session.Watch.
@@ -91,6 +93,8 @@ func (r *Runner) Run(ctx context.Context, a model.Action) Result {
 		return r.restart(ctx)
 	case model.QuickRestart:
 		return r.quick(ctx)
+	case model.SoftRestart:
+		return r.soft(ctx)
 	}
 	return Result{Done: true}
 }

@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,7 +21,7 @@ type log struct{ calls []string }
 
 type fakeHelper struct {
 	*log
-	armErr, disarmErr error
+	armErr, disarmErr, softErr error
 }
 
 func (h *fakeHelper) Arm(ctx context.Context, interactive bool) (busapi.Plan, error) {
@@ -29,6 +30,11 @@ func (h *fakeHelper) Arm(ctx context.Context, interactive bool) (busapi.Plan, er
 		h.calls = append(h.calls, "(not interactive!)")
 	}
 	return busapi.Plan{Available: h.armErr == nil}, h.armErr
+}
+
+func (h *fakeHelper) SoftRestart(ctx context.Context, interactive bool) error {
+	h.calls = append(h.calls, fmt.Sprintf("SoftRestart(interactive=%v)", interactive))
+	return h.softErr
 }
 
 func (h *fakeHelper) Disarm(ctx context.Context) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/rapidreboot/rapidreboot/backend/boottime"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
 	"github.com/rapidreboot/rapidreboot/backend/session"
@@ -100,6 +101,7 @@ type noBus struct{ err error }
 
 func (n noBus) Arm(context.Context, bool) (busapi.Plan, error) { return busapi.Plan{}, n.err }
 func (n noBus) Disarm(context.Context) error                   { return n.err }
+func (n noBus) SoftRestart(context.Context, bool) error        { return n.err }
 
 func (b *busSystem) Helper() actions.Helper {
 	sys, err := b.system()
@@ -157,4 +159,44 @@ func (b *busSystem) Armed(ctx context.Context) (bool, string, error) {
 	}
 	v, _ := c.ArmedVersion(ctx)
 	return true, v, nil
+}
+
+// Advice asks the helper's GetAdvice.
+func (b *busSystem) Advice(ctx context.Context) (busapi.Advice, error) {
+	sys, err := b.system()
+	if err != nil {
+		return busapi.Advice{}, err
+	}
+	return busapi.NewClient(sys).GetAdvice(ctx)
+}
+
+// TimeSaved is the seconds a Quick Restart saves on this machine, as the
+// helper measured them (GetTimeSaved); 0 when nothing was measured.
+func (b *busSystem) TimeSaved(ctx context.Context) (float64, error) {
+	sys, err := b.system()
+	if err != nil {
+		return 0, err
+	}
+	m, err := busapi.NewClient(sys).GetTimeSaved(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if r := boottime.FromWire(m); r.Seconds != nil {
+		return *r.Seconds, nil
+	}
+	return 0, nil
+}
+
+// SetCold sets (on) or clears the helper's coldreboot flag; polkit may
+// ask for a password.
+func (b *busSystem) SetCold(ctx context.Context, on bool) error {
+	sys, err := b.system()
+	if err != nil {
+		return err
+	}
+	c := busapi.NewClient(sys)
+	if on {
+		return c.SetColdReboot(ctx, true)
+	}
+	return c.ClearColdReboot(ctx, true)
 }

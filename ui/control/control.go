@@ -81,6 +81,12 @@ type system interface {
 	// Armed asks the helper whether a Quick Restart is armed, and into
 	// which kernel version ("" when the helper does not say).
 	Armed(ctx context.Context) (armed bool, version string, err error)
+	// Advice is the helper's GetAdvice; TimeSaved the seconds a Quick
+	// Restart saves here (0: nothing measured); SetCold sets or clears
+	// the coldreboot flag (advice.go).
+	Advice(ctx context.Context) (busapi.Advice, error)
+	TimeSaved(ctx context.Context) (float64, error)
+	SetCold(ctx context.Context, on bool) error
 }
 
 // errNoSystemBus: the system bus could not be reached at all.
@@ -253,6 +259,7 @@ func (c *Controller) Reopen(o Options) {
 	// meanwhile (rapidrebootctl, another session); say what is true now.
 	if c.mapped {
 		go c.askArmed()
+		go c.askAdvice()
 	}
 }
 
@@ -314,6 +321,7 @@ func (c *Controller) askPlan() {
 		c.st.Boot = bootOf(p, err, release, cmdline)
 		c.planCame(p, err)
 	})
+	c.askAdvice()
 	c.askArmed()
 }
 
@@ -357,6 +365,7 @@ func (c *Controller) askArmed() {
 }
 
 func (c *Controller) planCame(p busapi.Plan, err error) {
+	c.st.Nvidia = err == nil && nvidiaWarned(p.Warnings)
 	if err == nil && p.Available {
 		c.st.Quick = model.Available
 		c.st.Version = p.Version
@@ -419,6 +428,7 @@ func (c *Controller) watchInhibitors() {
 			fmt.Fprintln(c.log, "rapidreboot:", err)
 		}
 		c.st.Inhibitors = inh
+		c.managerCame(m)
 		name := ""
 		if m != nil {
 			name = m.Name()

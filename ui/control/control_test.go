@@ -101,6 +101,14 @@ type fakeSystem struct {
 	armedErr         error
 	disarmErr        error // Disarm fails with it (and leaves the arm)
 	armedAsked       int
+
+	// advice.go's questions: without advice, GetAdvice is unknown (an
+	// older helper).
+	advice      *busapi.Advice
+	saves       float64
+	coldErr     error
+	softPath    bool // the session manager lets the dialog end the session first
+	adviceAsked int
 }
 
 func (f *fakeSystem) Running() (string, string) { return f.release, f.cmdline }
@@ -195,6 +203,11 @@ func (f *fakeSystem) KexecLoaded() (bool, error) { return f.kexecState, nil }
 type manager struct{ f *fakeSystem }
 
 func (m manager) Name() string { return "stand-in" }
+func (m manager) SoftPath() (bool, bool) {
+	m.f.mu.Lock()
+	defer m.f.mu.Unlock()
+	return m.f.softPath, false
+}
 func (m manager) Do(ctx context.Context, a session.Action) error {
 	m.f.record("SM." + a.String())
 	return nil
@@ -208,6 +221,10 @@ func (h helper) Arm(ctx context.Context, interactive bool) (busapi.Plan, error) 
 	h.f.armed, h.f.armedVersion = true, h.f.plan.Version
 	h.f.mu.Unlock()
 	return h.f.plan, nil
+}
+func (h helper) SoftRestart(ctx context.Context, interactive bool) error {
+	h.f.record("SoftRestart")
+	return nil
 }
 func (h helper) Disarm(ctx context.Context) error {
 	h.f.record("Disarm")

@@ -32,10 +32,13 @@ const (
 	// Disarm calls off a Quick Restart prepared earlier (the helper's
 	// Disarm): the next restart is a normal one.
 	Disarm
+	// SoftRestart restarts every program but not the kernel (the
+	// helper's SoftRestart, after the session manager ended the session).
+	SoftRestart
 )
 
 func (a Action) String() string {
-	return [...]string{"none", "cancel", "logout", "suspend", "hibernate", "restart", "quick-restart", "shutdown", "disarm"}[a]
+	return [...]string{"none", "cancel", "logout", "suspend", "hibernate", "restart", "quick-restart", "shutdown", "disarm", "soft-restart"}[a]
 }
 
 // ButtonID names the buttons, in the order they are laid out.
@@ -47,7 +50,10 @@ const (
 	BSuspend
 	BHibernate
 	BRestart // reads "Quick Restart" in quick state
-	BQuick   // the separate Quick Restart button (Config.QuickButton)
+	BQuick   // the separate Quick Restart button (Config.QuickButton, or recommended)
+	// BSoft is "Restart Apps Only": shown where the running systemd can
+	// restart userspace alone and the dialog can carry it (advice.go).
+	BSoft
 	BPowerOff
 	// BDisarm is shown only while a Quick Restart is armed, beside the
 	// line that says so, not in the row of choices; it is last so that
@@ -58,7 +64,7 @@ const (
 
 // Name is the button's name in widget names and the trace.
 func (id ButtonID) Name() string {
-	return [...]string{"cancel", "logout", "suspend", "hibernate", "restart", "quick", "shutdown", "disarm"}[id]
+	return [...]string{"cancel", "logout", "suspend", "hibernate", "restart", "quick", "soft", "shutdown", "disarm"}[id]
 }
 
 // GDK modifier bits (GdkModifierType), as the event state carries them.
@@ -106,6 +112,16 @@ type State struct {
 	Armed        bool
 	ArmedVersion string
 
+	// Advice is the helper's recommendation (GetAdvice) and what it
+	// measured (GetTimeSaved); see advice.go.
+	Advice Advice
+	// Nvidia: the plan warns that the NVIDIA driver is loaded, so a
+	// normal Restart is suggested instead of Quick Restart.
+	Nvidia bool
+	// SoftPath: the session manager found lets the dialog end the
+	// session first and then restart the programs (advice.go).
+	SoftPath bool
+
 	Caps    session.Caps
 	Updates rebootreq.Status
 	// ForUpdates: opened with --reason=updates.
@@ -128,7 +144,7 @@ func (c Config) HeldIn(state uint) bool {
 
 // QuickShown says whether the Restart button reads "Quick Restart".
 func (s State) QuickShown() bool {
-	if s.Config.QuickButton {
+	if s.QuickButtonShown() {
 		return false // the separate button says it; Restart stays Restart
 	}
 	return s.StartQuick || s.Held
@@ -162,7 +178,9 @@ func (s State) Buttons() []Button {
 	} else {
 		set(BRestart, G("_Restart"), true, s.Caps.Reboot != "no")
 	}
-	set(BQuick, G("_Quick Restart"), s.Config.QuickButton, s.Quick == Available)
+	set(BQuick, G("_Quick Restart"), s.QuickButtonShown(), s.Quick == Available)
+	// TRANSLATORS: a button: every program (and the desktop) is closed and started again, the kernel keeps running (systemd's soft-reboot)
+	set(BSoft, G("Restart _Apps Only"), s.SoftShown(), s.Caps.Reboot != "no")
 	set(BPowerOff, G("Shut _Down"), true, s.Caps.PowerOff != "no")
 	// TRANSLATORS: a button beside "A Quick Restart into Linux … is prepared"; it makes the next restart a normal one
 	set(BDisarm, G("Cancel Quic_k Restart"), s.Armed, true)
@@ -238,6 +256,8 @@ func (s State) Click(id ButtonID, state uint) Action {
 		a = PowerOff
 	case BQuick:
 		a = QuickRestart
+	case BSoft:
+		a = SoftRestart
 	case BDisarm:
 		a = Disarm
 	case BRestart:
@@ -273,7 +293,7 @@ func (s State) Focus(action Action) ButtonID {
 	}
 	id := map[Action]ButtonID{Cancel: BCancel, Logout: BLogout, Suspend: BSuspend, Hibernate: BHibernate,
 		Restart: BRestart, QuickRestart: BRestart, PowerOff: BPowerOff}[action]
-	if action == QuickRestart && s.Config.QuickButton {
+	if action == QuickRestart && s.QuickButtonShown() {
 		id = BQuick
 	}
 	if b := s.Buttons()[id]; !b.Visible || !b.Sensitive {
@@ -296,7 +316,7 @@ func (s State) Info() string {
 	if s.Message != "" {
 		return s.Message
 	}
-	if s.QuickShown() || s.Config.QuickButton {
+	if s.QuickShown() || s.QuickButtonShown() {
 		return s.QuickInfo()
 	}
 	return s.Hint()
@@ -315,6 +335,9 @@ func (s State) QuickInfo() string {
 			// someone must be at the keyboard, as after a normal restart.
 			// TRANSLATORS: %s is one or more encrypted volume names, e.g. sda5_crypt
 			line += "\n" + fmt.Sprintf(G("The passphrase of the encrypted disk (%s) will be asked again while it starts."), strings.Join(s.Passphrase, ", "))
+		}
+		if s.Nvidia {
+			line += "\n" + nvidiaSentence()
 		}
 		return line
 	case Unavailable:
@@ -360,7 +383,10 @@ func (s State) UpdatesText() string {
 		// TRANSLATORS: %s is a list of Debian package names
 		lines = append(lines, fmt.Sprintf(G("Updated: %s."), list))
 	}
-	if u.QuickEnough {
+	if s.Why() != "" {
+		// The helper's recommendation, under the buttons, says which
+		// restart finishes them; two answers could disagree.
+	} else if u.QuickEnough {
 		lines = append(lines, G("Quick Restart is enough to finish them: it starts the new kernel too."))
 	} else {
 		// TRANSLATORS: %s is one or more package names, e.g. shim-signed

@@ -42,9 +42,21 @@ func TestTranslatedButtonsKeepDistinctMnemonics(t *testing.T) {
 				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true }),
 				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; s.Held = true }),
 				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; s.Config.QuickButton = true }),
+				// Issue 16: Restart Apps Only, the recommended Quick
+				// Restart's own button, the coldreboot check box.
+				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; recommend(s, "soft") }),
+				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; recommend(s, "soft"); s.Held = true }),
+				state(func(s *State) { s.Caps.Hibernate = "yes"; s.Armed = true; recommend(s, "quick") }),
 			} {
-				// The expander's mnemonic is matched with the buttons'.
+				// The expander's and the check box's mnemonics are matched
+				// with the buttons'.
 				seen := map[rune]string{Mnemonic(s.BootTitle()): s.BootTitle()}
+				if s.ColdShown() {
+					if other, dup := seen[Mnemonic(ColdLabel())]; dup {
+						t.Errorf("%q and %q share a mnemonic", ColdLabel(), other)
+					}
+					seen[Mnemonic(ColdLabel())] = ColdLabel()
+				}
 				for _, b := range s.Buttons() {
 					if !b.Visible {
 						continue
@@ -61,4 +73,17 @@ func TestTranslatedButtonsKeepDistinctMnemonics(t *testing.T) {
 			}
 		})
 	}
+}
+
+// recommend gives s the helper's advice of kind, with a soft restart
+// possible and Quick Restart available.
+func recommend(s *State, kind string) {
+	s.Quick = Available
+	s.SoftPath = true
+	s.Advice.Known = true
+	s.Advice.Kind, s.Advice.Code = "quick", "userspace-update"
+	if kind == "soft" {
+		s.Advice.Kind = "soft"
+	}
+	s.Advice.QuickOffered, s.Advice.SoftAvailable = true, true
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"
 
+	"github.com/rapidreboot/rapidreboot/backend/boottime"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
@@ -23,6 +24,11 @@ type HelperStandIn struct {
 	armErr *dbus.Error
 	delay  time.Duration
 	props  *prop.Properties
+	// advice is GetAdvice's answer; nil: the method is unknown, as in a
+	// helper older than issue 16. saves is GetTimeSaved's figure in ms
+	// (0: nothing measured).
+	advice *busapi.Advice
+	saves  int64
 }
 
 // NewHelperStandIn owns busapi.BusName on conn and answers with plan.
@@ -55,6 +61,43 @@ func NewHelperStandIn(conn *dbus.Conn, plan busapi.Plan) (*HelperStandIn, error)
 			h.Record("Disarm()")
 			h.setArmed(false)
 			return nil
+		},
+		"GetAdvice": func() (busapi.Advice, *dbus.Error) {
+			h.Record("GetAdvice()")
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.advice == nil {
+				return busapi.Advice{}, dbus.NewError("org.freedesktop.DBus.Error.UnknownMethod", []any{"no GetAdvice in this stand-in"})
+			}
+			return *h.advice, nil
+		},
+		"GetTimeSaved": func() (map[string]dbus.Variant, *dbus.Error) {
+			h.Record("GetTimeSaved()")
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			m := map[string]dbus.Variant{}
+			if h.saves > 0 {
+				m[boottime.KeySavesMS] = dbus.MakeVariant(h.saves)
+				m[boottime.KeySavesSource] = dbus.MakeVariant("measured")
+				m[boottime.KeySavesN] = dbus.MakeVariant(uint32(1))
+			}
+			return m, nil
+		},
+		// The helper's coldreboot flag: the plan unavailable with its
+		// reason and the advice a full restart while set, as the helper.
+		"SetColdReboot": func() *dbus.Error {
+			h.Record("SetColdReboot()")
+			h.setCold(true)
+			return nil
+		},
+		"ClearColdReboot": func() *dbus.Error {
+			h.Record("ClearColdReboot()")
+			h.setCold(false)
+			return nil
+		},
+		"SoftRestart": func() *dbus.Error {
+			h.Record("SoftRestart()")
+			return dbus.NewError(busapi.ErrFailed, []any{"the stand-in never restarts", string(reason.Internal), "stand-in"})
 		},
 		"QuickRestart": func() *dbus.Error {
 			h.Record("QuickRestart()")
@@ -107,6 +150,29 @@ func (h *HelperStandIn) Armed() bool {
 	}
 	b, _ := v.Value().(bool)
 	return b
+}
+
+// SetAdvice makes GetAdvice answer a (nil: unknown method).
+func (h *HelperStandIn) SetAdvice(a *busapi.Advice) { h.mu.Lock(); h.advice = a; h.mu.Unlock() }
+
+// SetTimeSaved makes GetTimeSaved report ms measured (0: nothing).
+func (h *HelperStandIn) SetTimeSaved(ms int64) { h.mu.Lock(); h.saves = ms; h.mu.Unlock() }
+
+func (h *HelperStandIn) setCold(on bool) {
+	h.mu.Lock()
+	if h.advice != nil {
+		h.advice.ColdReboot = on
+		if on {
+			h.advice.Kind, h.advice.Code, h.advice.Detail, h.advice.QuickOffered = "full", "cold-reboot", "", false
+		}
+	}
+	if on {
+		h.plan.Available, h.plan.Reason, h.plan.Detail = false, reason.ColdReboot, ""
+	}
+	h.mu.Unlock()
+	if on {
+		h.setArmed(false)
+	}
 }
 
 // SetPlan changes what GetPlan and Arm answer.
