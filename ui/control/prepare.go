@@ -57,10 +57,10 @@ func (c *Controller) quickOnOffer() bool {
 	return s.QuickShown() || s.Config.QuickButton || c.quickRecommended()
 }
 
-// quickRecommended says whether the advice recommends Quick Restart. The
-// recommendation is ui/control/advice.go's (branch wt-16ui); until it is
-// merged, nothing recommends.
-func (c *Controller) quickRecommended() bool { return false }
+// quickRecommended says whether the helper's advice makes Quick Restart
+// the suggested action (ui/control/advice.go): the dialog then shows it
+// without a key held, so it is on offer.
+func (c *Controller) quickRecommended() bool { return c.st.Recommended() == model.QuickRestart }
 
 // prepareIfOffered is called after every change of what is drawn: the
 // first time Quick Restart is on offer, Prepare is sent.

@@ -178,3 +178,14 @@ func waitFor(t *testing.T, f func() bool) {
 	}
 	t.Fatal("timed out")
 }
+
+// Quick Restart recommended by the helper's advice is drawn as its own
+// button without a key held: on offer, so prepared.
+func TestARecommendedQuickRestartIsPreparedWithoutAKeyHeld(t *testing.T) {
+	d, _ := newPrepDialog(t, &fakeSystem{plan: available(), advice: kernelUpdate()}, control.Options{}, dialogConfig)
+	d.open()
+	d.waitTrace("prepare done err=<nil>")
+	if n := count(d.sys.recorded(), "Prepare"); n != 1 {
+		t.Errorf("%d Prepares, want 1", n)
+	}
+}
