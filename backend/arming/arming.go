@@ -110,7 +110,7 @@ type Logger interface {
 // be left zero.
 type Config struct {
 	Loader Loader
-	// Loaded reads kexec_loaded (kexec.Loaded).
+	// Loaded reads kexec_loaded (kexecstate.Loaded).
 	Loaded func() (bool, error)
 	// Plan computes the boot plan (bootplan.Compute with LiveOptions for
 	// the running system, the zero Options for another root).

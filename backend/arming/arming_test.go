@@ -15,6 +15,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
+	"github.com/rapidreboot/rapidreboot/backend/kexecstate"
 	"github.com/rapidreboot/rapidreboot/backend/preflight"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
@@ -38,7 +39,7 @@ func newEnv(t *testing.T, mod func(*arming.Config)) *env {
 	pe := preflight.Env{Proc: filepath.Join(root, "proc"), Sys: filepath.Join(root, "sys"), Run: filepath.Join(root, "run"), Root: root}
 	e.cfg = arming.Config{
 		Loader: kexec.Loader{Sys: e.fake, Target: target, SysDir: pe.Sys, ProcDir: pe.Proc},
-		Loaded: func() (bool, error) { return kexec.Loaded(pe.Sys) },
+		Loaded: func() (bool, error) { return kexecstate.Loaded(pe.Sys) },
 		Plan: func() (*bootplan.Plan, error) {
 			opt, err := bootplan.LiveOptions(pe.Proc, pe.Sys)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/rapidreboot/rapidreboot/backend/host"
+	"github.com/rapidreboot/rapidreboot/backend/planwarn"
 )
 
 // A Quick Restart skips the firmware and the boot loader, not the
@@ -86,40 +87,6 @@ func cmdlineCryptVolumes(cmdline string) []string {
 	return out
 }
 
-// The passphrase warning is the one plan warning the dialog says again in
-// the user's language (the plan's warnings are English, for logs and the
-// CLI). The helper writes it with PassphraseWarning and the dialog reads the
-// volumes back with PassphraseWarningVolumes, so the dialog reads no system
-// file and both ends of the wording live here. Volume names come from
-// whitespace-separated fields (crypttab, the command line), so ", " cannot
-// occur inside one.
-const (
-	passphraseWarningPrefix = "encrypted disk ("
-	passphraseWarningSuffix = "): its passphrase will be asked again at the console during the Quick Restart, as after a normal restart"
-)
-
-// PassphraseWarning is the plan's warning that vols ask for their
-// passphrase again during a Quick Restart.
-func PassphraseWarning(vols []string) string {
-	return passphraseWarningPrefix + strings.Join(vols, ", ") + passphraseWarningSuffix
-}
-
-// PassphraseWarningVolumes returns the volumes named by the first
-// passphrase warning among a plan's warnings (PassphraseWarning), nil if
-// there is none.
-func PassphraseWarningVolumes(warnings []string) []string {
-	for _, w := range warnings {
-		list, ok := strings.CutPrefix(w, passphraseWarningPrefix)
-		if !ok {
-			continue
-		}
-		if list, ok = strings.CutSuffix(list, passphraseWarningSuffix); ok && list != "" {
-			return strings.Split(list, ", ")
-		}
-	}
-	return nil
-}
-
 // cryptWarning adds the warning when the target boots an encrypted volume
 // that asks for its passphrase.
 func (p *planner) cryptWarning(cmdline string) {
@@ -137,6 +104,6 @@ func (p *planner) cryptWarning(cmdline string) {
 		}
 	}
 	if len(vols) > 0 {
-		p.warnf("%s", PassphraseWarning(vols))
+		p.warnf("%s", planwarn.Passphrase(vols))
 	}
 }

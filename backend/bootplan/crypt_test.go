@@ -8,6 +8,7 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
+	"github.com/rapidreboot/rapidreboot/backend/planwarn"
 )
 
 func TestPassphraseVolumesFollowCrypttab(t *testing.T) {
@@ -26,30 +27,6 @@ func TestPassphraseVolumesFollowCrypttab(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := bootplan.PassphraseVolumes([]byte(tc.crypttab)); !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-// The dialog reads the volumes back from the helper's English warning to
-// say it in the user's language: what PassphraseWarning writes,
-// PassphraseWarningVolumes reads, and nothing else is taken for it.
-func TestThePassphraseWarningReadsBackItsVolumes(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		warnings []string
-		want     []string
-	}{
-		{"one volume", []string{bootplan.PassphraseWarning([]string{"sda5_crypt"})}, []string{"sda5_crypt"}},
-		{"two volumes among other warnings", []string{"grubenv's next_entry chooses this entry", bootplan.PassphraseWarning([]string{"root", "home"})}, []string{"root", "home"}},
-		{"a name with parentheses and a colon", []string{bootplan.PassphraseWarning([]string{"a):b"})}, []string{"a):b"}},
-		{"no passphrase warning", []string{"no modules directory /lib/modules/6.1"}, nil},
-		{"no warnings (a plan withheld from the caller)", nil, nil},
-		{"the start of the sentence alone is not the warning", []string{"encrypted disk (x): something else"}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := bootplan.PassphraseWarningVolumes(tc.warnings); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -105,7 +82,7 @@ func FuzzPassphraseVolumes(f *testing.F) {
 			}
 		}
 		if vols := bootplan.PassphraseVolumes(b); len(vols) > 0 {
-			if got := bootplan.PassphraseWarningVolumes([]string{bootplan.PassphraseWarning(vols)}); !reflect.DeepEqual(got, vols) {
+			if got := planwarn.PassphraseVolumes([]string{planwarn.Passphrase(vols)}); !reflect.DeepEqual(got, vols) {
 				t.Fatalf("%q came back as %q", vols, got)
 			}
 		}

@@ -80,7 +80,7 @@ type Config struct {
 	Preflight func() error
 	// Warnings are preflight.Warnings (optional).
 	Warnings func() []string
-	// Loaded reads kexec_loaded (kexec.Loaded).
+	// Loaded reads kexec_loaded (kexecstate.Loaded).
 	Loaded func() (bool, error)
 	// TimeSaved gathers what a Quick Restart saves on this machine
 	// (boottime.Live.Gather) for GetTimeSaved (optional: no figures).

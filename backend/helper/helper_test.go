@@ -21,6 +21,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
+	"github.com/rapidreboot/rapidreboot/backend/kexecstate"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 	"github.com/rapidreboot/rapidreboot/backend/polkit"
 	"github.com/rapidreboot/rapidreboot/backend/preflight"
@@ -178,7 +179,7 @@ func newEnv(t *testing.T, mod func(*helper.Config)) *env {
 			return bootplan.Compute(target, bootplan.Options{LiveCmdline: &live})
 		},
 		Preflight: func() error { return preflight.Check(pe) },
-		Loaded:    func() (bool, error) { return kexec.Loaded(pe.Sys) },
+		Loaded:    func() (bool, error) { return kexecstate.Loaded(pe.Sys) },
 		ArmDir:    filepath.Join(root, armstate.RunDir),
 		StateDir:  filepath.Join(root, armstate.StateDir),
 		BootID:    bustest.RootBootID,

@@ -12,12 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rapidreboot/rapidreboot/backend/advice"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/coldreboot"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
-	"github.com/rapidreboot/rapidreboot/backend/restartkind"
 )
 
 // Debian 13's and Debian 12's service managers, as the probe sees them.
@@ -217,7 +217,7 @@ func TestColdRebootFlagDisarmsBlocksArmingAndIsCleared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !a.ColdReboot || a.Kind != restartkind.Full || a.Code != restartkind.ColdReboot || a.QuickOffered {
+	if !a.ColdReboot || a.Kind != advice.Full || a.Code != advice.ColdReboot || a.QuickOffered {
 		t.Errorf("advice while set = %+v", a)
 	}
 	// Only the first Arm's load: none while the flag is set.
@@ -269,7 +269,7 @@ func TestAdviceFollowsTheRestartMarker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Kind != restartkind.Soft || a.Code != restartkind.Userspace || a.Detail != "dbus, libc6" || !a.QuickOffered {
+	if a.Kind != advice.Soft || a.Code != advice.Userspace || a.Detail != "dbus, libc6" || !a.QuickOffered {
 		t.Errorf("libraries: %+v", a)
 	}
 	if w := a.Why(nil); !strings.Contains(w, "dbus, libc6") {
@@ -280,7 +280,7 @@ func TestAdviceFollowsTheRestartMarker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Kind != restartkind.Full || a.Code != restartkind.BootLoader || a.Detail != "shim-signed" || a.QuickOffered {
+	if a.Kind != advice.Full || a.Code != advice.BootLoader || a.Detail != "shim-signed" || a.QuickOffered {
 		t.Errorf("shim: %+v", a)
 	}
 }

@@ -105,21 +105,6 @@ type Image struct {
 	InitrdSize int64    `json:"initrd_size"` // bytes handed to the kernel, padding included
 }
 
-// Loaded reads <sys>/kernel/kexec_loaded: whether an image is loaded.
-func Loaded(sys string) (bool, error) {
-	b, err := os.ReadFile(filepath.Join(sys, "kernel/kexec_loaded"))
-	if err != nil {
-		return false, fmt.Errorf("cannot read kexec state: %w", err)
-	}
-	switch string(bytes.TrimSpace(b)) {
-	case "0":
-		return false, nil
-	case "1":
-		return true, nil
-	}
-	return false, fmt.Errorf("cannot read kexec state: unexpected %q", bytes.TrimSpace(b))
-}
-
 // LoadDisabled reads <proc>/sys/kernel/kexec_load_disabled, the one
 // reading of that sysctl (preflight's refusal, the loader's naming of an
 // EPERM): whether loading is switched off until the next boot. A kernel

@@ -16,6 +16,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
+	"github.com/rapidreboot/rapidreboot/backend/kexecstate"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
@@ -67,7 +68,7 @@ func (f *fixture) nothingLoaded(t *testing.T) {
 	if f.fake.Loaded() {
 		t.Fatal("the fake kernel has an image loaded after a refusal")
 	}
-	if got, err := kexec.Loaded(f.sys); err != nil || got {
+	if got, err := kexecstate.Loaded(f.sys); err != nil || got {
 		t.Fatalf("kexec_loaded = %v, %v; want 0", got, err)
 	}
 }
@@ -540,19 +541,19 @@ func (onlyLegacy) KexecFileLoad(int, int, string, int) error { return unix.ENOSY
 
 func TestLoadedReadsTheSysfsFile(t *testing.T) {
 	sys := t.TempDir()
-	if _, err := kexec.Loaded(sys); err == nil {
+	if _, err := kexecstate.Loaded(sys); err == nil {
 		t.Fatal("no error without the file")
 	}
 	fake := kexectest.New(sys)
-	if got, err := kexec.Loaded(sys); err != nil || got {
+	if got, err := kexecstate.Loaded(sys); err != nil || got {
 		t.Fatalf("%v %v", got, err)
 	}
 	fake.SetLoaded(true)
-	if got, err := kexec.Loaded(sys); err != nil || !got {
+	if got, err := kexecstate.Loaded(sys); err != nil || !got {
 		t.Fatalf("%v %v", got, err)
 	}
 	os.WriteFile(filepath.Join(sys, "kernel/kexec_loaded"), []byte("banana"), 0o644)
-	if _, err := kexec.Loaded(sys); err == nil {
+	if _, err := kexecstate.Loaded(sys); err == nil {
 		t.Fatal("garbage accepted")
 	}
 }

@@ -22,44 +22,8 @@ package restartkind
 import (
 	"sort"
 	"strings"
-)
 
-// Kind is a recommended restart. The strings travel over D-Bus and in
-// `rapidrebootctl status --json`.
-type Kind string
-
-const (
-	Full  Kind = "full"
-	Quick Kind = "quick"
-	Soft  Kind = "soft"
-)
-
-// Code says why Kind was chosen. Stable strings, like reason codes.
-type Code string
-
-const (
-	// Nothing: no pending change was found.
-	Nothing Code = "nothing-pending"
-	// ColdReboot: the user asked that the next restart be a normal one.
-	ColdReboot Code = "cold-reboot"
-	// Firmware: a firmware update waits in the firmware (fwupd capsule,
-	// BootNext, capsule on disk), Detail names the signal.
-	Firmware Code = "firmware-update"
-	// BootLoader: a boot loader package was upgraded (Detail: the package).
-	BootLoader Code = "boot-loader-update"
-	// Kernel: a different kernel is planned, or the running one's package
-	// was upgraded (Detail: the planned version).
-	Kernel Code = "kernel-update"
-	// Cmdline: the planned kernel command line differs from the running one
-	// (Detail: the planned version).
-	Cmdline Code = "cmdline-changed"
-	// Microcode: new CPU microcode, applied when a kernel starts.
-	Microcode Code = "microcode-update"
-	// Userspace: libraries or services only (Detail: up to three names).
-	Userspace Code = "userspace-update"
-	// QuickUnavailable: a kernel-level change, but Quick Restart cannot be
-	// armed now (the plan's reason says why), so a normal restart.
-	QuickUnavailable Code = "quick-unavailable"
+	"github.com/rapidreboot/rapidreboot/backend/advice"
 )
 
 // KernelStatus is needrestart's NEEDRESTART-KSTA.
@@ -124,69 +88,58 @@ type Inputs struct {
 	QuickAvailable bool // the plan can be armed now
 }
 
-// Advice is Decide's answer.
-type Advice struct {
-	Kind   Kind
-	Code   Code
-	Detail string // the why line's datum: a version, a package, a signal
-	// QuickOffered: Quick Restart may still be offered (not a firmware or
-	// boot loader change, no coldreboot flag): the dialog keeps it
-	// reachable behind Shift/Ctrl when it is not the recommendation.
-	QuickOffered bool
-}
-
 // Decide picks the fastest restart that is enough. The order of the checks
 // is the order of precedence: what needs the firmware wins over what needs
 // a kernel, which wins over what needs only userspace.
-func Decide(in Inputs) Advice {
+func Decide(in Inputs) advice.Advice {
 	if in.ColdReboot {
-		return Advice{Kind: Full, Code: ColdReboot}
+		return advice.Advice{Kind: advice.Full, Code: advice.ColdReboot}
 	}
 	if len(in.Firmware.Pending) > 0 {
-		return Advice{Kind: Full, Code: Firmware, Detail: in.Firmware.Pending[0]}
+		return advice.Advice{Kind: advice.Full, Code: advice.Firmware, Detail: in.Firmware.Pending[0]}
 	}
 	if p := firstBootLoader(in.Pkgs, in.DpkgSinceBoot); p != "" {
-		return Advice{Kind: Full, Code: BootLoader, Detail: p}
+		return advice.Advice{Kind: advice.Full, Code: advice.BootLoader, Detail: p}
 	}
-	quick := func(c Code, detail string) Advice {
+	quick := func(c advice.Code, detail string) advice.Advice {
 		if !in.QuickAvailable {
-			return Advice{Kind: Full, Code: QuickUnavailable, Detail: detail, QuickOffered: true}
+			return advice.Advice{Kind: advice.Full, Code: advice.QuickUnavailable, Detail: detail, QuickOffered: true}
 		}
-		return Advice{Kind: Quick, Code: c, Detail: detail, QuickOffered: true}
+		return advice.Advice{Kind: advice.Quick, Code: c, Detail: detail, QuickOffered: true}
 	}
 	planned := in.PlanVersion
 	if planned == "" && in.NeedRestart != nil {
 		planned = in.NeedRestart.KExp
 	}
 	if in.PlanVersion != "" && in.RunningKernel != "" && in.PlanVersion != in.RunningKernel {
-		return quick(Kernel, in.PlanVersion)
+		return quick(advice.Kernel, in.PlanVersion)
 	}
 	if hasKernelPackage(in.Pkgs) {
-		return quick(Kernel, planned)
+		return quick(advice.Kernel, planned)
 	}
 	if nr := in.NeedRestart; nr != nil && (nr.KSta == KStaABI || nr.KSta == KStaVersion) {
-		return quick(Kernel, planned)
+		return quick(advice.Kernel, planned)
 	}
 	if in.PlanCmdline != "" && in.RunningCmdline != "" && !SameCmdline(in.PlanCmdline, in.RunningCmdline) {
-		return quick(Cmdline, planned)
+		return quick(advice.Cmdline, planned)
 	}
 	if hasMicrocode(in.Pkgs) || (in.NeedRestart != nil && in.NeedRestart.UCSta == UCStaObsolete) {
-		return quick(Microcode, "")
+		return quick(advice.Microcode, "")
 	}
 	if names := userspace(in); len(names) > 0 {
 		detail := strings.Join(names[:min(len(names), maxWhyPackages)], ", ")
 		if in.SoftAvailable {
-			return Advice{Kind: Soft, Code: Userspace, Detail: detail, QuickOffered: true}
+			return advice.Advice{Kind: advice.Soft, Code: advice.Userspace, Detail: detail, QuickOffered: true}
 		}
-		return quick(Userspace, detail)
+		return quick(advice.Userspace, detail)
 	}
 	if in.RebootRequired {
 		// The marker without a package list: something asked for a
 		// restart and did not say what. A kernel start finishes
 		// anything that is not firmware or boot loader.
-		return quick(Userspace, "")
+		return quick(advice.Userspace, "")
 	}
-	return Advice{Kind: Full, Code: Nothing, QuickOffered: true}
+	return advice.Advice{Kind: advice.Full, Code: advice.Nothing, QuickOffered: true}
 }
 
 // bare strips an architecture qualifier.

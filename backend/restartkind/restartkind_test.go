@@ -4,10 +4,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/rapidreboot/rapidreboot/backend/advice"
 	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
 )
 
@@ -48,107 +48,107 @@ func TestDecideTable(t *testing.T) {
 	tests := []struct {
 		name string
 		in   func(in *Inputs)
-		want Advice
+		want advice.Advice
 	}{
-		{"nothing pending", func(in *Inputs) {}, Advice{Full, Nothing, "", true}},
+		{"nothing pending", func(in *Inputs) {}, advice.Advice{Kind: advice.Full, Code: advice.Nothing, Detail: "", QuickOffered: true}},
 		{"nothing pending, needrestart agrees", func(in *Inputs) {
 			in.NeedRestart = needrestart(t, "nothing.txt")
-		}, Advice{Full, Nothing, "", true}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.Nothing, Detail: "", QuickOffered: true}},
 		{"recorded on the build host: KSTA 0 decides nothing", func(in *Inputs) {
 			in.NeedRestart = needrestart(t, "buildhost-3.6.txt")
-		}, Advice{Full, Nothing, "", true}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.Nothing, Detail: "", QuickOffered: true}},
 		{"new kernel installed and planned", func(in *Inputs) {
 			in.RebootRequired = true
 			in.Pkgs = pkgs("linux-image-6.1.0-28-amd64\nlinux-image-6.1.0-28-amd64\n")
 			in.PlanVersion = newer
-		}, Advice{Quick, Kernel, newer, true}},
+		}, advice.Advice{Kind: advice.Quick, Code: advice.Kernel, Detail: newer, QuickOffered: true}},
 		{"kernel and libc: the kernel wins over soft", func(in *Inputs) {
 			in.RebootRequired = true
 			in.Pkgs = pkgs("linux-image-6.1.0-28-amd64\nlibc6\nlinux-image-6.1.0-28-amd64\nlibssl3:amd64\n")
 			in.PlanVersion = newer
-		}, Advice{Quick, Kernel, newer, true}},
+		}, advice.Advice{Kind: advice.Quick, Code: advice.Kernel, Detail: newer, QuickOffered: true}},
 		{"plan differs from running, no marker", func(in *Inputs) {
 			in.PlanVersion = newer
-		}, Advice{Quick, Kernel, newer, true}},
+		}, advice.Advice{Kind: advice.Quick, Code: advice.Kernel, Detail: newer, QuickOffered: true}},
 		{"needrestart KSTA 3", func(in *Inputs) {
 			in.NeedRestart = needrestart(t, "kernel-version-upgrade.txt")
 			in.PlanVersion = ""
-		}, Advice{Quick, Kernel, newer, true}},
+		}, advice.Advice{Kind: advice.Quick, Code: advice.Kernel, Detail: newer, QuickOffered: true}},
 		{"needrestart KSTA 2 (ABI-compatible rebuild, same uname -r)", func(in *Inputs) {
 			in.NeedRestart = needrestart(t, "kernel-abi-upgrade.txt")
 			in.RunningKernel, in.PlanVersion = newer, newer
-		}, Advice{Quick, Kernel, newer, true}},
+		}, advice.Advice{Kind: advice.Quick, Code: advice.Kernel, Detail: newer, QuickOffered: true}},
 		{"command line changed", func(in *Inputs) {
 			in.PlanCmdline = cmdline + " mitigations=off"
-		}, Advice{Quick, Cmdline, running, true}},
+		}, advice.Advice{Kind: advice.Quick, Code: advice.Cmdline, Detail: running, QuickOffered: true}},
 		{"only BOOT_IMAGE and order differ: not a change", func(in *Inputs) {
 			in.PlanCmdline = "quiet ro root=UUID=0b2f6c8e-6e0e-4d4a-9d49-6c7d2f1b8e11"
-		}, Advice{Full, Nothing, "", true}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.Nothing, Detail: "", QuickOffered: true}},
 		{"microcode package", func(in *Inputs) {
 			in.RebootRequired = true
 			in.Pkgs = pkgs("intel-microcode\n")
-		}, Advice{Quick, Microcode, "", true}},
+		}, advice.Advice{Kind: advice.Quick, Code: advice.Microcode, Detail: "", QuickOffered: true}},
 		{"needrestart microcode obsolete", func(in *Inputs) {
 			in.NeedRestart = needrestart(t, "microcode.txt")
 			in.RunningKernel, in.PlanVersion = newer, newer
-		}, Advice{Quick, Microcode, "", true}},
+		}, advice.Advice{Kind: advice.Quick, Code: advice.Microcode, Detail: "", QuickOffered: true}},
 		{"libraries only, soft available", func(in *Inputs) {
 			in.RebootRequired = true
 			in.Pkgs = pkgs("libc6\ndbus\nlibc6\nsystemd\nlibssl3:amd64\n")
-		}, Advice{Soft, Userspace, "dbus, libc6, libssl3", true}},
+		}, advice.Advice{Kind: advice.Soft, Code: advice.Userspace, Detail: "dbus, libc6, libssl3", QuickOffered: true}},
 		{"libraries only, no soft (systemd 252)", func(in *Inputs) {
 			in.RebootRequired = true
 			in.Pkgs = pkgs("libc6\n")
 			in.SoftAvailable = false
-		}, Advice{Quick, Userspace, "libc6", true}},
+		}, advice.Advice{Kind: advice.Quick, Code: advice.Userspace, Detail: "libc6", QuickOffered: true}},
 		{"needrestart services only", func(in *Inputs) {
 			in.NeedRestart = needrestart(t, "services-only.txt")
 			in.RunningKernel, in.PlanVersion = newer, newer
-		}, Advice{Soft, Userspace, "dbus.service, systemd-logind.service, systemd-journald.service", true}},
+		}, advice.Advice{Kind: advice.Soft, Code: advice.Userspace, Detail: "dbus.service, systemd-logind.service, systemd-journald.service", QuickOffered: true}},
 		{"marker without package list", func(in *Inputs) {
 			in.RebootRequired = true
-		}, Advice{Quick, Userspace, "", true}},
+		}, advice.Advice{Kind: advice.Quick, Code: advice.Userspace, Detail: "", QuickOffered: true}},
 		{"shim upgraded", func(in *Inputs) {
 			in.RebootRequired = true
 			in.Pkgs = pkgs("shim-signed\nlinux-base\n")
-		}, Advice{Full, BootLoader, "shim-signed", false}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.BootLoader, Detail: "shim-signed", QuickOffered: false}},
 		{"shim and a new kernel: the boot loader wins", func(in *Inputs) {
 			in.RebootRequired = true
 			in.Pkgs = pkgs("linux-image-6.1.0-28-amd64\nshim-signed:amd64\n")
 			in.PlanVersion = newer
-		}, Advice{Full, BootLoader, "shim-signed", false}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.BootLoader, Detail: "shim-signed", QuickOffered: false}},
 		{"grub-efi upgraded since boot (dpkg.log)", func(in *Inputs) {
 			in.DpkgSinceBoot = []string{"libc6", "grub-efi-amd64-signed", "grub-efi-amd64-bin"}
-		}, Advice{Full, BootLoader, "grub-efi-amd64-bin", false}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.BootLoader, Detail: "grub-efi-amd64-bin", QuickOffered: false}},
 		{"grub-pc upgraded since boot", func(in *Inputs) {
 			in.DpkgSinceBoot = []string{"grub-pc"}
-		}, Advice{Full, BootLoader, "grub-pc", false}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.BootLoader, Detail: "grub-pc", QuickOffered: false}},
 		{"grub-common alone is not the boot loader image", func(in *Inputs) {
 			in.DpkgSinceBoot = []string{"grub-common", "grub2-common"}
-		}, Advice{Full, Nothing, "", true}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.Nothing, Detail: "", QuickOffered: true}},
 		{"firmware update staged (BootNext)", func(in *Inputs) {
 			in.Firmware.Pending = []string{"BootNext=Boot0003"}
 			in.PlanVersion = newer
-		}, Advice{Full, Firmware, "BootNext=Boot0003", false}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.Firmware, Detail: "BootNext=Boot0003", QuickOffered: false}},
 		{"coldreboot beats everything", func(in *Inputs) {
 			in.ColdReboot = true
 			in.Firmware.Pending = []string{"BootNext=Boot0003"}
 			in.PlanVersion = newer
-		}, Advice{Full, ColdReboot, "", false}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.ColdReboot, Detail: "", QuickOffered: false}},
 		{"kernel update but Quick Restart unavailable", func(in *Inputs) {
 			in.PlanVersion = newer
 			in.QuickAvailable = false
-		}, Advice{Full, QuickUnavailable, newer, true}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.QuickUnavailable, Detail: newer, QuickOffered: true}},
 		{"libraries, no soft and no quick", func(in *Inputs) {
 			in.RebootRequired = true
 			in.Pkgs = pkgs("dbus\n")
 			in.SoftAvailable, in.QuickAvailable = false, false
-		}, Advice{Full, QuickUnavailable, "dbus", true}},
+		}, advice.Advice{Kind: advice.Full, Code: advice.QuickUnavailable, Detail: "dbus", QuickOffered: true}},
 		{"libraries, soft available, quick not: soft still", func(in *Inputs) {
 			in.RebootRequired = true
 			in.Pkgs = pkgs("dbus\n")
 			in.QuickAvailable = false
-		}, Advice{Soft, Userspace, "dbus", true}},
+		}, advice.Advice{Kind: advice.Soft, Code: advice.Userspace, Detail: "dbus", QuickOffered: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,7 +284,7 @@ func TestGatherEmptyRootIsNothingPending(t *testing.T) {
 	g := Gather(t.TempDir(), time.Now())
 	in := g.Inputs
 	in.QuickAvailable, in.SoftAvailable = true, true
-	if a := Decide(in); a.Code != Nothing {
+	if a := Decide(in); a.Code != advice.Nothing {
 		t.Errorf("empty root: %+v", a)
 	}
 	// The running kernel, command line and uptime are missing: problems, not a panic.
@@ -343,26 +343,4 @@ func FuzzCmdline(f *testing.F) {
 			t.Fatalf("SameCmdline and CmdlineDiff disagree: %q %q", add, rm)
 		}
 	})
-}
-
-func TestWhyHasALineForEveryRecommendation(t *testing.T) {
-	for _, a := range []Advice{
-		{Kind: Full, Code: ColdReboot}, {Kind: Full, Code: Firmware, Detail: "BootNext=Boot0003"},
-		{Kind: Full, Code: BootLoader, Detail: "shim-signed"}, {Kind: Quick, Code: Kernel, Detail: "6.12.48+deb13-amd64"},
-		{Kind: Quick, Code: Kernel}, {Kind: Quick, Code: Cmdline, Detail: "6.1.0-28-amd64"}, {Kind: Quick, Code: Microcode},
-		{Kind: Soft, Code: Userspace, Detail: "libc6"}, {Kind: Quick, Code: Userspace}, {Kind: Soft, Code: Userspace},
-	} {
-		w := Why(nil, a)
-		if w == "" || strings.Contains(w, "%") {
-			t.Errorf("%+v: %q", a, w)
-		}
-	}
-	if w := Why(nil, Advice{Kind: Quick, Code: Kernel, Detail: "6.12.48"}); w != "A new kernel was installed: Quick Restart starts Linux 6.12.48." {
-		t.Errorf("kernel line: %q", w)
-	}
-	for _, c := range []Code{Nothing, QuickUnavailable} {
-		if w := Why(nil, Advice{Kind: Full, Code: c}); w != "" {
-			t.Errorf("%s: %q, want none", c, w)
-		}
-	}
 }

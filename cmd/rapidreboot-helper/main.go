@@ -32,6 +32,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/helper"
 	"github.com/rapidreboot/rapidreboot/backend/host"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/kexecstate"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 	"github.com/rapidreboot/rapidreboot/backend/polkit"
 	"github.com/rapidreboot/rapidreboot/backend/preflight"
@@ -120,7 +121,7 @@ func run(log *helper.Logger) error {
 		},
 		Preflight:    func() error { return preflight.Check(env) },
 		Warnings:     func() []string { return preflight.Warnings(env) },
-		Loaded:       func() (bool, error) { return kexec.Loaded(p.sys) },
+		Loaded:       func() (bool, error) { return kexecstate.Loaded(p.sys) },
 		ShuttingDown: func(ctx context.Context) bool { return shuttingDown(ctx, conn, li) },
 		TimeSaved:    timeSaved(p, conn, log),
 		ArmDir:       p.join(armstate.RunDir),

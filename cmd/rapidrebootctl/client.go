@@ -26,6 +26,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/host"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 	"github.com/rapidreboot/rapidreboot/backend/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/kexecstate"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 	"github.com/rapidreboot/rapidreboot/backend/preflight"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
@@ -135,7 +136,7 @@ func (m *machine) newRootTarget(root string) (*target, error) {
 	t := &target{m: m, root: abs, host: m.target(abs), env: env}
 	t.mech = arming.New(arming.Config{
 		Loader: t.loader(),
-		Loaded: func() (bool, error) { return kexec.Loaded(m.live.Sys) },
+		Loaded: func() (bool, error) { return kexecstate.Loaded(m.live.Sys) },
 		// Another system's plan: never the live command line.
 		Plan:      func() (*bootplan.Plan, error) { return bootplan.Compute(t.host, bootplan.Options{}) },
 		Preflight: func() error { return preflight.Check(env) },

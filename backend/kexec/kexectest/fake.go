@@ -67,7 +67,7 @@ type Fake struct {
 	ReadImages bool
 	// SysDir, when set, gets SysDir/kernel/kexec_loaded written with the
 	// state ("0" or "1") on every change, as a fake /sys for readers of the
-	// real file (kexec.Loaded, preflight).
+	// real file (kexecstate.Loaded, preflight).
 	SysDir string
 	// Mirror, when set, is the root of the on-disk mirror (mirror.go): the
 	// calls are appended to Mirror/kexec-calls.jsonl and

@@ -14,7 +14,7 @@ import (
 
 // The on-disk mirror, for a helper process a test watches from outside:
 // the kexec_loaded state is Root/sys/kernel/kexec_loaded (where
-// kexec.Loaded and preflight read it in the fake root), every call is
+// kexecstate.Loaded and preflight read it in the fake root), every call is
 // appended as a JSON line to Root/kexec-calls.jsonl, and
 // Root/kexec-control.json, read at each load, can make a load slow, fail,
 // or wait for a gate file.
