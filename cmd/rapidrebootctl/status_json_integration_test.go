@@ -25,7 +25,7 @@ func TestStatusJSONReportsTheHelpersMeasuredTimeSaved(t *testing.T) {
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	hist, err := os.ReadFile(filepath.Join("..", "..", "backend", "boottime", "testdata", "history", "boot-gaps"))
+	hist, err := os.ReadFile(filepath.FromSlash("../../backend/boottime/testdata/history/boot-gaps"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestStatusJSONForARootReadsTheTargetsHistory(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	hist, err := os.ReadFile(filepath.Join("..", "..", "backend", "boottime", "testdata", "history", "boot-gaps"))
+	hist, err := os.ReadFile(filepath.FromSlash("../../backend/boottime/testdata/history/boot-gaps"))
 	if err != nil {
 		t.Fatal(err)
 	}
