@@ -1,5 +1,5 @@
 // Package advice is the vocabulary of the restart-kind advice, shared by
-// the side that decides it (backend/restartkind, in the root helper) and
+// the side that decides it (backend/system/restartkind, in the root helper) and
 // the sides that show it (the dialog, rapidrebootctl, through busapi): the
 // kinds, the codes that say why, and the one line of why each gets. It
 // reads nothing and imports nothing of the root side, so the session side

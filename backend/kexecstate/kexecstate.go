@@ -2,7 +2,7 @@
 // the root side (the helper, the shutdown hook, rapidrebootctl --root) and
 // the session side (the dialog checks that a Quick Restart's kernel is
 // still loaded before it asks the session manager). It is apart from
-// backend/kexec, which makes the kexec syscalls, so that the dialog reads
+// backend/system/kexec, which makes the kexec syscalls, so that the dialog reads
 // the state without linking the loader.
 package kexecstate
 

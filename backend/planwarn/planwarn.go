@@ -1,5 +1,5 @@
 // Package planwarn holds both ends of the plan warnings that another
-// program reads back: the root helper's plan builder (backend/bootplan)
+// program reads back: the root helper's plan builder (backend/system/bootplan)
 // writes them into the plan's English warnings, and the dialog, in the
 // user's session, reads their data back to say them in the user's
 // language. It reads no file and imports nothing, so the session side gets

@@ -10,8 +10,8 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/advice"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
-	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec/kexectest"
 )
 
 // Issue 16's commands against the real helper (fake-kexec build) on a

@@ -23,10 +23,10 @@ var sessionSide = []string{"./ui/...", "./cmd/rapidreboot"}
 // rootSide are the packages that run only as root (the helper, the
 // shutdown hook, rapidrebootctl --root).
 var rootSide = []string{
-	"backend/arming", "backend/armstate", "backend/bls", "backend/bootplan", "backend/boottime",
-	"backend/bussignal", "backend/coldreboot", "backend/grub", "backend/helper", "backend/host",
-	"backend/kexec", "backend/kver", "backend/lograte", "backend/menulst", "backend/polkit",
-	"backend/preflight", "backend/restartkind", "backend/softreboot", "backend/uki",
+	"backend/system/arming", "backend/system/armstate", "backend/system/bls", "backend/system/bootplan", "backend/system/boottime",
+	"backend/system/bussignal", "backend/system/coldreboot", "backend/system/grub", "backend/system/helper", "backend/system/host",
+	"backend/system/kexec", "backend/system/kver", "backend/system/lograte", "backend/system/menulst", "backend/system/polkit",
+	"backend/system/preflight", "backend/system/restartkind", "backend/system/softreboot", "backend/system/uki",
 }
 
 func isRootSide(pkg string) bool {

@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
 	"github.com/rapidreboot/rapidreboot/backend/kexecstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec"
 )
 
 // Real returns the running kernel as a System. RebootKexec and Unload
