@@ -404,9 +404,8 @@ func toWire(p *bootplan.Plan) busapi.Plan {
 
 // ---- authorisation ----
 
-// authorize names the caller's uid, picks the polkit action and asks
-// polkit. Every failure is a refusal, logged with what is known.
-func (h *Helper) authorize(ctx context.Context, method, sender string, interactive bool) (uint32, error) {
+// callerUID names the caller's uid. A failure is a refusal, logged.
+func (h *Helper) callerUID(ctx context.Context, method, sender string) (uint32, error) {
 	uctx, ucancel := context.WithTimeout(ctx, queryTimeout)
 	uid, err := h.cfg.Users.UnixUser(uctx, sender)
 	ucancel()
@@ -414,14 +413,50 @@ func (h *Helper) authorize(ctx context.Context, method, sender string, interacti
 		h.cfg.Log.Decision(method, sender, -1, "", "refused: cannot identify the caller: "+err.Error())
 		return 0, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot identify the caller", err))
 	}
-	action := busapi.ActionQuickRestart
+	return uid, nil
+}
+
+// othersLoggedIn says whether users other than uid have sessions. Not
+// knowing is taken as "others are logged in": the stricter action, never
+// the looser one.
+func (h *Helper) othersLoggedIn(ctx context.Context, uid uint32) bool {
 	lctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
 	others, err := h.cfg.Logind.OtherUsersSessions(lctx, uid)
-	cancel()
-	if err != nil || others {
-		// Not knowing is treated as "others are logged in": the stricter
-		// action, never the looser one.
-		others = true
+	return err != nil || others
+}
+
+// mayReboot asks polkit logind's own actions for this reboot (reboot, or
+// reboot-multiple-sessions), for the caller's bus-name subject, as if it
+// asked logind itself: the helper's RebootWithFlags comes from root, which
+// logind does not ask polkit about, so no door of the product may widen
+// who may restart. Never reboot-ignore-inhibit: no door of the product
+// overrides a block inhibitor (Quick Restart is unavailable while one is
+// held, naming it, and every reboot it asks for honours them), so asking
+// for it would only turn "Backup is copying" into a password prompt.
+func (h *Helper) mayReboot(ctx context.Context, method, sender string, uid uint32, others, interactive bool) error {
+	for _, la := range logind.RebootActions(others, false) {
+		if err := h.cfg.Auth.Check(ctx, sender, la, nil, interactive); err != nil {
+			if reason.CodeOf(err) == reason.NotAuthorized {
+				err = reason.Wrap(reason.RestartNotAllowed, "", err)
+			}
+			h.cfg.Log.Decision(method, sender, int64(uid), la, "refused: "+err.Error())
+			return refuse(authErrName(err), err)
+		}
+	}
+	return nil
+}
+
+// authorize names the caller's uid, picks the polkit action and asks
+// polkit. Every failure is a refusal, logged with what is known.
+func (h *Helper) authorize(ctx context.Context, method, sender string, interactive bool) (uint32, error) {
+	uid, err := h.callerUID(ctx, method, sender)
+	if err != nil {
+		return 0, err
+	}
+	others := h.othersLoggedIn(ctx, uid)
+	action := busapi.ActionQuickRestart
+	if others {
 		action = busapi.ActionQuickRestartMultipleSessions
 	}
 	if err := h.cfg.Auth.Check(ctx, sender, action, nil, interactive); err != nil {
@@ -429,21 +464,9 @@ func (h *Helper) authorize(ctx context.Context, method, sender string, interacti
 		return uid, refuse(authErrName(err), err)
 	}
 	// Quick Restart must not widen who may restart: the caller must also
-	// pass logind's own check for this reboot, for the same subject, as
-	// if it asked logind itself (the helper's RebootWithFlags comes from
-	// root, which logind does not ask polkit about). Never
-	// reboot-ignore-inhibit: no door of the product overrides a block
-	// inhibitor (Quick Restart is unavailable while one is held, naming
-	// it, and every reboot it asks for honours them), so asking for it
-	// would only turn "Backup is copying" into a password prompt.
-	for _, la := range logind.RebootActions(others, false) {
-		if err := h.cfg.Auth.Check(ctx, sender, la, nil, interactive); err != nil {
-			if reason.CodeOf(err) == reason.NotAuthorized {
-				err = reason.Wrap(reason.RestartNotAllowed, "", err)
-			}
-			h.cfg.Log.Decision(method, sender, int64(uid), la, "refused: "+err.Error())
-			return uid, refuse(authErrName(err), err)
-		}
+	// pass logind's own check for this reboot.
+	if err := h.mayReboot(ctx, method, sender, uid, others, interactive); err != nil {
+		return uid, err
 	}
 	// polkit's yes may come long after the question (a password, a slow
 	// polkitd): a caller that left meanwhile gets nothing, whatever

@@ -120,27 +120,13 @@ func (h *Helper) advise(ctx context.Context) busapi.Advice {
 // logind would ask of it (reboot, or reboot-multiple-sessions), for the
 // same bus-name subject, and must still be on the bus afterwards.
 func (h *Helper) authorizeReboot(ctx context.Context, method, sender string, interactive bool) (uint32, error) {
-	uctx, ucancel := context.WithTimeout(ctx, queryTimeout)
-	uid, err := h.cfg.Users.UnixUser(uctx, sender)
-	ucancel()
+	uid, err := h.callerUID(ctx, method, sender)
 	if err != nil {
-		h.cfg.Log.Decision(method, sender, -1, "", "refused: cannot identify the caller: "+err.Error())
-		return 0, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot identify the caller", err))
+		return 0, err
 	}
-	lctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	others, err := h.cfg.Logind.OtherUsersSessions(lctx, uid)
-	cancel()
-	if err != nil {
-		others = true // not knowing asks for the stricter action
-	}
-	for _, la := range logind.RebootActions(others, false) {
-		if err := h.cfg.Auth.Check(ctx, sender, la, nil, interactive); err != nil {
-			if reason.CodeOf(err) == reason.NotAuthorized {
-				err = reason.Wrap(reason.RestartNotAllowed, "", err)
-			}
-			h.cfg.Log.Decision(method, sender, int64(uid), la, "refused: "+err.Error())
-			return uid, refuse(authErrName(err), err)
-		}
+	others := h.othersLoggedIn(ctx, uid)
+	if err := h.mayReboot(ctx, method, sender, uid, others, interactive); err != nil {
+		return uid, err
 	}
 	if err := h.stillThere(ctx, sender, uid); err != nil {
 		h.cfg.Log.Decision(method, sender, int64(uid), "", "refused: "+err.Error())
@@ -209,12 +195,9 @@ func (h *Helper) SoftRestart(ctx context.Context, sender string, interactive boo
 // is allowed to whoever may Disarm it; clearing it lets Quick Restart be
 // offered again, which is quick-restart's to allow.
 func (h *Helper) mayChangeCold(ctx context.Context, method, sender string, interactive bool) (uint32, error) {
-	uctx, ucancel := context.WithTimeout(ctx, queryTimeout)
-	uid, err := h.cfg.Users.UnixUser(uctx, sender)
-	ucancel()
+	uid, err := h.callerUID(ctx, method, sender)
 	if err != nil {
-		h.cfg.Log.Decision(method, sender, -1, "", "refused: cannot identify the caller: "+err.Error())
-		return 0, refuse(busapi.ErrFailed, reason.Wrap(reason.Internal, "cannot identify the caller", err))
+		return 0, err
 	}
 	if uid == 0 {
 		return 0, nil
