@@ -14,8 +14,8 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
-	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec/kexectest"
 )
 
 // TestRealGnomeShellRunsTheExtension runs GNOME Shell 48 headless in a

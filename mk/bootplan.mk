@@ -14,23 +14,23 @@
 #                             packages are not cached yet; not in check)
 
 PLAN_BENCHTIME  ?= 20x
-PLAN_FIXTURE    ?= backend/bootplan/testdata/debian-12-own-two-kernels/root
+PLAN_FIXTURE    ?= backend/system/bootplan/testdata/debian-12-own-two-kernels/root
 FUZZ_TARGETS    := \
-	backend/kver:FuzzCompare \
-	backend/grub:FuzzEvaluate \
-	backend/grub:FuzzParseEnv \
-	backend/grub:FuzzParseDefaults \
-	backend/bls:FuzzParse \
-	backend/bls:FuzzVersionCompare \
-	backend/menulst:FuzzParse \
-	backend/bootplan:FuzzPassphraseVolumes
+	backend/system/kver:FuzzCompare \
+	backend/system/grub:FuzzEvaluate \
+	backend/system/grub:FuzzParseEnv \
+	backend/system/grub:FuzzParseDefaults \
+	backend/system/bls:FuzzParse \
+	backend/system/bls:FuzzVersionCompare \
+	backend/system/menulst:FuzzParse \
+	backend/system/bootplan:FuzzPassphraseVolumes
 
 CHECK_TARGETS += fuzz-short
 DEMO_TARGETS  += demo-plan
 
 .PHONY: fuzz-short bench-plan demo-plan grub-fixtures grub-fixtures-check
 
-GRUB_FIXTURES_GEN := backend/bootplan/testdata/gen/grub-mkconfig.sh
+GRUB_FIXTURES_GEN := backend/system/bootplan/testdata/gen/grub-mkconfig.sh
 
 grub-fixtures:
 	$(GRUB_FIXTURES_GEN) trixie
@@ -43,7 +43,7 @@ grub-fixtures-check:
 	out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
 	GRUB_FIXTURES_OUT=$$out $(GRUB_FIXTURES_GEN) trixie 2>/dev/null; \
 	GRUB_FIXTURES_OUT=$$out $(GRUB_FIXTURES_GEN) bookworm 2>/dev/null; \
-	for d in $$out/*; do diff -r --exclude=expected.json $$d backend/bootplan/testdata/$${d##*/}; done; \
+	for d in $$out/*; do diff -r --exclude=expected.json $$d backend/system/bootplan/testdata/$${d##*/}; done; \
 	echo "grub-fixtures-check: $$(ls $$out | wc -l) fixtures are what grub-mkconfig writes"
 
 # The corpus found is kept in GOCACHE; anything worth keeping is copied
@@ -52,8 +52,8 @@ fuzz-short:
 	$(call fuzz-run,$(FUZZ_TARGETS))
 
 bench-plan:
-	$(GO) test -run '^$$' -bench 'BenchmarkPlan' -benchmem -benchtime $(PLAN_BENCHTIME) -count 3 ./backend/bootplan/
-	$(GO) test -run '^$$' -bench 'BenchmarkEvaluateScales' -benchtime 10x ./backend/grub/
+	$(GO) test -run '^$$' -bench 'BenchmarkPlan' -benchmem -benchtime $(PLAN_BENCHTIME) -count 3 ./backend/system/bootplan/
+	$(GO) test -run '^$$' -bench 'BenchmarkEvaluateScales' -benchtime 10x ./backend/system/grub/
 
 demo-plan:
 	@mkdir -p $(BUILD)

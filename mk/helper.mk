@@ -1,4 +1,4 @@
-# The privileged helper: backend/polkit, backend/logind, backend/helper,
+# The privileged helper: backend/system/polkit, backend/logind, backend/system/helper,
 # backend/bustest, cmd/rapidreboot-helper, rapidrebootctl's helper commands,
 # assets/{dbus,polkit,systemd/rapidreboot-helper.service}. Owner: the
 # helper's area. Its unit tests (fakes, stand-ins, private buses) run in
@@ -16,7 +16,7 @@
 # has no real kexec syscall, and logind is a stand-in on a private bus.
 
 HELPER_TEST_BIN   := $(BUILD)/test/rapidreboot-helper-fakekexec
-HELPER_INTEG_PKGS := ./backend/helper/ ./cmd/rapidrebootctl/
+HELPER_INTEG_PKGS := ./backend/system/helper/ ./cmd/rapidrebootctl/
 HELPER_BENCHTIME  ?= 200x
 
 CHECK_TARGETS += test-integration
@@ -33,10 +33,10 @@ test-integration: helper-test-bin
 	$(GO) vet -tags integration $(HELPER_INTEG_PKGS)
 	$(GO) vet -tags rapidreboot_fakekexec ./cmd/rapidreboot-helper/
 	RAPIDREBOOT_TEST_HELPER=$(CURDIR)/$(HELPER_TEST_BIN) \
-	  $(GO) test -tags integration -count=1 -timeout 10m ./backend/helper/
+	  $(GO) test -tags integration -count=1 -timeout 10m ./backend/system/helper/
 	RAPIDREBOOT_TEST_HELPER=$(CURDIR)/$(HELPER_TEST_BIN) \
 	  $(GO) test -tags integration -count=1 -timeout 5m -run '^(TestTheCommandsDriveTheRealHelper|TestColdRebootAndSoftRestartThroughTheRealHelper)$$' ./cmd/rapidrebootctl/
 
 bench-helper: helper-test-bin
 	RAPIDREBOOT_TEST_HELPER=$(CURDIR)/$(HELPER_TEST_BIN) \
-	  $(GO) test -tags integration -run '^$$' -bench . -benchtime $(HELPER_BENCHTIME) ./backend/helper/
+	  $(GO) test -tags integration -run '^$$' -bench . -benchtime $(HELPER_BENCHTIME) ./backend/system/helper/

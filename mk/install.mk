@@ -45,7 +45,7 @@ INIT_SCRIPTS = $(sort assets/sysvinit/rapidreboot $(wildcard assets/sysvinit/rap
 DOCS         = $(sort README.md $(wildcard docs/*.md))
 
 # The units allow kexec_file_load(2) only. Where Linux has no
-# kexec_file_load for the architecture (backend/kexec falls back to
+# kexec_file_load for the architecture (backend/system/kexec falls back to
 # kexec-tools' kexec_load there), a drop-in allows kexec_load as well.
 KEXEC_FILE_ARCHES := amd64 arm64 ppc64 ppc64le riscv64 s390x loong64
 TARGET_GOARCH     ?= $(shell $(GO) env GOARCH)

@@ -1,4 +1,4 @@
-# kexec area: backend/kexec, backend/armstate, backend/preflight,
+# kexec area: backend/system/kexec, backend/system/armstate, backend/system/preflight,
 # cmd/rapidreboot-shutdown and their units and init scripts. Their unit
 # tests run in `make unit` (fakes only: no test here can load a kernel or
 # reboot, the real syscalls refuse inside a test binary).
@@ -12,9 +12,9 @@
 
 KEXEC_UNITS   := $(wildcard assets/systemd/rapidreboot-boot*.service)
 KEXEC_INITS   := $(wildcard assets/sysvinit/rapidreboot*)
-KEXEC_FUZZ    := ./backend/kexec:FuzzParseLockdown \
-                 ./backend/armstate:FuzzReadNeverPanics \
-                 ./backend/preflight:FuzzParseLocks \
+KEXEC_FUZZ    := ./backend/system/kexec:FuzzParseLockdown \
+                 ./backend/system/armstate:FuzzReadNeverPanics \
+                 ./backend/system/preflight:FuzzParseLocks \
                  ./cmd/rapidreboot-shutdown/internal/hook:FuzzParseStat \
                  ./cmd/rapidreboot-shutdown/internal/hook:FuzzParseMountinfo
 
@@ -36,4 +36,4 @@ fuzz-kexec:
 
 bench-hook:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./cmd/rapidreboot-shutdown/internal/hook
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./backend/kexec
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./backend/system/kexec

@@ -3,7 +3,7 @@ package busapi
 import (
 	"context"
 
-	"github.com/rapidreboot/rapidreboot/backend/restartkind"
+	"github.com/rapidreboot/rapidreboot/backend/advice"
 )
 
 // Added in issue 16, beside the methods of the first version: a caller
@@ -15,9 +15,9 @@ import (
 // Advice is the wire form of GetAdvice's reply, D-Bus signature
 // (sssbbbs), in field order.
 type Advice struct {
-	Kind   restartkind.Kind // recommended: "full", "quick" or "soft"
-	Code   restartkind.Code // why
-	Detail string           // the why line's datum: a version, a package
+	Kind   advice.Kind // recommended: "full", "quick" or "soft"
+	Code   advice.Code // why
+	Detail string      // the why line's datum: a version, a package
 	// QuickOffered: Quick Restart may be offered (it may still be
 	// unavailable now: GetPlan's Available says).
 	QuickOffered bool
@@ -35,7 +35,7 @@ const AdviceSignature = "(sssbbbs)"
 
 // Why is the advice's one line, translated with tr (nil: English).
 func (a Advice) Why(tr func(string) string) string {
-	return restartkind.Why(tr, restartkind.Advice{Kind: a.Kind, Code: a.Code, Detail: a.Detail, QuickOffered: a.QuickOffered})
+	return advice.Advice{Kind: a.Kind, Code: a.Code, Detail: a.Detail, QuickOffered: a.QuickOffered}.Why(tr)
 }
 
 // GetAdvice returns which restart the pending changes need, and whether a

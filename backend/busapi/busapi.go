@@ -5,7 +5,7 @@
 // The interface is versioned in its name (Helper1). A change that breaks
 // callers gets a new name (Helper2), served beside the old one.
 // assets/dbus/io.github.rapidreboot.Helper1.xml is the introspection data;
-// a test in backend/helper keeps the exported methods equal to it.
+// a test in backend/system/helper keeps the exported methods equal to it.
 package busapi
 
 import "github.com/rapidreboot/rapidreboot/backend/reason"

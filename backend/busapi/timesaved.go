@@ -7,7 +7,7 @@ import (
 )
 
 // GetTimeSaved returns what a Quick Restart saves on this machine, as the
-// helper's a{sv} of figures (backend/boottime.FromWire reads it). Anyone
+// helper's a{sv} of figures (backend/system/boottime.FromWire reads it). Anyone
 // may ask. Added in issue 16 beside the first methods, so Plan's signature
 // is untouched; an older helper answers UnknownMethod (a *CallError),
 // which callers take for "nothing measured".

@@ -4,10 +4,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
-	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
-	"github.com/rapidreboot/rapidreboot/backend/preflight"
+	"github.com/rapidreboot/rapidreboot/backend/system/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/system/host/hosttest"
+	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
 )
 
 func TestTheHelperRootPlansItsOneKernelAndPassesPreflight(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/rapidreboot/rapidreboot/backend/bussignal"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
+	"github.com/rapidreboot/rapidreboot/backend/system/bussignal"
 )
 
 func TestWhichInhibitorsBlockAReboot(t *testing.T) {

@@ -112,13 +112,17 @@ func Detect(ctx context.Context, sess, sys *dbus.Conn, getenv func(string) strin
 	case have[gnomeName]:
 		return &gnome{obj: sess.Object(gnomeName, gnomePath), name: gnomeFlavour(getenv("XDG_CURRENT_DESKTOP")), login: login}, nil
 	case have[kdeName]:
-		return &kde{obj: sess.Object(kdeName, kdePath), login: login}, nil
+		return &byMethod{name: "KDE Plasma", obj: sess.Object(kdeName, kdePath), login: login, iface: kdeName,
+			methods: map[Action]string{Logout: "logout", Reboot: "logoutAndReboot", PowerOff: "logoutAndShutdown"}}, nil
 	case have[ksmName]:
 		return &ksm{obj: sess.Object(ksmName, ksmPath), login: login}, nil
 	case have[xfceName]:
 		return &xfce{obj: sess.Object(xfceName, xfcePath), login: login}, nil
 	case have[lxqtName]:
-		return &lxqt{obj: sess.Object(lxqtName, lxqtPath), login: login}, nil
+		// lxqt-session's logout/reboot/powerOff send no reply
+		// (sessiondbusadaptor.h), so waiting for one would only time out.
+		return &byMethod{name: "LXQt", obj: sess.Object(lxqtName, lxqtPath), login: login, iface: lxqtName,
+			methods: map[Action]string{Logout: "logout", Reboot: "reboot", PowerOff: "powerOff"}, flags: dbus.FlagNoReplyExpected}, nil
 	}
 	return fallback()
 }
@@ -185,19 +189,26 @@ func (g *gnome) Do(ctx context.Context, a Action) error {
 	return sleep(ctx, g.login, a)
 }
 
-type kde struct {
-	obj   dbus.BusObject
-	login *Logind
+// byMethod is a session manager whose actions are methods without
+// arguments of one interface (KDE Plasma 6, LXQt); the others are
+// logind's (sleep).
+type byMethod struct {
+	name    string
+	obj     dbus.BusObject
+	login   *Logind
+	iface   string
+	methods map[Action]string
+	flags   dbus.Flags
 }
 
-func (k *kde) Name() string { return "KDE Plasma" }
+func (b *byMethod) Name() string { return b.name }
 
-func (k *kde) Do(ctx context.Context, a Action) error {
-	m := map[Action]string{Logout: "logout", Reboot: "logoutAndReboot", PowerOff: "logoutAndShutdown"}[a]
+func (b *byMethod) Do(ctx context.Context, a Action) error {
+	m := b.methods[a]
 	if m == "" {
-		return sleep(ctx, k.login, a)
+		return sleep(ctx, b.login, a)
 	}
-	return callErr(k.Name(), a, k.obj.CallWithContext(ctx, kdeName+"."+m, 0).Err)
+	return callErr(b.name, a, b.obj.CallWithContext(ctx, b.iface+"."+m, b.flags).Err)
 }
 
 // ksm is Plasma 5's ksmserver: logout(confirm, type, mode) with
@@ -238,23 +249,6 @@ func (x *xfce) Do(ctx context.Context, a Action) error {
 		return sleep(ctx, x.login, a)
 	}
 	return callErr(x.Name(), a, c.Err)
-}
-
-// lxqt's logout/reboot/powerOff send no reply (lxqt-session's
-// sessiondbusadaptor.h), so waiting for one would only time out.
-type lxqt struct {
-	obj   dbus.BusObject
-	login *Logind
-}
-
-func (l *lxqt) Name() string { return "LXQt" }
-
-func (l *lxqt) Do(ctx context.Context, a Action) error {
-	m := map[Action]string{Logout: "logout", Reboot: "reboot", PowerOff: "powerOff"}[a]
-	if m == "" {
-		return sleep(ctx, l.login, a)
-	}
-	return callErr(l.Name(), a, l.obj.CallWithContext(ctx, lxqtName+"."+m, dbus.FlagNoReplyExpected).Err)
 }
 
 // hasMethod reads the object's introspection data; any error means no.

@@ -23,20 +23,21 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootid"
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
-	"github.com/rapidreboot/rapidreboot/backend/bussignal"
-	"github.com/rapidreboot/rapidreboot/backend/coldreboot"
-	"github.com/rapidreboot/rapidreboot/backend/helper"
-	"github.com/rapidreboot/rapidreboot/backend/host"
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/kexecstate"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
-	"github.com/rapidreboot/rapidreboot/backend/polkit"
-	"github.com/rapidreboot/rapidreboot/backend/preflight"
-	"github.com/rapidreboot/rapidreboot/backend/restartkind"
-	"github.com/rapidreboot/rapidreboot/backend/softreboot"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/system/bussignal"
+	"github.com/rapidreboot/rapidreboot/backend/system/coldreboot"
+	"github.com/rapidreboot/rapidreboot/backend/system/helper"
+	"github.com/rapidreboot/rapidreboot/backend/system/host"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/system/polkit"
+	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
+	"github.com/rapidreboot/rapidreboot/backend/system/restartkind"
+	"github.com/rapidreboot/rapidreboot/backend/system/softreboot"
 	"github.com/rapidreboot/rapidreboot/backend/version"
 )
 
@@ -120,7 +121,7 @@ func run(log *helper.Logger) error {
 		},
 		Preflight:    func() error { return preflight.Check(env) },
 		Warnings:     func() []string { return preflight.Warnings(env) },
-		Loaded:       func() (bool, error) { return kexec.Loaded(p.sys) },
+		Loaded:       func() (bool, error) { return kexecstate.Loaded(p.sys) },
 		ShuttingDown: func(ctx context.Context) bool { return shuttingDown(ctx, conn, li) },
 		TimeSaved:    timeSaved(p, conn, log),
 		ArmDir:       p.join(armstate.RunDir),

@@ -11,14 +11,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
-	"github.com/rapidreboot/rapidreboot/backend/host"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/system/host"
 )
 
 // Row 22: no caller can add command line or initrd text through the
 // helper's environment or a configuration file in $HOME. The methods take
-// no arguments (backend/helper's tests); here, no package of this module
+// no arguments (backend/system/helper's tests); here, no package of this module
 // that the production helper is built from reads the environment or a
 // home directory. (godbus reads DBUS_SYSTEM_BUS_ADDRESS: the bus address,
 // set by D-Bus activation, not a caller.)

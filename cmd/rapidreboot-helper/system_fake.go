@@ -7,8 +7,8 @@ import (
 	"flag"
 	"path/filepath"
 
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
-	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec/kexectest"
 )
 
 // A build for the integration tests (mk/helper.mk, backend/bustest): the

@@ -2,7 +2,7 @@
 
 package main
 
-import "github.com/rapidreboot/rapidreboot/backend/kexec"
+import "github.com/rapidreboot/rapidreboot/backend/system/kexec"
 
 // system is the running system and the kernel's real kexec syscalls.
 func system() (paths, kexec.Syscalls, error) {

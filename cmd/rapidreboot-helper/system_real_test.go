@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec"
 )
 
 func TestTheProductionBuildHasNoTestRootAndTheRealSyscalls(t *testing.T) {

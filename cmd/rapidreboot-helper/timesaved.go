@@ -6,8 +6,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/rapidreboot/rapidreboot/backend/boottime"
-	"github.com/rapidreboot/rapidreboot/backend/helper"
+	"github.com/rapidreboot/rapidreboot/backend/system/boottime"
+	"github.com/rapidreboot/rapidreboot/backend/system/helper"
 )
 
 // timeSaved is GetPlan's figure of what a Quick Restart saves: the state

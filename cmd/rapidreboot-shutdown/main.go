@@ -19,7 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
 	"github.com/rapidreboot/rapidreboot/cmd/rapidreboot-shutdown/internal/hook"
 )
 

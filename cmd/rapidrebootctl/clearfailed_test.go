@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
 )
 
 func TestClearFailedRemovesTheMarkerUnderTheRoot(t *testing.T) {

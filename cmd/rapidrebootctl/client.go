@@ -18,17 +18,18 @@ import (
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
-	"github.com/rapidreboot/rapidreboot/backend/arming"
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootid"
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
-	"github.com/rapidreboot/rapidreboot/backend/host"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/kexecstate"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
-	"github.com/rapidreboot/rapidreboot/backend/preflight"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/arming"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/system/host"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
 )
 
 // callTimeout bounds one call to the helper. Arm may wait for a person
@@ -99,10 +100,10 @@ func statusOf(armed bool, p busapi.Plan) status {
 	return s
 }
 
-// ---- the --root path: the helper's mechanism (backend/arming), in this process ----
+// ---- the --root path: the helper's mechanism (backend/system/arming), in this process ----
 
 // target is an installed system under root, planned and armed from here
-// with backend/arming, the mechanism the helper runs: the same preflight,
+// with backend/system/arming, the mechanism the helper runs: the same preflight,
 // inhibitor check, loaded mark, arm and disarm. The pending mark goes to
 // the target's /var/lib/rapidreboot, resolved inside root (row 44); the
 // arm and the loaded mark to the running system's /run/rapidreboot, where
@@ -135,7 +136,7 @@ func (m *machine) newRootTarget(root string) (*target, error) {
 	t := &target{m: m, root: abs, host: m.target(abs), env: env}
 	t.mech = arming.New(arming.Config{
 		Loader: t.loader(),
-		Loaded: func() (bool, error) { return kexec.Loaded(m.live.Sys) },
+		Loaded: func() (bool, error) { return kexecstate.Loaded(m.live.Sys) },
 		// Another system's plan: never the live command line.
 		Plan:      func() (*bootplan.Plan, error) { return bootplan.Compute(t.host, bootplan.Options{}) },
 		Preflight: func() error { return preflight.Check(env) },

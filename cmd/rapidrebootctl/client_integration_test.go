@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
-	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec/kexectest"
 )
 
 // rapidrebootctl against the real helper binary (fake-kexec build), D-Bus

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rapidreboot/rapidreboot/backend/advice"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
-	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
-	"github.com/rapidreboot/rapidreboot/backend/restartkind"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec/kexectest"
 )
 
 // Issue 16's commands against the real helper (fake-kexec build) on a
@@ -53,7 +53,7 @@ func TestColdRebootAndSoftRestartThroughTheRealHelper(t *testing.T) {
 		t.Fatalf("status --json: %d %s %s", code, out, errs)
 	}
 	if st.Available || st.Reason != reason.ColdReboot || st.Advice == nil || !st.Advice.ColdReboot ||
-		st.Advice.Kind != restartkind.Full || st.Advice.Code != restartkind.ColdReboot {
+		st.Advice.Kind != advice.Full || st.Advice.Code != advice.ColdReboot {
 		t.Errorf("status --json while set: %s", out)
 	}
 	if code, out, errs := ctl(t, "restart", "--quick"); code != 1 || !strings.Contains(errs, "normal one") {

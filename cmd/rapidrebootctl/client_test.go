@@ -12,12 +12,12 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
-	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
-	"github.com/rapidreboot/rapidreboot/backend/preflight"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec/kexectest"
+	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
 )
 
 // helperStandIn stands in for rapidreboot-helper on a private bus: it

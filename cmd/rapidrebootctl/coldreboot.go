@@ -7,9 +7,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
-	"github.com/rapidreboot/rapidreboot/backend/coldreboot"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/coldreboot"
 )
 
 func init() {

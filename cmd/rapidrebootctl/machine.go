@@ -6,9 +6,9 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/rapidreboot/rapidreboot/backend/host"
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
-	"github.com/rapidreboot/rapidreboot/backend/preflight"
+	"github.com/rapidreboot/rapidreboot/backend/system/host"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
 )
 
 // machine is what the commands take from the machine they run on. run

@@ -6,9 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/bootplan"
 )
 
 func init() {

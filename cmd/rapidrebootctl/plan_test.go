@@ -11,15 +11,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
+	"github.com/rapidreboot/rapidreboot/backend/system/host/hosttest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/plan")
 
-// The fixture roots of backend/bootplan, whose plans are checked against
+// The fixture roots of backend/system/bootplan, whose plans are checked against
 // hand-written expected.json there; here only the output format is
 // checked, so the goldens are the command's own output (-update).
-const fixtures = "../../backend/bootplan/testdata"
+const fixtures = "../../backend/system/bootplan/testdata"
 
 func useTestOwner(t *testing.T) { seams(t, withTestOwner()) }
 

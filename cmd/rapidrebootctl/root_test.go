@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
-	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
-	"github.com/rapidreboot/rapidreboot/backend/preflight"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec/kexectest"
+	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
 )
 
 // listTree returns every path under dir with its size, to tell whether

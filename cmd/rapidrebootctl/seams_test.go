@@ -7,10 +7,10 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/rapidreboot/rapidreboot/backend/host"
-	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
-	"github.com/rapidreboot/rapidreboot/backend/preflight"
+	"github.com/rapidreboot/rapidreboot/backend/system/host"
+	"github.com/rapidreboot/rapidreboot/backend/system/host/hosttest"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
 )
 
 // The tests' doors into the machine the commands act on (machine.go):

@@ -10,21 +10,21 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/rapidreboot/rapidreboot/backend/advice"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
-	"github.com/rapidreboot/rapidreboot/backend/restartkind"
 )
 
 // adviceStatus is status's "advice" object in --json.
 type adviceStatus struct {
-	Kind           restartkind.Kind `json:"recommended"`
-	Code           restartkind.Code `json:"code"`
-	Detail         string           `json:"detail,omitempty"`
-	Why            string           `json:"why,omitempty"`
-	QuickOffered   bool             `json:"quick_offered"`
-	SoftAvailable  bool             `json:"soft_available"`
-	ColdReboot     bool             `json:"coldreboot"`
-	SystemdVersion string           `json:"systemd_version,omitempty"`
+	Kind           advice.Kind `json:"recommended"`
+	Code           advice.Code `json:"code"`
+	Detail         string      `json:"detail,omitempty"`
+	Why            string      `json:"why,omitempty"`
+	QuickOffered   bool        `json:"quick_offered"`
+	SoftAvailable  bool        `json:"soft_available"`
+	ColdReboot     bool        `json:"coldreboot"`
+	SystemdVersion string      `json:"systemd_version,omitempty"`
 }
 
 // getAdvice asks the helper; a helper from before issue 16 has no
@@ -50,11 +50,11 @@ func getAdvice(ctx context.Context, c *busapi.Client) (*adviceStatus, error) {
 }
 
 // kindLabel names a kind of restart for the status lines.
-func kindLabel(k restartkind.Kind) string {
+func kindLabel(k advice.Kind) string {
 	switch k {
-	case restartkind.Quick:
+	case advice.Quick:
 		return i18n.G("Quick Restart")
-	case restartkind.Soft:
+	case advice.Soft:
 		return i18n.G("Soft Restart (the kernel keeps running)")
 	}
 	return i18n.G("Restart")

@@ -4,10 +4,10 @@ import (
 	"context"
 	"path/filepath"
 
-	"github.com/rapidreboot/rapidreboot/backend/boottime"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
-	"github.com/rapidreboot/rapidreboot/backend/preflight"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/boottime"
+	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
 )
 
 // statusJSON is `status --json`: the status, and what a Quick Restart

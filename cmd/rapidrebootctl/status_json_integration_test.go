@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
-	"github.com/rapidreboot/rapidreboot/backend/boottime"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/boottime"
 )
 
 // status --json against the real helper binary on a private bus: the
@@ -25,7 +25,7 @@ func TestStatusJSONReportsTheHelpersMeasuredTimeSaved(t *testing.T) {
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	hist, err := os.ReadFile(filepath.Join("..", "..", "backend", "boottime", "testdata", "history", "boot-gaps"))
+	hist, err := os.ReadFile(filepath.FromSlash("../../backend/system/boottime/testdata/history/boot-gaps"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
-	"github.com/rapidreboot/rapidreboot/backend/boottime"
-	"github.com/rapidreboot/rapidreboot/backend/preflight"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/boottime"
+	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
 )
 
 // An older helper has no GetTimeSaved: status --json still answers, with
@@ -40,7 +40,7 @@ func TestStatusJSONForARootReadsTheTargetsHistory(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	hist, err := os.ReadFile(filepath.Join("..", "..", "backend", "boottime", "testdata", "history", "boot-gaps"))
+	hist, err := os.ReadFile(filepath.FromSlash("../../backend/system/boottime/testdata/history/boot-gaps"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rapidreboot/rapidreboot/backend/boottime"
+	"github.com/rapidreboot/rapidreboot/backend/system/boottime"
 )
 
 // Issue 16, "what it saves": OVMF gives no FPDT and GRUB sets no loader

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
+	"github.com/rapidreboot/rapidreboot/backend/planwarn"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 	"github.com/rapidreboot/rapidreboot/ui/uitest"
 )
@@ -235,7 +235,7 @@ func TestAnEncryptedDisksPassphraseIsMentioned(t *testing.T) {
 	h := newHarness(t)
 	p := uitest.Plan("6.1.0-27-amd64")
 	p.Cmdline = "rd.luks.name=0b1c-22=cryptroot root=/dev/mapper/cryptroot ro quiet"
-	p.Warnings = []string{bootplan.PassphraseWarning([]string{"cryptroot"})}
+	p.Warnings = []string{planwarn.Passphrase([]string{"cryptroot"})}
 	h.helper.SetPlan(p)
 	d := h.start()
 	hold(t, "Shift_L")

@@ -22,7 +22,7 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/kexecstate"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 	"github.com/rapidreboot/rapidreboot/backend/session"
 	"github.com/rapidreboot/rapidreboot/ui/model"
@@ -205,9 +205,9 @@ func (r *Runner) undo(ctx context.Context, msg string, cause error) Result {
 }
 
 // KexecLoaded reads <sys>/kernel/kexec_loaded ("/sys" on a live system)
-// with kexec.Loaded, the one reader of that file.
+// with kexecstate.Loaded, the one reader of that file.
 func KexecLoaded(sys string) func() (bool, error) {
-	return func() (bool, error) { return kexec.Loaded(sys) }
+	return func() (bool, error) { return kexecstate.Loaded(sys) }
 }
 
 // PlanReason turns a GetPlan failure or an unavailable plan into the

@@ -11,10 +11,10 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/rapidreboot/rapidreboot/backend/boottime"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
 	"github.com/rapidreboot/rapidreboot/backend/session"
+	"github.com/rapidreboot/rapidreboot/backend/system/boottime"
 	"github.com/rapidreboot/rapidreboot/ui/actions"
 )
 

@@ -20,9 +20,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
+	"github.com/rapidreboot/rapidreboot/backend/planwarn"
 	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
 	"github.com/rapidreboot/rapidreboot/backend/session"
 	"github.com/rapidreboot/rapidreboot/ui/actions"
@@ -371,7 +371,7 @@ func (c *Controller) planCame(p busapi.Plan, err error) {
 		c.st.Version = p.Version
 		// The helper's warning, said again in the user's language; the
 		// dialog reads no system file for it.
-		c.st.Passphrase = bootplan.PassphraseWarningVolumes(p.Warnings)
+		c.st.Passphrase = planwarn.PassphraseVolumes(p.Warnings)
 	} else {
 		c.st.Quick = model.Unavailable
 		c.st.Reason = actions.PlanReason(p, err)

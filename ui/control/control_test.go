@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/planwarn"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
 	"github.com/rapidreboot/rapidreboot/backend/session"
@@ -318,7 +318,7 @@ var dialogConfig = model.Config{Shift: true, Ctrl: true, Grace: time.Second}
 
 func TestThePlanDecidesWhatQuickRestartSays(t *testing.T) {
 	encrypted := available()
-	encrypted.Warnings = []string{"grubenv's next_entry chooses this entry", bootplan.PassphraseWarning([]string{"cryptroot"})}
+	encrypted.Warnings = []string{"grubenv's next_entry chooses this entry", planwarn.Passphrase([]string{"cryptroot"})}
 	// The command line names an encrypted volume but the helper did not
 	// warn (a plan withheld from this caller): the dialog guesses nothing.
 	luksLine := available()

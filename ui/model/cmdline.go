@@ -32,7 +32,7 @@ type ParamChange struct {
 
 // ignoredParams are the boot loader's notes on how it loaded this boot,
 // not choices of the system's, and a plan leaves them out
-// (backend/bootplan's oneShotKeys): GRUB writes BOOT_IMAGE= with the path
+// (backend/system/bootplan's oneShotKeys): GRUB writes BOOT_IMAGE= with the path
 // it loaded the kernel from, systemd-boot initrd=\… for each initrd it
 // hands the EFI stub (kexec passes initrds itself). Shown, they would be
 // a "removed:" line on every machine. The other words a plan drops

@@ -5,9 +5,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootid"
-	"github.com/rapidreboot/rapidreboot/backend/boottime"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/boottime"
 )
 
 // Clocks is what the boot time measurement reads besides Config: the

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
-	"github.com/rapidreboot/rapidreboot/backend/boottime"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/boottime"
 	"github.com/rapidreboot/rapidreboot/cmd/rapidreboot-shutdown/internal/hook"
 )
 
@@ -88,7 +88,7 @@ func TestAPowerOffIsNoGap(t *testing.T) {
 
 func TestAFirmwareBootKeepsTheFPDTRecord(t *testing.T) {
 	m := newMachine(t)
-	sys := filepath.Join("..", "..", "..", "..", "backend", "boottime", "testdata", "sys")
+	sys := filepath.FromSlash("../../../../backend/system/boottime/testdata/sys")
 	restart(t, m, "reboot", "0x72", 41*time.Second, sys)
 	rs := gapsOf(t, m)
 	if len(rs) != 2 || rs[1].Kind != boottime.KindFPDT || rs[1].Value != 9135*time.Millisecond {

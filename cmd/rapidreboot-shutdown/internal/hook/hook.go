@@ -28,11 +28,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootid"
-	"github.com/rapidreboot/rapidreboot/backend/host"
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
-	"github.com/rapidreboot/rapidreboot/backend/preflight"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/host"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
 )
 
 // System is the kernel as the hook needs it.

@@ -12,12 +12,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rapidreboot/rapidreboot/backend/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/bootid"
-	"github.com/rapidreboot/rapidreboot/backend/bootplan"
-	"github.com/rapidreboot/rapidreboot/backend/host/hosttest"
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
-	"github.com/rapidreboot/rapidreboot/backend/kexec/kexectest"
+	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/bootplan"
+	"github.com/rapidreboot/rapidreboot/backend/system/host/hosttest"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec/kexectest"
 	"github.com/rapidreboot/rapidreboot/cmd/rapidreboot-shutdown/internal/hook"
 )
 

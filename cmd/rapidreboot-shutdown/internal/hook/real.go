@@ -11,7 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rapidreboot/rapidreboot/backend/kexec"
+	"github.com/rapidreboot/rapidreboot/backend/kexecstate"
+	"github.com/rapidreboot/rapidreboot/backend/system/kexec"
 )
 
 // Real returns the running kernel as a System. RebootKexec and Unload
@@ -41,7 +42,7 @@ func (realSystem) RebootFirmware() error {
 	return unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 }
 
-func (realSystem) KexecLoaded() (bool, error) { return kexec.Loaded("/sys") }
+func (realSystem) KexecLoaded() (bool, error) { return kexecstate.Loaded("/sys") }
 
 func (realSystem) Unload() error { return kexec.Unload(kexec.Real()) }
 
