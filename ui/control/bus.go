@@ -14,7 +14,6 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/rebootreq"
 	"github.com/rapidreboot/rapidreboot/backend/session"
-	"github.com/rapidreboot/rapidreboot/backend/system/boottime"
 	"github.com/rapidreboot/rapidreboot/ui/actions"
 )
 
@@ -181,8 +180,8 @@ func (b *busSystem) TimeSaved(ctx context.Context) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if r := boottime.FromWire(m); r.Seconds != nil {
-		return *r.Seconds, nil
+	if s, ok := busapi.TimeSavedSeconds(m); ok {
+		return s, nil
 	}
 	return 0, nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
-	"github.com/rapidreboot/rapidreboot/backend/system/boottime"
 )
 
 // HelperStandIn stands in for rapidreboot-helper.
@@ -77,9 +76,9 @@ func NewHelperStandIn(conn *dbus.Conn, plan busapi.Plan) (*HelperStandIn, error)
 			defer h.mu.Unlock()
 			m := map[string]dbus.Variant{}
 			if h.saves > 0 {
-				m[boottime.KeySavesMS] = dbus.MakeVariant(h.saves)
-				m[boottime.KeySavesSource] = dbus.MakeVariant("measured")
-				m[boottime.KeySavesN] = dbus.MakeVariant(uint32(1))
+				m[busapi.KeyTimeSavedMS] = dbus.MakeVariant(h.saves)
+				m[busapi.KeyTimeSavedSource] = dbus.MakeVariant("measured")
+				m[busapi.KeyTimeSavedN] = dbus.MakeVariant(uint32(1))
 			}
 			return m, nil
 		},

@@ -4,15 +4,17 @@ import (
 	"math"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
 )
 
 // Keys of the report in busapi.Plan's Extra dictionary (a{sv}). Each is
 // optional; a missing key is a figure not measured. Durations are in
 // milliseconds (x), counts are u.
 const (
-	KeySavesMS         = "time-saved-ms"
-	KeySavesSource     = "time-saved-source"
-	KeySavesN          = "time-saved-n"
+	KeySavesMS         = busapi.KeyTimeSavedMS
+	KeySavesSource     = busapi.KeyTimeSavedSource
+	KeySavesN          = busapi.KeyTimeSavedN
 	KeyFPDTMS          = "fpdt-ms"
 	KeyFPDTLoaderMS    = "fpdt-loader-ms"
 	KeyFPDTN           = "fpdt-n"
