@@ -100,7 +100,7 @@ Differences from the running command line:
 			t.Error("a screen reader does not see the expanded text")
 		}
 		t.Logf("boot-expanded: %s", d.shot("boot-expanded"))
-		if calls := strings.Join(h.helper.Calls(), ","); calls != "GetPlan()" {
+		if calls := strings.Join(h.helper.Calls(), ","); calls != "GetPlan(),GetAdvice()" {
 			t.Errorf("opening the expander called the helper: %q", calls)
 		}
 	})
@@ -198,7 +198,7 @@ func TestAnArmedQuickRestartIsShownAndCancelQuickRestartDisarms(t *testing.T) {
 	// Restart disarms again (harmless) and asks the session manager.
 	d.click("restart")
 	waitCall(t, h.gnome, "Reboot()")
-	if got := strings.Join(h.helper.Calls(), ","); got != "GetPlan(),Disarm(),Disarm()" {
+	if got := strings.Join(h.helper.Calls(), ","); got != "GetPlan(),GetAdvice(),Disarm(),Disarm()" {
 		t.Errorf("helper calls %q", got)
 	}
 }
