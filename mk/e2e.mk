@@ -105,7 +105,7 @@ e2e-plan:
 # check on one vCPU; lane 2: every other Debian 13 test (go test -skip of
 # the same list, so no test falls between the lanes). Each lane's lines are
 # prefixed with its name; check's last line adds the lanes' counts.
-E2E_13_LANE1 := ^(TestHarness.*|TestProductIsInstalledAndOffersAPlan|TestPlanEqualsColdBoot|TestFigures|TestFiguresSoftReboot|TestSoftRestartThroughTheProduct|TestBootTime.*|TestScenario6.*|TestRow1Arm.*|TestRow12.*|TestRow26.*|TestRow33.*|TestRow35.*)$$
+E2E_13_LANE1 := ^(TestHarness.*|TestProductIsInstalledAndOffersAPlan|TestPlanEqualsColdBoot|TestFigures|TestFiguresSoftReboot|TestSoftRestartThroughTheProduct|TestBootTime.*|TestRow1Arm.*|TestRow12.*|TestRow26.*|TestRow33.*|TestRow35.*)$$
 E2E_LANES_ENV = RAPIDREBOOT_E2E_SLOTS=2
 .PHONY: test-e2e-lanes e2e-lane-1 e2e-lane-2
 test-e2e-lanes: $(E2E_PRODUCT)
