@@ -43,13 +43,10 @@ func armVia(ctx *cliContext) (busapi.Plan, error) {
 		}
 		return t.arm()
 	}
-	c, done, err := ctx.m.helperConn()
-	if err != nil {
-		return busapi.Plan{}, err
-	}
-	defer done()
-	cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	p, err := c.Arm(cctx, ctx.m.interactive())
-	return p, helperErr(err)
+	var p busapi.Plan
+	err = ctx.m.callHelper(func(cctx context.Context, c *busapi.Client) (err error) {
+		p, err = c.Arm(cctx, ctx.m.interactive())
+		return err
+	})
+	return p, err
 }

@@ -68,6 +68,21 @@ func (m *machine) helperConn() (*busapi.Client, func(), error) {
 	return busapi.NewClient(conn), func() { conn.Close() }, nil
 }
 
+// callHelper connects to the system bus and runs f with the helper's
+// client and a context bounded by callTimeout; a refusal comes back as a
+// *reason.Error (helperErr). Every command that asks the helper goes
+// through here, so the bound and the translation are the same for all.
+func (m *machine) callHelper(f func(context.Context, *busapi.Client) error) error {
+	c, done, err := m.helperConn()
+	if err != nil {
+		return err
+	}
+	defer done()
+	cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	return helperErr(f(cctx, c))
+}
+
 // helperErr turns the helper's refusal into a *reason.Error, so that the
 // person reads the sentence in their language; anything else (no helper,
 // no bus) keeps its words.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/system/coldreboot"
@@ -48,18 +49,12 @@ func runColdReboot(ctx *cliContext, args []string) error {
 			}
 		}
 	} else {
-		c, done, cerr := ctx.m.helperConn()
-		if cerr != nil {
-			return cerr
-		}
-		defer done()
-		cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-		defer cancel()
-		if *clear {
-			err = helperErr(c.ClearColdReboot(cctx, ctx.m.interactive()))
-		} else {
-			err = helperErr(c.SetColdReboot(cctx, ctx.m.interactive()))
-		}
+		err = ctx.m.callHelper(func(cctx context.Context, c *busapi.Client) error {
+			if *clear {
+				return c.ClearColdReboot(cctx, ctx.m.interactive())
+			}
+			return c.SetColdReboot(cctx, ctx.m.interactive())
+		})
 	}
 	if err != nil {
 		return err
@@ -89,15 +84,10 @@ func restartSoft(ctx *cliContext) error {
 	if local {
 		return &usageError{i18n.G("restart --soft restarts the running system; it takes no --root")}
 	}
-	c, done, err := ctx.m.helperConn()
-	if err != nil {
+	if err := ctx.m.callHelper(func(cctx context.Context, c *busapi.Client) error {
+		return c.SoftRestart(cctx, ctx.m.interactive())
+	}); err != nil {
 		return err
-	}
-	defer done()
-	cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	if err := c.SoftRestart(cctx, ctx.m.interactive()); err != nil {
-		return helperErr(err)
 	}
 	if ctx.JSON {
 		return writeJSON(ctx.Stdout, struct {

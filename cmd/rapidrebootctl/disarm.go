@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 )
 
@@ -42,12 +43,7 @@ func disarmVia(ctx *cliContext) error {
 		}
 		return t.disarm()
 	}
-	c, done, err := ctx.m.helperConn()
-	if err != nil {
-		return err
-	}
-	defer done()
-	cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	return helperErr(c.Disarm(cctx))
+	return ctx.m.callHelper(func(cctx context.Context, c *busapi.Client) error {
+		return c.Disarm(cctx)
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
@@ -62,15 +63,10 @@ func runRestart(ctx *cliContext, args []string) error {
 		}
 		return restarting(ctx, true, p.Version)
 	case *quick:
-		c, done, err := ctx.m.helperConn()
-		if err != nil {
+		if err := ctx.m.callHelper(func(cctx context.Context, c *busapi.Client) error {
+			return c.QuickRestart(cctx, ctx.m.interactive())
+		}); err != nil {
 			return err
-		}
-		defer done()
-		cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-		defer cancel()
-		if err := c.QuickRestart(cctx, ctx.m.interactive()); err != nil {
-			return helperErr(err)
 		}
 		return restarting(ctx, true, "")
 	}

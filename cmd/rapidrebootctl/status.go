@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 )
 
@@ -31,23 +32,19 @@ func runStatus(ctx *cliContext, args []string) error {
 		_, w, _ := t.plan()
 		st = statusOf(t.armed(), w)
 	} else {
-		c, done, err := ctx.m.helperConn()
-		if err != nil {
+		if err := ctx.m.callHelper(func(cctx context.Context, c *busapi.Client) error {
+			p, err := c.GetPlan(cctx)
+			if err != nil {
+				return err
+			}
+			armed, err := c.Armed(cctx)
+			if err != nil {
+				return err
+			}
+			st = statusOf(armed, p)
+			st.Advice, err = getAdvice(cctx, c)
 			return err
-		}
-		defer done()
-		cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-		defer cancel()
-		p, err := c.GetPlan(cctx)
-		if err != nil {
-			return helperErr(err)
-		}
-		armed, err := c.Armed(cctx)
-		if err != nil {
-			return helperErr(err)
-		}
-		st = statusOf(armed, p)
-		if st.Advice, err = getAdvice(cctx, c); err != nil {
+		}); err != nil {
 			return err
 		}
 	}
