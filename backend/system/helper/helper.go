@@ -697,11 +697,7 @@ func (h *Helper) setArmed(st *armstate.State) {
 // current one. While the system shuts down the arm is left to the hook,
 // which checks the expiry itself.
 func (h *Helper) expire(expiresAt time.Time) {
-	h.mu.Lock()
-	t := h.ticketLocked()
-	h.mu.Unlock()
-	h.waitTurn(t)
-	defer h.doneTurn()
+	defer h.takeTurn()()
 	cur := h.current()
 	if cur == nil || !cur.ExpiresAt.Equal(expiresAt) {
 		return
@@ -863,12 +859,9 @@ func (h *Helper) Stop(ctx context.Context) {
 		if h.Prepared() && !h.ShuttingDown(ctx) {
 			// Not armed: the next start would unload it anyway (Restore),
 			// but nobody may start the helper before a restart.
-			h.mu.Lock()
-			t := h.ticketLocked()
-			h.mu.Unlock()
-			h.waitTurn(t)
+			done := h.takeTurn()
 			h.dropPreparedNow("the helper is stopping")
-			h.doneTurn()
+			done()
 		}
 		return
 	}

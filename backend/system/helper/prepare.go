@@ -173,14 +173,8 @@ func (h *Helper) Unprepare(ctx context.Context, sender string) error {
 	defer h.end()
 	// In its turn: a Prepare of this caller still loading is finished
 	// first, then undone.
-	h.mu.Lock()
-	t := h.ticketLocked()
-	h.mu.Unlock()
-	h.waitTurn(t)
-	defer h.doneTurn()
-	h.mu.Lock()
-	p := h.prep
-	h.mu.Unlock()
+	defer h.takeTurn()()
+	p := h.prepared()
 	if p == nil || p.sender != sender || h.current() != nil {
 		h.cfg.Log.Decision("Unprepare", sender, -1, "", "nothing to do: "+errNotPrepared.Error())
 		return nil
@@ -203,14 +197,8 @@ func (h *Helper) preparedFor(sender string, uid uint32) *arming.Loaded {
 // dropPrepared unloads the prepared image id in its turn, if it is still
 // the prepared one and nothing is armed. It reports whether it dropped it.
 func (h *Helper) dropPrepared(id uint64, why string) bool {
-	h.mu.Lock()
-	t := h.ticketLocked()
-	h.mu.Unlock()
-	h.waitTurn(t)
-	defer h.doneTurn()
-	h.mu.Lock()
-	p := h.prep
-	h.mu.Unlock()
+	defer h.takeTurn()()
+	p := h.prepared()
 	if p == nil || p.id != id || h.current() != nil {
 		return false
 	}
@@ -264,4 +252,22 @@ func (h *Helper) Prepared() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.prep != nil
+}
+
+// takeTurn waits for this call's turn in the helper's queue (Arm, Disarm,
+// Prepare and the drops run one at a time, in arrival order) and returns
+// the function that ends it.
+func (h *Helper) takeTurn() (done func()) {
+	h.mu.Lock()
+	t := h.ticketLocked()
+	h.mu.Unlock()
+	h.waitTurn(t)
+	return h.doneTurn
+}
+
+// prepared is the image a caller prepared, or nil.
+func (h *Helper) prepared() *prepared {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.prep
 }
