@@ -119,11 +119,11 @@ lane-env = $(E2E_LANES_ENV) RAPIDREBOOT_E2E=1 RAPIDREBOOT_CACHE=$(CACHE_DIR) RAP
 lane-run = bash -o pipefail -c 'scripts/check-summary run $(2) --ignore "^(TestUnit|TestShell$$)" -- env $(lane-env) RAPIDREBOOT_E2E_SUITE=$(3) $(5) $(GO) test -count=1 -v -timeout $(E2E_TIMEOUT) $(4) ./test/e2e/ | sed -u "s/^/[$(1)] /"'
 
 e2e-lane-1:
-	$(call lane-run,13-1,guest13,trixie,-run "$(E2E_13_LANE1)")
+	$(call lane-run,13-1,guest13:1,trixie,-run "$(E2E_13_LANE1)")
 	$(call lane-run,12,guest,bookworm,-run "$(E2E_12_CHECK)",RAPIDREBOOT_E2E_SMP=1)
 
 e2e-lane-2:
-	$(call lane-run,13-2,guest13,trixie,-skip "$(E2E_13_LANE1)",RAPIDREBOOT_E2E_FIGURES=$(CURDIR)/$(BUILD)/e2e-figures-13-lane2.txt)
+	$(call lane-run,13-2,guest13:2,trixie,-skip "$(E2E_13_LANE1)",RAPIDREBOOT_E2E_FIGURES=$(CURDIR)/$(BUILD)/e2e-figures-13-lane2.txt)
 
 CHECK_TARGETS += test-e2e-lanes
 
