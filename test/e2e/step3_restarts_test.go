@@ -526,18 +526,10 @@ func TestRow37SessionManagerInhibitorAsksTheUser(t *testing.T) {
 	g := guest(t)
 	want := cold(t, g)
 	startXvfb(t, g, 6)
-	const sm = `gdbus call --session -d org.gnome.SessionManager -o /org/gnome/SessionManager -m org.gnome.SessionManager.`
-	mustUser(t, g, `rm -f /tmp/e2e-mate-bus /tmp/e2e-mate.log /tmp/e2e-inhibit.out
-DISPLAY=:6 XDG_CURRENT_DESKTOP=MATE setsid -f dbus-run-session -- sh -c 'echo "$DBUS_SESSION_BUS_ADDRESS" >/tmp/e2e-mate-bus; exec mate-session' >/tmp/e2e-mate.log 2>&1 </dev/null
-for i in $(seq 600); do
-	[ -s /tmp/e2e-mate-bus ] && DBUS_SESSION_BUS_ADDRESS=$(cat /tmp/e2e-mate-bus) `+sm+`IsSessionRunning 2>/dev/null | grep -q true && exit 0
-	sleep 0.5
-done
-echo "mate-session did not reach its running phase:"; cat /tmp/e2e-mate.log; exit 1`)
-	bus := "DBUS_SESSION_BUS_ADDRESS=$(cat /tmp/e2e-mate-bus)"
+	bus := startMateSession(t, g, 6)
 	mustUser(t, g, bus+` setsid -f /usr/local/lib/e2e/tools/rr-probe session-inhibit >/tmp/e2e-inhibit.out 2>&1 </dev/null
 for i in $(seq 100); do grep -q cookie /tmp/e2e-inhibit.out && break; sleep 0.2; done
-cat /tmp/e2e-inhibit.out; `+bus+` `+sm+`IsInhibited 1 | grep -q true`)
+cat /tmp/e2e-inhibit.out; `+bus+` `+mateSM+`IsInhibited 1 | grep -q true`)
 
 	// The dialog's grace period is set to its longest, 600 s, so that an
 	// answer within wait()'s minute can only come from the session
@@ -582,11 +574,32 @@ echo "the prompt is still there; focus: $(DISPLAY=:6 xdotool getwindowfocus getw
 	stillUp(t, g, boot)
 
 	// The document closed, the same click goes through.
-	mustUser(t, g, "pkill -u alice -x rr-probe; sleep 0.5; "+bus+" "+sm+"IsInhibited 1 | grep -q false")
+	mustUser(t, g, "pkill -u alice -x rr-probe; sleep 0.5; "+bus+" "+mateSM+"IsInhibited 1 | grep -q false")
 	click = d.shiftAndQuickRestart()
 	r := restart(t, g, "Quick Restart through the MATE session manager", click)
 	checkKexecBoot(t, g, r, want)
 	recordQuickAs(t, g, r, KindDialogQuick)
+}
+
+// mateSM is the start of a gdbus call to the session manager of the
+// MATE session (org.gnome.SessionManager's interface).
+const mateSM = `gdbus call --session -d org.gnome.SessionManager -o /org/gnome/SessionManager -m org.gnome.SessionManager.`
+
+// startMateSession starts mate-session (the real one) as alice on the
+// virtual display :n with a session bus of its own, waits for its running
+// phase, and returns the shell assignment of that bus's address for the
+// commands that talk to it.
+func startMateSession(t *testing.T, g *Guest, n int) string {
+	t.Helper()
+	busFile := fmt.Sprintf("/tmp/e2e-mate-bus%d", n)
+	mustUser(t, g, fmt.Sprintf(`rm -f %[2]s /tmp/e2e-mate%[1]d.log
+DISPLAY=:%[1]d XDG_CURRENT_DESKTOP=MATE setsid -f dbus-run-session -- sh -c 'echo "$DBUS_SESSION_BUS_ADDRESS" >%[2]s; exec mate-session' >/tmp/e2e-mate%[1]d.log 2>&1 </dev/null
+for i in $(seq 600); do
+	[ -s %[2]s ] && DBUS_SESSION_BUS_ADDRESS=$(cat %[2]s) %[3]sIsSessionRunning 2>/dev/null | grep -q true && exit 0
+	sleep 0.5
+done
+echo "mate-session did not reach its running phase:"; cat /tmp/e2e-mate%[1]d.log; exit 1`, n, busFile, mateSM))
+	return "DBUS_SESSION_BUS_ADDRESS=$(cat " + busFile + ")"
 }
 
 func atoi(s string) int {

@@ -114,38 +114,55 @@ func TestFigures(t *testing.T) {
 	}
 }
 
-// TestFiguresSoftReboot measures `systemctl soft-reboot` once per round as
-// a reference for the table (issue 15, Required 6): systemd >= 254 stops
-// and starts userspace only, the kernel stays (Debian 12's systemd 252 has
-// no soft reboot). Wall time from the request to the new userspace's
-// marker, like the others; it goes into the table's notes, not its rows.
-// Last in the run: a soft reboot keeps /run and the kernel's state.
+// TestFiguresSoftReboot measures `systemctl soft-reboot` as a reference
+// for the table (issue 15, Required 6) and the product's own soft restart
+// against it (issue 16: within 1.1 x): alternately, suite.rounds of each,
+// in the same guest — root's bare `systemctl soft-reboot` and alice's
+// `rapidrebootctl restart --soft` (the helper's SoftRestart: logind's
+// RebootWithFlags(SOFT_REBOOT)). systemd >= 254 stops and starts userspace
+// only, the kernel stays (Debian 12's systemd 252 has no soft reboot).
+// Wall time from the request to the new userspace's marker, like the
+// others; it goes into the table's notes, not its rows. Last in the run:
+// a soft reboot keeps /run and the kernel's state.
 func TestFiguresSoftReboot(t *testing.T) {
 	g := guest(t)
 	if suite.release == "bookworm" {
 		t.Skipf("%s's systemd 252 has no soft-reboot (it came with 254)", releaseName())
 	}
-	var walls []time.Duration
-	for i := 0; i < suite.rounds; i++ {
-		r, err := g.SoftRebootWith(suite.ctx, func() error { return g.RootStart("systemctl soft-reboot") })
+	soft := func(what string, start func() error) time.Duration {
+		r, err := g.SoftRebootWith(suite.ctx, start)
 		if err != nil {
 			suite.broken = true
-			t.Fatalf("systemctl soft-reboot: the guest did not come back: %v", err)
+			t.Fatalf("%s: the guest did not come back: %v", what, err)
 		}
-		t.Logf("systemctl soft-reboot: %.1f s, kernel %s, uptime %.1f -> %.1f s", r.Wall().Seconds(), r.To.Kernel, r.From.Uptime, r.To.Uptime)
+		t.Logf("%s: %.1f s, kernel %s, uptime %.1f -> %.1f s", what, r.Wall().Seconds(), r.To.Kernel, r.From.Uptime, r.To.Uptime)
 		if len(r.Resets) != 0 || r.Firmware {
-			t.Errorf("a soft reboot went through the firmware: %d RESET, banner %v", len(r.Resets), r.Firmware)
+			t.Errorf("%s went through the firmware: %d RESET, banner %v", what, len(r.Resets), r.Firmware)
 		}
 		if r.To.Kernel != r.From.Kernel {
-			t.Errorf("a soft reboot changed the kernel: %s -> %s", r.From.Kernel, r.To.Kernel)
+			t.Errorf("%s changed the kernel: %s -> %s", what, r.From.Kernel, r.To.Kernel)
 		}
-		walls = append(walls, r.Wall())
+		return r.Wall()
 	}
-	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
-	var all []string
-	for _, w := range walls {
-		all = append(all, fmt.Sprintf("%.1f", w.Seconds()))
+	var bare, product []time.Duration
+	for i := 0; i < suite.rounds; i++ {
+		bare = append(bare, soft("systemctl soft-reboot", func() error { return g.RootStart("systemctl soft-reboot") }))
+		product = append(product, soft("rapidrebootctl restart --soft", func() error { return g.UserStart(suite.ctx, ctl+" restart --soft") }))
 	}
+	b, p := median(bare), median(product)
 	suite.figures.Note("systemctl soft-reboot (userspace only, same kernel; a reference): median %.2f s of %d (%s s)",
-		walls[len(walls)/2].Seconds(), len(walls), strings.Join(all, ", "))
+		b.Seconds(), len(bare), secondsList(bare))
+	suite.figures.Note("the product's soft restart (rapidrebootctl restart --soft): median %.2f s of %d (%s s); / systemctl soft-reboot: %.2f   target <= 1.1: %s",
+		p.Seconds(), len(product), secondsList(product), p.Seconds()/b.Seconds(), verdict(p.Seconds()/b.Seconds() <= 1.1))
+}
+
+// secondsList prints ds sorted, in seconds with one decimal.
+func secondsList(ds []time.Duration) string {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	var all []string
+	for _, d := range s {
+		all = append(all, fmt.Sprintf("%.1f", d.Seconds()))
+	}
+	return strings.Join(all, ", ")
 }

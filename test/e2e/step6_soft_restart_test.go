@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 16: the product's soft restart. On Debian 13 (systemd 257) alice's
@@ -67,6 +70,83 @@ func TestSoftRestartThroughTheProduct(t *testing.T) {
 	if log := helperLog(t, g); !strings.Contains(log, "restarting userspace") {
 		t.Logf("helper log (the journal of before the soft restart may be rotated):\n%s", log)
 	}
+}
+
+// TestSoftRestartFromTheDialogThroughMATE is "Restart Apps Only" as a
+// person clicks it (issue 16), in the real MATE session manager: the
+// dialog asks mate-session to log out (applications asked to save,
+// inhibitors honoured), and only once the session is over asks the helper
+// for the soft restart. On Debian 13 the guest's userspace restarts: same
+// kernel and boot id, no firmware, SoftRebootsCount up by one. On Debian
+// 12 (systemd 252, no soft-reboot) the dialog does not offer it at all.
+func TestSoftRestartFromTheDialogThroughMATE(t *testing.T) {
+	needProduct(t)
+	g := guest(t)
+	startXvfb(t, g, 7)
+	bus := startMateSession(t, g, 7)
+	d := startDialog(t, g, "/tmp/e2e-trace-soft", "DISPLAY=:7 XDG_CURRENT_DESKTOP=MATE "+bus+" setsid -f "+testDialogPath)
+	if tr := d.wait(`session manager=`); !strings.Contains(tr, `session manager="MATE"`) {
+		t.Fatalf("the dialog did not find the MATE session manager:\n%s", tr)
+	}
+	adv := d.wait(`advice known=true`)
+	if suite.release == "bookworm" {
+		if !strings.Contains(adv, "soft=false") {
+			t.Errorf("Debian 12: the helper's advice offers a soft restart:\n%s", adv)
+		}
+		tr := d.wait(`advice suggested=`)
+		if line := lastLineWith(tr, "advice suggested="); !strings.Contains(line, `soft=""`) {
+			t.Errorf("Debian 12: the dialog shows Restart Apps Only: %s", line)
+		}
+		if tr := d.wait(`geom soft `); strings.Contains(lastLineWith(tr, "geom soft "), "visible=true") {
+			t.Errorf("Debian 12: the soft restart's button is visible:\n%s", tr)
+		}
+		stillUp(t, g, g.Boot.ID)
+		return
+	}
+	d.wait(`soft="Restart Apps Only"`)
+	time.Sleep(HumanReaction) // as a person clicks; the layout settles
+	tr := d.wait(`geom soft x=-?[0-9]+ y=-?[0-9]+ w=[0-9]+ h=[0-9]+ visible=true`)
+	geo := regexp.MustCompile(`geom soft x=(-?\d+) y=(-?\d+) w=(\d+) h=(\d+) visible=true`).FindAllStringSubmatch(tr, -1)
+	last := geo[len(geo)-1]
+	x, y := atoi(last[1])+atoi(last[3])/2, atoi(last[2])+atoi(last[4])/2
+	xid := regexp.MustCompile(`xid=(0x[0-9a-f]+)`).FindStringSubmatch(mustUser(t, g, "grep -m1 -o 'xid=0x[0-9a-f]*' "+d.trace))
+	if xid == nil {
+		t.Fatalf("no window id in the dialog's trace")
+	}
+	before := softReboots(t, g)
+	r, err := g.SoftRebootWith(suite.ctx, func() error {
+		return g.UserStart(suite.ctx, fmt.Sprintf(`DISPLAY=:7 xdotool mousemove --window %s %d %d click 1`, xid[1], x, y))
+	})
+	if err != nil {
+		suite.broken = true
+		t.Fatalf("Restart Apps Only: the guest's userspace did not come back: %v", err)
+	}
+	t.Logf("Restart Apps Only from the dialog through mate-session: %.1f s, kernel %s, boot %s", r.Wall().Seconds(), r.To.Kernel, r.To.ID)
+	if r.To.Kernel != r.From.Kernel || r.To.ID != r.From.ID {
+		t.Errorf("the soft restart changed the kernel or the boot: %s %s -> %s %s", r.From.Kernel, r.From.ID, r.To.Kernel, r.To.ID)
+	}
+	if len(r.Resets) != 0 || r.Firmware {
+		t.Errorf("the soft restart went through the firmware: %d RESET, banner %v", len(r.Resets), r.Firmware)
+	}
+	if after := softReboots(t, g); after != before+1 {
+		t.Errorf("SoftRebootsCount %d -> %d, want +1", before, after)
+	}
+	// The journal of the userspace before: mate-session was asked to log
+	// out before the helper was asked to restart.
+	if out, _ := root(t, g, "journalctl -o cat --no-pager --since=-5min | grep -E 'restarting userspace|soft' | tail -5"); out != "" {
+		t.Logf("journal:\n%s", out)
+	}
+}
+
+// lastLineWith returns the last line of text that contains prefix ("" if none).
+func lastLineWith(text, prefix string) string {
+	l := ""
+	for _, s := range strings.Split(text, "\n") {
+		if strings.Contains(s, prefix) {
+			l = s
+		}
+	}
+	return l
 }
 
 // softReboots reads systemd's SoftRebootsCount (systemd 256+).
