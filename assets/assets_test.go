@@ -11,6 +11,7 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/assets"
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
+	"github.com/rapidreboot/rapidreboot/backend/testtool"
 )
 
 // busconfig is the part of dbus-daemon(1)'s configuration language the
@@ -134,10 +135,7 @@ func TestRow11TheLintCatchesWhatItMust(t *testing.T) {
 }
 
 func TestTheXMLFilesAreWellFormedAndValid(t *testing.T) {
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("no xmllint (package libxml2-utils)")
-	}
+	xmllint := testtool.Need(t, "xmllint", "libxml2-utils")
 	checks := []struct {
 		file string
 		dtd  string // "" for well-formedness only
@@ -284,10 +282,7 @@ func TestTheUnitIsADBusServiceWithTheHardening(t *testing.T) {
 		t.Error("the unit is enabled at boot; it must only be D-Bus activated")
 	}
 
-	sa, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("no systemd-analyze")
-	}
+	sa := testtool.Need(t, "systemd-analyze", "systemd")
 	dir := t.TempDir()
 	// verify wants ExecStart to exist.
 	unit := strings.Replace(assets.Unit, "ExecStart=/usr/libexec/rapidreboot/rapidreboot-helper", "ExecStart=/bin/true", 1)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/rapidreboot/rapidreboot/assets"
+	"github.com/rapidreboot/rapidreboot/backend/testtool"
 )
 
 // maxExposureTenths is the highest `systemd-analyze security` exposure any
@@ -49,10 +50,7 @@ func exposure(t *testing.T, sa, unit string) (float64, bool) {
 // `security --offline` (systemd 250 and later), or skips.
 func systemdAnalyze(t *testing.T) string {
 	t.Helper()
-	sa, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("no systemd-analyze (package systemd)")
-	}
+	sa := testtool.Need(t, "systemd-analyze", "systemd")
 	if out, _ := exec.Command(sa, "--help").CombinedOutput(); !strings.Contains(string(out), "--offline") {
 		t.Skip("this systemd-analyze has no security --offline (systemd < 250)")
 	}

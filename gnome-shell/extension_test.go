@@ -14,6 +14,7 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/testtool"
 )
 
 const extDir = "rapidreboot@rapidreboot.github.io"
@@ -32,10 +33,7 @@ func tool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("RAPIDREBOOT_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s is missing (scripts/deps/gui.txt)", name)
-		}
-		t.Skipf("%s is missing (scripts/deps/gui.txt)", name)
+		testtool.Missing(t, name+" (scripts/deps/gui.txt)")
 	}
 	return p
 }

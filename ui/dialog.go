@@ -458,6 +458,14 @@ func (d *dialog) Draw(st model.State) {
 	d.trace("state restart=%q sensitive=%v info=%q busy=%v", drawn, bs[model.BRestart].Sensitive, d.drawnInfo(), st.Busy)
 }
 
+// traceChanged traces line unless it is *last, the line traced before.
+func (d *dialog) traceChanged(last *string, line string) {
+	if line != *last {
+		*last = line
+		d.trace("%s", line)
+	}
+}
+
 // traceArmed traces the armed line as GTK has it, when it changed.
 func (d *dialog) traceArmed() {
 	if !d.traced {
@@ -465,10 +473,7 @@ func (d *dialog) traceArmed() {
 	}
 	text, _ := d.armed.label.GetText()
 	line := fmt.Sprintf("armed shown=%v text=%q", d.armed.frame.GetVisible(), text)
-	if line != d.tracedLine.armed {
-		d.tracedLine.armed = line
-		d.trace("%s", line)
-	}
+	d.traceChanged(&d.tracedLine.armed, line)
 }
 
 // traceAdvice traces the recommendation as GTK has it, when it changed:
@@ -507,10 +512,7 @@ func (d *dialog) traceAdvice() {
 	coldLabel, _ := d.advice.cold.GetLabel()
 	line := fmt.Sprintf("advice suggested=%s label=%q why=%q saves=%q soft=%q quick=%q cold-shown=%v cold=%v cold-label=%q",
 		suggested, label, why, saves, soft, quick, d.advice.cold.GetVisible(), d.advice.cold.GetActive(), model.StripMnemonic(coldLabel))
-	if line != d.tracedLine.advice {
-		d.tracedLine.advice = line
-		d.trace("%s", line)
-	}
+	d.traceChanged(&d.tracedLine.advice, line)
 }
 
 // traceBoot traces the expander as GTK has it (its title, whether it is
@@ -521,10 +523,7 @@ func (d *dialog) traceBoot() {
 	}
 	text, _ := d.boot.label.GetText()
 	line := fmt.Sprintf("boot shown=%v expanded=%v title=%q text=%q", d.boot.exp.GetVisible(), d.boot.exp.GetExpanded(), model.StripMnemonic(d.boot.exp.GetLabel()), text)
-	if line != d.tracedLine.boot {
-		d.tracedLine.boot = line
-		d.trace("%s", line)
-	}
+	d.traceChanged(&d.tracedLine.boot, line)
 }
 
 // drawnLabel is the text of the label GTK shows on button id, as drawn

@@ -23,6 +23,7 @@ import (
 
 	"github.com/rapidreboot/rapidreboot/assets"
 	"github.com/rapidreboot/rapidreboot/backend/dbusdaemon"
+	"github.com/rapidreboot/rapidreboot/backend/testtool"
 )
 
 // busConf is the one bus configuration; %[1]s is the bus type, %[2]s the
@@ -194,9 +195,7 @@ func StartBus(dir, kind string, services ...string) (*Bus, error) {
 // test when dbus-daemon is not installed.
 func New(t testing.TB, c Config) *Bus {
 	t.Helper()
-	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		t.Skip("no dbus-daemon (package dbus-daemon):", err)
-	}
+	testtool.Need(t, "dbus-daemon", "dbus-daemon")
 	b, err := Start(ShortDir(t), c)
 	if err != nil {
 		t.Fatal(err)

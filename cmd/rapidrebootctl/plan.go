@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/i18n"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 	"github.com/rapidreboot/rapidreboot/backend/system/bootplan"
@@ -50,14 +51,11 @@ func runPlan(ctx *cliContext, args []string) error {
 // planFromHelper asks the helper for the running system's plan, or
 // returns nil.
 func (m *machine) planFromHelper() *bootplan.Plan {
-	c, done, err := m.helperConn()
-	if err != nil {
-		return nil
-	}
-	defer done()
-	cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
-	p, err := c.GetPlan(cctx)
+	var p busapi.Plan
+	err := m.callHelper(func(cctx context.Context, c *busapi.Client) (err error) {
+		p, err = c.GetPlan(cctx)
+		return err
+	})
 	if err != nil {
 		return nil
 	}

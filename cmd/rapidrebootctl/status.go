@@ -55,19 +55,21 @@ func runStatus(ctx *cliContext, args []string) error {
 	return nil
 }
 
+// yesNo is b as the status lines write it.
+func yesNo(b bool) string {
+	if b {
+		return i18n.G("yes")
+	}
+	return i18n.G("no")
+}
+
 func printStatus(ctx *cliContext, st status) {
 	w := ctx.Stdout
-	yes := func(b bool) string {
-		if b {
-			return i18n.G("yes")
-		}
-		return i18n.G("no")
-	}
-	fmt.Fprintf(w, "%-9s %s\n", i18n.G("Armed:"), yes(st.Armed))
+	fmt.Fprintf(w, "%-9s %s\n", i18n.G("Armed:"), yesNo(st.Armed))
 	if st.Available {
-		fmt.Fprintf(w, "%-9s %s\n", i18n.G("Possible:"), yes(true))
+		fmt.Fprintf(w, "%-9s %s\n", i18n.G("Possible:"), yesNo(true))
 	} else {
-		fmt.Fprintf(w, "%-9s %s: %s\n", i18n.G("Possible:"), yes(false), st.Message)
+		fmt.Fprintf(w, "%-9s %s: %s\n", i18n.G("Possible:"), yesNo(false), st.Message)
 	}
 	printAdvice(ctx, st.Advice)
 	if st.Plan != nil {

@@ -66,22 +66,16 @@ func printAdvice(ctx *cliContext, a *adviceStatus) {
 		return
 	}
 	w := ctx.Stdout
-	yes := func(b bool) string {
-		if b {
-			return i18n.G("yes")
-		}
-		return i18n.G("no")
-	}
 	fmt.Fprintf(w, "%s %s\n", i18n.G("Recommended:"), kindLabel(a.Kind))
 	if a.Why != "" {
 		fmt.Fprintf(w, "%s %s\n", i18n.G("Why:"), a.Why)
 	}
-	fmt.Fprintf(w, "%s %s\n", i18n.G("Next restart normal (coldreboot):"), yes(a.ColdReboot))
+	fmt.Fprintf(w, "%s %s\n", i18n.G("Next restart normal (coldreboot):"), yesNo(a.ColdReboot))
 	if a.SoftAvailable {
-		fmt.Fprintf(w, "%s %s\n", i18n.G("Soft restart possible:"), yes(true))
+		fmt.Fprintf(w, "%s %s\n", i18n.G("Soft restart possible:"), yesNo(true))
 	} else if a.SystemdVersion != "" {
-		fmt.Fprintf(w, "%s %s (systemd %s)\n", i18n.G("Soft restart possible:"), yes(false), a.SystemdVersion)
+		fmt.Fprintf(w, "%s %s (systemd %s)\n", i18n.G("Soft restart possible:"), yesNo(false), a.SystemdVersion)
 	} else {
-		fmt.Fprintf(w, "%s %s\n", i18n.G("Soft restart possible:"), yes(false))
+		fmt.Fprintf(w, "%s %s\n", i18n.G("Soft restart possible:"), yesNo(false))
 	}
 }

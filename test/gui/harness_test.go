@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
+	"github.com/rapidreboot/rapidreboot/backend/testtool"
 	"github.com/rapidreboot/rapidreboot/ui/model"
 	"github.com/rapidreboot/rapidreboot/ui/uitest"
 )
@@ -45,7 +46,7 @@ var missingTool string
 
 // requireTools is how make check runs the tests: its first step installed
 // every tool (make deps), so a missing one is a failure, never a pass.
-const requireTools = "RAPIDREBOOT_REQUIRE_TOOLS"
+const requireTools = testtool.RequireEnv
 
 func run(m *testing.M) int {
 	if missingTool = findMissingTool(); missingTool != "" {

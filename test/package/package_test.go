@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rapidreboot/rapidreboot/backend/testtool"
 )
 
 func packageRoot(t *testing.T) string {
@@ -156,10 +158,7 @@ func TestTheLinkageCheckTellsDynamicFromStatic(t *testing.T) {
 // sources in make unit).
 func TestThePackagedUnitsScoreAtMost25(t *testing.T) {
 	root := packageRoot(t)
-	sa, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("no systemd-analyze (package systemd)")
-	}
+	sa := testtool.Need(t, "systemd-analyze", "systemd")
 	var units []string
 	for _, d := range []string{"lib/systemd/system", "usr/lib/systemd/system", "usr/lib/systemd/user"} {
 		m, _ := filepath.Glob(filepath.Join(root, d, "rapidreboot*.service"))

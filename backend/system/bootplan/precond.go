@@ -12,15 +12,18 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
-// procDir is the running system's /proc; tests point it elsewhere.
-var procDir = "/proc"
-
 // CheckRootPreconditions checks what a plan for root needs before
 // anything is parsed: root, root/boot and root/usr are readable
 // directories, and /proc is mounted (the helper reads the live kernel's
 // state from it). The error names the first one that fails, with code
 // reason.Precondition.
 func CheckRootPreconditions(root string) error {
+	return checkRootPreconditions(root, "/proc")
+}
+
+// checkRootPreconditions is CheckRootPreconditions with /proc at procDir
+// (a test's directory).
+func checkRootPreconditions(root, procDir string) error {
 	for _, d := range []string{root, filepath.Join(root, "boot"), filepath.Join(root, "usr")} {
 		if err := readableDir(d); err != nil {
 			return reason.Wrap(reason.Precondition, fmt.Sprintf("%s is not a readable directory", d), err)

@@ -36,10 +36,7 @@ func TestAttack45_RootPreconditionsNameTheOneThatFails(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			saved := procDir
-			procDir = tc.proc
-			defer func() { procDir = saved }()
-			err := CheckRootPreconditions(tc.root)
+			err := checkRootPreconditions(tc.root, tc.proc)
 			if reason.CodeOf(err) != reason.Precondition || reason.DetailOf(err) != tc.names {
 				t.Fatalf("got %v, want precondition %q", err, tc.names)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"path/filepath"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -66,6 +65,3 @@ func (l Live) Gather(ctx context.Context) (Report, []error) {
 	}
 	return Compute(in), errs
 }
-
-// DefaultSys is where Linux shows the firmware tables.
-var DefaultSys = filepath.Join("/", "sys")

@@ -2,10 +2,6 @@ package helper
 
 import "time"
 
-// SetPrepareTTL shortens the prepared image's bound for a test and
-// returns the restore.
-func SetPrepareTTL(d time.Duration) func() {
-	old := prepareTTL
-	prepareTTL = d
-	return func() { prepareTTL = old }
-}
+// SetPrepareTTL shortens h's bound on a prepared image for a test; call it
+// before the first Prepare.
+func (h *Helper) SetPrepareTTL(d time.Duration) { h.prepareTTL = d }

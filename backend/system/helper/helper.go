@@ -121,6 +121,9 @@ type Config struct {
 type Helper struct {
 	cfg  Config
 	mech *arming.Mechanism
+	// prepareTTL is PrepareTTL; a test shortens it (export_prepare_test.go)
+	// before the first Prepare.
+	prepareTTL time.Duration
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -181,7 +184,7 @@ func New(cfg Config) *Helper {
 		cfg.Log = DiscardLogger()
 	}
 	cfg.Preflight = coldPreflight(cfg.ArmDir, cfg.DebianColdFlag, cfg.Preflight)
-	h := &Helper{cfg: cfg}
+	h := &Helper{cfg: cfg, prepareTTL: PrepareTTL}
 	h.mech = arming.New(arming.Config{
 		Loader:          cfg.Loader,
 		Loaded:          cfg.Loaded,

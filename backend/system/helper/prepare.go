@@ -45,9 +45,6 @@ import (
 // pinned. A dialog still open afterwards loads again at the click.
 const PrepareTTL = 3 * time.Minute
 
-// prepareTTL is PrepareTTL but in tests.
-var prepareTTL = PrepareTTL
-
 // prepared is the image Prepare loaded and nobody armed yet.
 type prepared struct {
 	id     uint64
@@ -125,7 +122,7 @@ func (h *Helper) prepareFor(uid uint32, sender string) (busapi.Plan, error) {
 		// The same caller, the same plan and files: only the clock restarts.
 		h.mu.Lock()
 		if old.timer != nil {
-			old.timer.Reset(prepareTTL)
+			old.timer.Reset(h.prepareTTL)
 		}
 		h.mu.Unlock()
 		return wireOf(prep), nil
@@ -144,7 +141,7 @@ func (h *Helper) prepareFor(uid uint32, sender string) (busapi.Plan, error) {
 	if h.cfg.WatchCaller != nil {
 		stop, werr := h.cfg.WatchCaller(context.Background(), sender, func() { h.dropPrepared(p.id, "its caller left the bus") })
 		if werr != nil {
-			h.cfg.Log.Warning("cannot watch %s; its prepared kernel is unloaded after %s at the latest: %v", sender, prepareTTL, werr)
+			h.cfg.Log.Warning("cannot watch %s; its prepared kernel is unloaded after %s at the latest: %v", sender, h.prepareTTL, werr)
 		} else {
 			h.mu.Lock()
 			p.stop = stop
@@ -157,7 +154,8 @@ func (h *Helper) prepareFor(uid uint32, sender string) (busapi.Plan, error) {
 	}
 	h.mu.Lock()
 	if h.prep == p {
-		p.timer = time.AfterFunc(prepareTTL, func() { h.dropPrepared(p.id, "it was not armed within "+prepareTTL.String()) })
+		ttl := h.prepareTTL
+		p.timer = time.AfterFunc(ttl, func() { h.dropPrepared(p.id, "it was not armed within "+ttl.String()) })
 	}
 	h.mu.Unlock()
 	return wireOf(prep), nil

@@ -329,8 +329,7 @@ func TestAKernelReplacedBetweenPrepareAndArmIsLoadedAfresh(t *testing.T) {
 
 func TestAPreparedImageIsUnloadedAfterItsBound(t *testing.T) {
 	e, _ := newPrepEnv(t)
-	restore := helper.SetPrepareTTL(50 * time.Millisecond)
-	defer restore()
+	e.h.SetPrepareTTL(50 * time.Millisecond)
 	if _, err := e.h.Prepare(context.Background(), ":1.9"); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/bustest"
 	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/system/kexec/kexectest"
+	"github.com/rapidreboot/rapidreboot/backend/testtool"
 )
 
 // rig is one private system bus with the real helper binary (fake-kexec
@@ -216,10 +217,7 @@ func callErr(t testing.TB, err error, name string, code string) *busapi.CallErro
 // dbusSendAs runs dbus-send on the rig's bus as uid (nobody's is 65534)
 // and returns its combined output and exit error.
 func (r *rig) dbusSendAs(uid uint32, args ...string) (string, error) {
-	bin, err := exec.LookPath("dbus-send")
-	if err != nil {
-		r.t.Skip("no dbus-send (package dbus-bin)")
-	}
+	bin := testtool.Need(r.t, "dbus-send", "dbus-bin")
 	cmd := exec.Command(bin, append([]string{"--bus=" + r.bus.Addr, "--print-reply"}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
 	cmd.Dir = "/"

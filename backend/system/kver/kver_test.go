@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rapidreboot/rapidreboot/backend/system/kver"
+	"github.com/rapidreboot/rapidreboot/backend/testtool"
 )
 
 func TestReleasesSortAsDebianLinuxVersionSortDoes(t *testing.T) {
@@ -57,9 +58,7 @@ func TestNewestPicksTheHighestRelease(t *testing.T) {
 // The reference is Debian's own `linux-version sort` (package linux-base);
 // the expectation comes from it, not from our code.
 func TestSortAgreesWithLinuxVersionSort(t *testing.T) {
-	if _, err := exec.LookPath("linux-version"); err != nil {
-		t.Skip("linux-version (linux-base) not installed")
-	}
+	testtool.Need(t, "linux-version", "linux-base")
 	r := rand.New(rand.NewSource(1))
 	parts := []string{"0", "1", "9", "10", "27", "100", "009", ".", "-", "-rc", "-trunk", "rc", "-amd64", "-generic", "el", "a", "+", "~", "_"}
 	var vs []string

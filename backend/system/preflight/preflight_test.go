@@ -17,6 +17,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 	"github.com/rapidreboot/rapidreboot/backend/system/armstate"
 	"github.com/rapidreboot/rapidreboot/backend/system/preflight"
+	"github.com/rapidreboot/rapidreboot/backend/testtool"
 )
 
 // fullCaps is a bounding set with every capability, CAP_SYS_BOOT included.
@@ -381,10 +382,7 @@ func TestAttack33_CheckRefusesWithPackageManagerWhileTheLockIsHeld(t *testing.T)
 }
 
 func TestAttack33_TheRealFlockCommandIsSeen(t *testing.T) {
-	flock, err := exec.LookPath("flock")
-	if err != nil {
-		t.Skip("flock(1) not installed")
-	}
+	flock := testtool.Need(t, "flock", "util-linux")
 	env := goodEnv(t)
 	env.Proc = "/proc"
 	lock := filepath.Join(env.Root, "var/lib/dpkg/lock-frontend")
