@@ -113,7 +113,57 @@ func runShell(t *testing.T, lang, localeDir string) {
 		}
 		return a
 	}
+	// The helper's audit lines (backend/system/helper/log.go's Decision)
+	// for a Prepare that loaded and an Unprepare that unloaded; the kexec
+	// loads the fake recorded.
+	count := func(parts ...string) int {
+		n := 0
+		for _, l := range log.Lines() {
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(l, p)
+			}
+			if all {
+				n++
+			}
+		}
+		return n
+	}
+	prepares := func() int { return count(" Prepare: sender=", "result=loaded, not armed") }
+	unprepares := func() int { return count(" Unprepare: sender=", "result=unloaded") }
+	loads := func() int {
+		calls, _ := kexectest.ReadCalls(helperRoot)
+		return kexectest.CountOp(calls, kexectest.OpLoad)
+	}
+	waitUntil := func(ok func() bool) bool {
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		return ok()
+	}
+	var preparedAt, loadsAt, preparesAt int
 	phases := map[string]func(){
+		// Quick Restart… on offer (Shift held, the menu open): prepared,
+		// every earlier offer unprepared.
+		"prepared": func() {
+			if !waitUntil(func() bool { return prepares() == unprepares()+1 && kexectest.LoadedIn(helperRoot) }) || armed() {
+				t.Errorf("Quick Restart… on offer: Prepare %d, Unprepare %d, kernel loaded %v, armed %v; want one Prepare more than Unprepare, loaded, not armed",
+					prepares(), unprepares(), kexectest.LoadedIn(helperRoot), armed())
+			}
+			preparedAt = prepares()
+			t.Logf("Quick Restart… on offer: the helper logged Prepare %d, Unprepare %d; kernel loaded %v", preparedAt, unprepares(), kexectest.LoadedIn(helperRoot))
+		},
+		// More key events with the key still held, then the menu closed
+		// without a click: no second Prepare, unprepared, unloaded.
+		"unprepared": func() {
+			if !waitUntil(func() bool { return unprepares() == prepares() && !kexectest.LoadedIn(helperRoot) }) ||
+				prepares() != preparedAt || armed() {
+				t.Errorf("the menu closed without a click: Prepare %d (%d at the offer), Unprepare %d, kernel loaded %v, armed %v; want no new Prepare, one Unprepare each, unloaded, not armed",
+					prepares(), preparedAt, unprepares(), kexectest.LoadedIn(helperRoot), armed())
+			}
+			t.Logf("the menu closed without a click: Prepare %d, Unprepare %d; kernel loaded %v", prepares(), unprepares(), kexectest.LoadedIn(helperRoot))
+		},
 		// A block inhibitor: the helper says Quick Restart is impossible.
 		"1": func() {
 			li.SetInhibitors(bustest.StandInInhibitor{What: "shutdown", Who: "Text Editor", Why: "Unsaved document", Mode: "block", UID: 1000, PID: 4242})
@@ -131,19 +181,28 @@ func runShell(t *testing.T, lang, localeDir string) {
 				}
 			}
 		},
-		"2": func() { li.SetInhibitors() },
-		// The end-session dialog is open: the click armed the helper.
+		"2": func() {
+			li.SetInhibitors()
+			loadsAt, preparesAt = loads(), prepares()
+		},
+		// The end-session dialog is open: the click armed the helper, and
+		// the kernel was loaded once: prepared when Quick Restart…
+		// appeared, the click's Arm found it.
 		"3": func() {
 			if !armed() || !kexectest.LoadedIn(helperRoot) {
 				t.Errorf("after Shift+click: armed %v, kernel loaded %v; want both", armed(), kexectest.LoadedIn(helperRoot))
 			}
+			// (The Prepare's reply may follow the Arm's when the Arm was
+			// first in the helper's queue; it then loads nothing.)
+			waitUntil(func() bool { return prepares()-preparesAt >= 1 })
+			if l, p := loads()-loadsAt, prepares()-preparesAt; l != 1 || p != 1 {
+				t.Errorf("Shift held, then the click: %d kexec loads, %d Prepare; want one of each (the click's Arm uses the prepared kernel)", l, p)
+			}
+			t.Logf("Shift held, then the click: %d kexec load, %d Prepare", loads()-loadsAt, prepares()-preparesAt)
 		},
 		// Cancelled in GNOME's dialog: disarmed and unloaded.
 		"4": func() {
-			deadline := time.Now().Add(10 * time.Second)
-			for armed() && time.Now().Before(deadline) {
-				time.Sleep(100 * time.Millisecond)
-			}
+			waitUntil(func() bool { return !armed() })
 			if armed() || kexectest.LoadedIn(helperRoot) {
 				t.Errorf("after Cancel: armed %v, kernel loaded %v; want neither", armed(), kexectest.LoadedIn(helperRoot))
 			}
@@ -155,10 +214,7 @@ func runShell(t *testing.T, lang, localeDir string) {
 		},
 		// The boot menu asked for: disarmed, or the kexec would skip it.
 		"7": func() {
-			deadline := time.Now().Add(10 * time.Second)
-			for armed() && time.Now().Before(deadline) {
-				time.Sleep(100 * time.Millisecond)
-			}
+			waitUntil(func() bool { return !armed() })
 			if armed() || kexectest.LoadedIn(helperRoot) {
 				t.Errorf("after the boot menu was asked for: armed %v, kernel loaded %v; want neither", armed(), kexectest.LoadedIn(helperRoot))
 			}
@@ -170,10 +226,7 @@ func runShell(t *testing.T, lang, localeDir string) {
 		},
 		// gnome-session's SessionRunning: the restart was cancelled there.
 		"9": func() {
-			deadline := time.Now().Add(10 * time.Second)
-			for armed() && time.Now().Before(deadline) {
-				time.Sleep(100 * time.Millisecond)
-			}
+			waitUntil(func() bool { return !armed() })
 			if armed() || kexectest.LoadedIn(helperRoot) {
 				t.Errorf("after SessionRunning: armed %v, kernel loaded %v; want neither", armed(), kexectest.LoadedIn(helperRoot))
 			}

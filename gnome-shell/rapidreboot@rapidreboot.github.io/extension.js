@@ -2,7 +2,9 @@
 // held, the power submenu's "Restart…" reads "Quick Restart…"; a click arms
 // the helper (polkit may ask) and then asks gnome-session to restart, so
 // GNOME's own end-session dialog asks the user once and applications may
-// save. A cancel there disarms. The decisions live in quickrestart.js.
+// save. A cancel there disarms. While Quick Restart is on offer the helper
+// prepares (loads the kernel unarmed), so the click's Arm only writes the
+// arm. The decisions live in quickrestart.js.
 //
 // GNOME Shell 45 and later (ES modules). The menu is GNOME's; this file only
 // relabels its Restart item and adds one insensitive line under it when
@@ -29,6 +31,8 @@ const LOGIND_IFACE = 'org.freedesktop.login1.Manager';
 const CALL_TIMEOUT_MS = 25000;
 // Arm may wait for the user to type a password into polkit's dialog.
 const ARM_TIMEOUT_MS = 5 * 60 * 1000;
+// Prepare loads the kernel: seconds under emulation (as the dialog's).
+const PREPARE_TIMEOUT_MS = 60000;
 // How long the system menu may take to appear after enable (panel.js
 // creates its indicators asynchronously).
 const FIND_TRIES = 50;
@@ -56,7 +60,7 @@ function callHelper(method, interactive, timeout, cancellable) {
                 const body = reply.get_body()?.deepUnpack() ?? [];
                 if (reply.get_message_type() === Gio.DBusMessageType.ERROR)
                     resolve(L.planFromError(reply.get_error_name() ?? '', body));
-                else if (method === 'Disarm')
+                else if (method === 'Disarm' || method === 'Unprepare')
                     resolve(null);
                 else
                     resolve(L.planFromReply(body[0]));
@@ -66,9 +70,30 @@ function callHelper(method, interactive, timeout, cancellable) {
 
 let watching = null;
 
+// The helper's Prepare and Unprepare, one after the other, each sent after
+// the last one's reply: an Unprepare that overtook its Prepare (still
+// being authorised) would find nothing to unload, and the kernel would stay
+// loaded until the helper's bound (3 min); the Shell never leaves the bus.
+// Never awaited by the shell; failures are only logged (the click's Arm
+// loads when nothing is prepared).
+let preparing = Promise.resolve();
+
+function prepareCall(method) {
+    if (!method)
+        return;
+    preparing = preparing.then(() => callHelper(method, false,
+        method === 'Prepare' ? PREPARE_TIMEOUT_MS : CALL_TIMEOUT_MS, null)).then(res => {
+        // Where polkit would ask for a password nothing is prepared;
+        // the click asks.
+        if (res && !res.available && res.reason !== 'authentication-required')
+            console.log(`rapidreboot: ${method}: ${L.sentence(s => s, res.reason, res.detail)}`);
+    }).catch(e => console.log(`rapidreboot: ${method}: ${e.message}`));
+}
+
 export default class RapidrebootExtension extends Extension {
     enable() {
         this._tracker = new L.ModifierTracker();
+        this._prep = new L.PrepareTracker();
         this._plan = null;
         this._cancellable = new Gio.Cancellable();
         this._findTries = 0;
@@ -85,8 +110,10 @@ export default class RapidrebootExtension extends Extension {
         }
         this._cancellable?.cancel();
         this._cancellable = null;
+        prepareCall(this._prep?.offer(false));
         this._unhook();
         this._tracker = null;
+        this._prep = null;
         this._plan = null;
     }
 
@@ -147,6 +174,8 @@ export default class RapidrebootExtension extends Extension {
         this._openIds = [top, menu].map(m => [m, m.connect('open-state-changed', (_m, open) => {
             if (open)
                 this._onOpen();
+            else
+                this._refresh();
         })]);
         if (menu.isOpen)
             this._onOpen();
@@ -213,6 +242,8 @@ export default class RapidrebootExtension extends Extension {
         this._item.label.text = v.label ?? this._origLabel;
         this._why.label.text = v.why ?? '';
         this._why.visible = v.why !== null;
+        prepareCall(this._prep.offer(L.onOffer(this._top.isOpen && this._menu.isOpen,
+            this._tracker.held, this._plan)));
     }
 
     _activate(event) {
@@ -223,6 +254,7 @@ export default class RapidrebootExtension extends Extension {
             this._origActivateCall(event);
             return;
         }
+        this._prep.clicked();
         Main.panel.closeQuickSettings();
         this._quickRestart().catch(e => logError(e, 'rapidreboot: Quick Restart'));
     }

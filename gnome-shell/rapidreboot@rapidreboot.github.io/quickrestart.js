@@ -221,6 +221,59 @@ export function clickIsQuick(state, plan) {
 }
 
 /**
+ * Whether Quick Restart is on offer: the power submenu is open, Shift or
+ * Ctrl is held, and the helper's last answer says Quick Restart is
+ * possible (before its first answer nothing is offered to prepare for).
+ *
+ * @param {boolean} open - the system menu and its power submenu are open
+ * @param {boolean} held - Shift or Ctrl held
+ * @param {?object} plan - as for view()
+ * @returns {boolean}
+ */
+export function onOffer(open, held, plan) {
+    return open && plan?.available === true && view(held, plan, N_).quick;
+}
+
+/**
+ * When to call the helper's Prepare and Unprepare (issue 16; the dialog's
+ * ui/control/prepare.go): Prepare once when Quick Restart comes on offer,
+ * however many key events come while it stays on offer; Unprepare when the
+ * offer ends without a Quick Restart click (the key released, the menu
+ * closed); nothing after such a click, whose Arm takes the prepared kernel
+ * over.
+ */
+export class PrepareTracker {
+    constructor() {
+        this._on = false;
+        this._prepared = false;
+    }
+
+    /**
+     * @param {boolean} on - onOffer() now
+     * @returns {?string} the helper's method to call: 'Prepare',
+     *   'Unprepare', or null for none
+     */
+    offer(on) {
+        if (on === this._on)
+            return null;
+        this._on = on;
+        if (on) {
+            this._prepared = true;
+            return 'Prepare';
+        }
+        if (!this._prepared)
+            return null;
+        this._prepared = false;
+        return 'Unprepare';
+    }
+
+    /** A Quick Restart click: its Arm takes the prepared kernel over. */
+    clicked() {
+        this._prepared = false;
+    }
+}
+
+/**
  * What a session-manager or logind signal means for an armed Quick Restart
  * (docs/dialog.md, "When a Quick Restart is cancelled").
  *

@@ -132,6 +132,43 @@ test('ModifierTracker: press, release, both Shift keys, held before the menu ope
     eq(t.held, false, 'Alt alone is not Quick Restart');
 });
 
+test('onOffer: the menu open, the key held, the helper\'s yes', () => {
+    const cases = [
+        // open, held, plan, want
+        [true, true, avail, true],
+        [false, true, avail, false], // menu closed
+        [true, false, avail, false], // no key
+        [true, true, null, false], // the helper has not answered yet
+        [true, true, blocked, false], // drawn as "Restart…"
+    ];
+    for (const [open, held, plan, want] of cases)
+        eq(L.onOffer(open, held, plan), want, `onOffer(${open}, ${held}, ${JSON.stringify(plan)})`);
+});
+
+test('PrepareTracker: Prepare once per offer, Unprepare when it ends without a click', () => {
+    const t = new L.PrepareTracker();
+    eq(t.offer(false), null, 'nothing on offer');
+    eq(t.offer(true), 'Prepare', 'Shift down: on offer');
+    for (let i = 0; i < 5; i++)
+        eq(t.offer(true), null, `key event ${i} while held`);
+    eq(t.offer(false), 'Unprepare', 'Shift up');
+    eq(t.offer(false), null, 'the menu closed afterwards');
+    eq(t.offer(true), 'Prepare', 'on offer again');
+    eq(t.offer(false), 'Unprepare', 'menu closed with the key down');
+
+    // A Quick Restart click: its Arm takes the prepared kernel over.
+    eq(t.offer(true), 'Prepare', 'on offer');
+    t.clicked();
+    eq(t.offer(true), null, 'a key event before the menu closes');
+    eq(t.offer(false), null, 'the click closed the menu');
+    eq(t.offer(true), 'Prepare', 'the next offer prepares again');
+
+    // A click with nothing on offer (the helper had not answered).
+    const u = new L.PrepareTracker();
+    u.clicked();
+    eq(u.offer(false), null, 'closed after a click without an offer');
+});
+
 test('restartNews: what proceeds, what cancels', () => {
     const cases = [
         ['org.freedesktop.login1.Manager', 'PrepareForShutdown', [true], 'proceeds'],

@@ -187,6 +187,22 @@ ev "rr.key('Shift_L', false)" >/dev/null
 menu_is "$R|$rest"
 ev 'rr.close()' >/dev/null
 
+# 2b. Prepared while on offer: Shift held in the open menu → the helper's
+#     Prepare (the kernel loaded, not armed), once however many key events
+#     come while it stays on offer; the menu closed without a click →
+#     Unprepare (unloaded). The Go test reads the helper's side.
+ev 'rr.open()' >/dev/null
+ev "rr.key('Shift_L', true)" >/dev/null
+menu_is "$Q|$rest"
+phase prepared # the Go test checks: prepared (loaded, not armed)
+ev "rr.key('Shift_R', true)" >/dev/null; ev "rr.key('Shift_R', false)" >/dev/null
+ev "rr.key('Control_L', true)" >/dev/null; ev "rr.key('Control_L', false)" >/dev/null
+menu_is "$Q|$rest"
+ev 'rr.close()' >/dev/null
+ev "rr.key('Shift_L', false)" >/dev/null
+phase unprepared # the Go test checks: no second Prepare, unprepared (unloaded)
+step "prepared while Quick Restart was on offer, unprepared when the menu closed (the Go side checks the helper)"
+
 # 3. Quick Restart impossible (the Go test adds a logind block inhibitor):
 #    Restart… stays, a line says why.
 phase 1
@@ -212,8 +228,9 @@ if [ "${LANG%%.*}" != C ]; then
 	exit 0
 fi
 
-# 4. Shift+click: Arm, then GNOME's end-session dialog through the session
-#    manager; Escape cancels it; the extension disarms.
+# 4. Shift+click: Arm (the kernel prepared when Quick Restart… appeared,
+#    so the Arm loads nothing more), then GNOME's end-session dialog through
+#    the session manager; Escape cancels it; the extension disarms.
 phase 2
 ev 'rr.open()' >/dev/null
 ev "rr.key('Shift_L', true)" >/dev/null
