@@ -33,6 +33,9 @@ type Config struct {
 	MemMB   int
 	CPUs    int
 	Thread  string // TCG only: "multi" (default) or "single" (vcpu.go)
+	// Tablet adds the absolute pointer of the desktop tests (tabletArgs,
+	// display.go); off for every guest of today's tests.
+	Tablet bool
 }
 
 // Boot is one boot of the guest as its marker line tells it.
@@ -54,6 +57,7 @@ type Guest struct {
 	log  *os.File
 	exit chan error
 	tbf  *tbFlusher // nil when QEMU runs with KVM
+	disp *Display   // made by Display()
 
 	Boot  Boot
 	Boots []Boot
@@ -113,6 +117,9 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	}
 	if cfg.Payload != "" {
 		args = append(args, "-drive", "file="+cfg.Payload+",format=raw,if=virtio,readonly=on")
+	}
+	if cfg.Tablet {
+		args = append(args, tabletArgs()...)
 	}
 	logf, err := os.Create(filepath.Join(cfg.Dir, "console.log"))
 	if err != nil {
