@@ -40,6 +40,14 @@ func tabletArgs() []string {
 	return []string{"-device", "qemu-xhci,id=rr-xhci", "-device", "usb-tablet,bus=rr-xhci.0"}
 }
 
+// desktopArgs tell the desktop image (test/e2e/desktop) which desktop its
+// boots start: a QEMU firmware configuration item, read in the guest by
+// desktop-choice from /sys/firmware/qemu_fw_cfg. It belongs to the
+// machine, so it holds across the guest's restarts, kexec or firmware.
+func desktopArgs(desktop string) []string {
+	return []string{"-fw_cfg", "name=opt/rapidreboot/desktop,string=" + desktop}
+}
+
 // inputEvent is one member of input-send-event's "events" (QAPI's
 // InputEvent union): key, btn, abs or rel.
 type inputEvent struct {

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -288,9 +289,63 @@ func TestUnitDisplayScreendumpOfAnOldQEMUIsConvertedFromPPM(t *testing.T) {
 		fmt.Sprintf(`{"arguments":{"filename":%q},"execute":"screendump"}`, path+".ppm"))
 }
 
-func TestUnitDisplayTabletArgs(t *testing.T) {
+func TestUnitDisplayTabletAndDesktopArgs(t *testing.T) {
 	args := strings.Join(tabletArgs(), " ")
 	if args != "-device qemu-xhci,id=rr-xhci -device usb-tablet,bus=rr-xhci.0" {
 		t.Errorf("tablet arguments %q", args)
+	}
+	// The name desktop-choice reads in the guest.
+	choice, err := os.ReadFile("desktop/guest/usr/local/lib/e2e/desktop-choice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args := strings.Join(desktopArgs("xfce"), " "); args != "-fw_cfg name=opt/rapidreboot/desktop,string=xfce" ||
+		!strings.Contains(string(choice), "/sys/firmware/qemu_fw_cfg/by_name/opt/rapidreboot/desktop/raw") {
+		t.Errorf("desktop arguments %q do not match desktop-choice's fw_cfg name", args)
+	}
+}
+
+func TestUnitDesktopChoice(t *testing.T) {
+	script, err := filepath.Abs("desktop/guest/usr/local/lib/e2e/desktop-choice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, fwcfg, cmdline string
+		want                 string // the file made in the run folder; "" = fails
+	}{
+		{"fw_cfg", "xfce", "BOOT_IMAGE=/boot/vmlinuz ro rapidreboot.desktop=gnome quiet", "xfce"},
+		{"command line", "", "BOOT_IMAGE=/boot/vmlinuz ro rapidreboot.desktop=xfce quiet", "xfce"},
+		{"default", "", "BOOT_IMAGE=/boot/vmlinuz ro quiet", "gnome"},
+		{"not a word prefix", "", "root=UUID=x myrapidreboot.desktop=xfce", "gnome"},
+		{"unknown", "kde", "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fw := filepath.Join(dir, "raw")
+			if c.fwcfg != "" {
+				os.WriteFile(fw, []byte(c.fwcfg), 0o644)
+			}
+			os.WriteFile(filepath.Join(dir, "cmdline"), []byte(c.cmdline+"\n"), 0o644)
+			run := filepath.Join(dir, "run")
+			os.MkdirAll(run, 0o755)
+			os.WriteFile(filepath.Join(run, "stale"), nil, 0o644)
+			cmd := exec.Command("sh", script)
+			cmd.Env = append(os.Environ(), "E2E_FW_CFG="+fw, "E2E_CMDLINE="+filepath.Join(dir, "cmdline"), "E2E_RUN="+run)
+			out, err := cmd.CombinedOutput()
+			if c.want == "" {
+				if err == nil {
+					t.Errorf("desktop %q accepted: %s", c.fwcfg, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			ents, _ := os.ReadDir(run)
+			if len(ents) != 1 || ents[0].Name() != c.want {
+				t.Errorf("run folder holds %v, want only %s (output %q)", ents, c.want, out)
+			}
+		})
 	}
 }

@@ -36,6 +36,13 @@ type Config struct {
 	// Tablet adds the absolute pointer of the desktop tests (tabletArgs,
 	// display.go); off for every guest of today's tests.
 	Tablet bool
+	// Desktop is the desktop the desktop image's boots start ("gnome" or
+	// "xfce", test/e2e/desktop), told through QEMU's firmware
+	// configuration (desktopArgs); "" for every other guest.
+	Desktop string
+	// BootTimeout bounds the first boot (0: BootTimeout); a desktop
+	// session under TCG takes longer than multi-user.target.
+	BootTimeout time.Duration
 }
 
 // Boot is one boot of the guest as its marker line tells it.
@@ -121,6 +128,9 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	if cfg.Tablet {
 		args = append(args, tabletArgs()...)
 	}
+	if cfg.Desktop != "" {
+		args = append(args, desktopArgs(cfg.Desktop)...)
+	}
 	logf, err := os.Create(filepath.Join(cfg.Dir, "console.log"))
 	if err != nil {
 		return nil, err
@@ -175,7 +185,11 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 		g.Kill()
 		return nil, err
 	}
-	b, err := g.waitBoot(ctx, &mark, func(Boot) bool { return true }, BootTimeout)
+	timeout := BootTimeout
+	if cfg.BootTimeout > 0 {
+		timeout = cfg.BootTimeout
+	}
+	b, err := g.waitBoot(ctx, &mark, func(Boot) bool { return true }, timeout)
 	if err != nil {
 		g.Kill()
 		return nil, err
