@@ -3,10 +3,14 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +21,7 @@ import (
 // Built with -tags desktop (make check-desktops); it needs no
 // RAPIDREBOOT_E2E=1 and holds a guest slot like every qemu of the tests.
 
-func init() { noGuestRun = "^(TestUnit|TestDisplay)" }
+func init() { noGuestRun = "^(TestUnit|TestDisplay|TestDesktop)" }
 
 // desktopOut is where the desktop tests leave their screenshots:
 // RAPIDREBOOT_DESKTOP_OUT, else build/desktop of the repository.
@@ -36,7 +40,10 @@ func desktopOut(t *testing.T) string {
 	return dir
 }
 
-func TestDisplayBareQEMUTakesInputAndScreendumps(t *testing.T) {
+// needQEMU skips (or, under make check's RAPIDREBOOT_REQUIRE_TOOLS, fails)
+// without qemu, and outside the guest suite only.
+func needQEMU(t *testing.T) {
+	t.Helper()
 	if os.Getenv("RAPIDREBOOT_E2E") == "1" {
 		t.Skip("runs without the guest suite (make check-desktops): the suite holds the guest slot it would wait for")
 	}
@@ -46,12 +53,21 @@ func TestDisplayBareQEMUTakesInputAndScreendumps(t *testing.T) {
 		}
 		t.Skipf("qemu-system-x86_64 is not installed: %v", err)
 	}
-	cache := os.Getenv("RAPIDREBOOT_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "rapidreboot")
+}
+
+func cacheDir() string {
+	if c := os.Getenv("RAPIDREBOOT_CACHE"); c != "" {
+		return c
 	}
-	slotDir := filepath.Join(cache, "e2e")
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "rapidreboot")
+}
+
+// holdGuestSlot takes one of the guest slots every qemu of the tests holds
+// (slots.go) for the rest of the test.
+func holdGuestSlot(t *testing.T) {
+	t.Helper()
+	slotDir := filepath.Join(cacheDir(), "e2e")
 	if err := os.MkdirAll(slotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +75,12 @@ func TestDisplayBareQEMUTakesInputAndScreendumps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Close()
+	t.Cleanup(func() { lock.Close() })
+}
+
+func TestDisplayBareQEMUTakesInputAndScreendumps(t *testing.T) {
+	needQEMU(t)
+	holdGuestSlot(t)
 
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "qmp.sock")
@@ -178,4 +199,184 @@ func TestDisplayBareQEMUTakesInputAndScreendumps(t *testing.T) {
 		t.Errorf("QEMU's status after the input: %q, want running", st.Status)
 	}
 	shot("bare-qemu-after-input.png")
+}
+
+// TestDesktopSessionsStart boots the desktop image (test/e2e/desktop) once
+// per desktop: GDM or LightDM logs alice in, her session starts the
+// harness's user loop, and the test checks the session's kind, takes a
+// screenshot of the desktop, clicks the desktop's own menu through the
+// usb-tablet and takes another. Screenshots go to build/desktop/<desktop>/
+// (boot-*.png: the screen every 20 s while the guest boots).
+func TestDesktopSessionsStart(t *testing.T) {
+	needQEMU(t)
+	img := os.Getenv("RAPIDREBOOT_DESKTOP_IMAGE")
+	if img == "" {
+		t.Skip("no desktop image: make check-desktops builds it (test/e2e/desktop/build.sh) and sets RAPIDREBOOT_DESKTOP_IMAGE")
+	}
+	holdGuestSlot(t)
+	shape, err := tcgShape("trixie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accel := "tcg"
+	if a := os.Getenv("RAPIDREBOOT_E2E_ACCEL"); a == "kvm" {
+		accel = a
+	}
+	for _, c := range []struct {
+		desktop, kind, name string
+		// menuAt is where the desktop's own menu opens on a click: GNOME's
+		// system menu at the top bar's right end, Xfce's Applications
+		// menu at the default panel's left end.
+		menuAt func(w, h int) (int, int)
+	}{
+		{"gnome", "wayland", "GNOME", func(w, h int) (int, int) { return w - 40, 12 }},
+		{"xfce", "x11", "XFCE", func(w, h int) (int, int) { return 12, 12 }},
+	} {
+		t.Run(c.desktop, func(t *testing.T) {
+			out := filepath.Join(desktopOut(t), c.desktop)
+			os.RemoveAll(out)
+			dir := filepath.Join(out, "run")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			watch := filepath.Join(dir, "watch.sock")
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			watched := make(chan struct{})
+			go func() { defer close(watched); watchScreen(ctx, watch, out) }()
+			t0 := time.Now()
+			g, err := Start(context.Background(), Config{
+				Base: img, Dir: dir, Accel: accel, MemMB: 3072, CPUs: shape.CPUs, Thread: shape.Thread,
+				Tablet: true, Desktop: c.desktop, BootTimeout: 25 * time.Minute,
+				ExtraArgs: []string{"-qmp", "unix:" + watch + ",server=on,wait=off"},
+			})
+			stop()
+			<-watched
+			if err != nil {
+				t.Fatalf("the %s session did not start: %v (screens: %s)", c.name, err, out)
+			}
+			defer func() {
+				g.Stop()
+				os.Remove(filepath.Join(dir, "run.qcow2"))
+			}()
+			boot := time.Since(t0)
+			t.Logf("%s: power-on to alice's session running the user loop: %.0f s (%s, %s)", c.name, boot.Seconds(), accel, shape)
+
+			s, rc, err := g.User(context.Background(), `s=$(loginctl show-user alice -p Display --value)
+loginctl show-session "$s" -p Type -p Desktop -p Active -p Seat -p Class -p Service
+echo "env WAYLAND_DISPLAY=$WAYLAND_DISPLAY DISPLAY=$DISPLAY XDG_CURRENT_DESKTOP=$XDG_CURRENT_DESKTOP"`, time.Minute)
+			if err != nil || rc != 0 {
+				t.Fatalf("alice's session: rc %d, %v: %s", rc, err, s)
+			}
+			t.Logf("alice's session:\n%s", s)
+			for _, want := range []string{"Type=" + c.kind, "Active=yes", "Seat=seat0", "Class=user"} {
+				if !strings.Contains(s, want) {
+					t.Errorf("alice's graphical session lacks %q", want)
+				}
+			}
+			if !strings.Contains(strings.ToUpper(s), "DESKTOP="+c.name) {
+				t.Errorf("alice's session is not %s's", c.name)
+			}
+
+			d := g.Display()
+			desk, err := settle(d, filepath.Join(out, "desktop.png"), 3*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if uniform(desk) {
+				t.Fatalf("the %s desktop is one colour (%s)", c.name, filepath.Join(out, "desktop.png"))
+			}
+			t.Logf("%s desktop: %dx%d, settled %.0f s after power-on", c.name, d.W, d.H, time.Since(t0).Seconds())
+			x, y := c.menuAt(d.W, d.H)
+			if err := d.ClickAt(x, y, "left"); err != nil {
+				t.Fatal(err)
+			}
+			menu, err := settle(d, filepath.Join(out, "menu.png"), 3*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := changed(desk, menu); f < 0.005 {
+				t.Errorf("the click at (%d, %d) changed %.2f%% of the screen: no menu opened? (%s)", x, y, 100*f, out)
+			} else {
+				t.Logf("the click at (%d, %d) changed %.1f%% of the screen", x, y, 100*f)
+			}
+			if err := d.Press("esc"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// watchScreen saves the screen every 20 s into out/boot-NNNN.png (NNNN:
+// seconds since it started) through its own QMP connection, until ctx
+// ends: what the guest showed while it booted, for when it never gets
+// there.
+func watchScreen(ctx context.Context, sock, out string) {
+	t0 := time.Now()
+	var q *qmp
+	for q == nil {
+		if c, err := dialQMP(sock, 5*time.Second); err == nil {
+			q = c
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	defer q.close()
+	d := newDisplay(q)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Second):
+		}
+		d.Screendump(filepath.Join(out, fmt.Sprintf("boot-%04d.png", int(time.Since(t0).Seconds()))))
+	}
+}
+
+// settle takes screendumps 5 s apart until two are the same (the screen
+// has stopped changing) and saves the last at path.
+func settle(d *Display, path string, timeout time.Duration) (image.Image, error) {
+	deadline := time.Now().Add(timeout)
+	prev, err := d.Screendump(path)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		time.Sleep(5 * time.Second)
+		img, err := d.Screendump(path)
+		if err != nil {
+			return nil, err
+		}
+		if changed(prev, img) == 0 {
+			return img, nil
+		}
+		if time.Now().After(deadline) {
+			return img, fmt.Errorf("the screen still changes after %s (%s)", timeout, path)
+		}
+		prev = img
+	}
+}
+
+// changed is the fraction of pixels that differ between a and b (1 when
+// their sizes differ).
+func changed(a, b image.Image) float64 {
+	if a.Bounds() != b.Bounds() {
+		return 1
+	}
+	r := a.Bounds()
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := b.At(x, y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 {
+				n++
+			}
+		}
+	}
+	return float64(n) / float64(r.Dx()*r.Dy())
 }

@@ -43,6 +43,9 @@ type Config struct {
 	// BootTimeout bounds the first boot (0: BootTimeout); a desktop
 	// session under TCG takes longer than multi-user.target.
 	BootTimeout time.Duration
+	// ExtraArgs are added to qemu's command line (the desktop tests' second
+	// QMP socket, to watch the screen while Start waits).
+	ExtraArgs []string
 }
 
 // Boot is one boot of the guest as its marker line tells it.
@@ -131,6 +134,7 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	if cfg.Desktop != "" {
 		args = append(args, desktopArgs(cfg.Desktop)...)
 	}
+	args = append(args, cfg.ExtraArgs...)
 	logf, err := os.Create(filepath.Join(cfg.Dir, "console.log"))
 	if err != nil {
 		return nil, err
