@@ -109,13 +109,15 @@ type Display struct {
 	// click, key up), so that the guest sees them apart as it would a
 	// person's: QEMU delivers the events of one command at once.
 	Gap time.Duration
+	// SettleEvery is the time between Settle's screendumps.
+	SettleEvery time.Duration
 
 	pngChecked bool
 	pngOK      bool // screendump has "format" (QEMU 7.1 and later): PNG straight from QEMU
 }
 
 func newDisplay(q *qmp) *Display {
-	return &Display{q: q, Gap: 30 * time.Millisecond}
+	return &Display{q: q, Gap: 30 * time.Millisecond, SettleEvery: 5 * time.Second}
 }
 
 // Display returns the guest's screen and input devices. Pointer moves need
@@ -304,6 +306,55 @@ func (d *Display) Screendump(path string) (image.Image, error) {
 	}
 	d.W, d.H = img.Bounds().Dx(), img.Bounds().Dy()
 	return img, nil
+}
+
+// Settle takes screendumps SettleEvery apart until two are the same (the
+// screen has stopped changing: a menu has opened, a session has drawn its
+// desktop) and keeps the last at path. After timeout it returns the last
+// one with an error.
+func (d *Display) Settle(path string, timeout time.Duration) (image.Image, error) {
+	deadline := time.Now().Add(timeout)
+	prev, err := d.Screendump(path)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		time.Sleep(d.SettleEvery)
+		img, err := d.Screendump(path)
+		if err != nil {
+			return nil, err
+		}
+		if changed(prev, img) == 0 {
+			return img, nil
+		}
+		if time.Now().After(deadline) {
+			return img, fmt.Errorf("the screen still changes after %s (%s)", timeout, path)
+		}
+		prev = img
+	}
+}
+
+// changed is the fraction of pixels whose colour differs between a and b
+// (1 when their sizes differ).
+func changed(a, b image.Image) float64 {
+	if a.Bounds() != b.Bounds() {
+		return 1
+	}
+	r := a.Bounds()
+	if r.Empty() {
+		return 0
+	}
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := b.At(x, y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 {
+				n++
+			}
+		}
+	}
+	return float64(n) / float64(r.Dx()*r.Dy())
 }
 
 func readPNG(path string) (image.Image, error) {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -279,7 +278,7 @@ echo "env WAYLAND_DISPLAY=$WAYLAND_DISPLAY DISPLAY=$DISPLAY XDG_CURRENT_DESKTOP=
 			}
 
 			d := g.Display()
-			desk, err := settle(d, filepath.Join(out, "desktop.png"), 3*time.Minute)
+			desk, err := d.Settle(filepath.Join(out, "desktop.png"), 3*time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -291,7 +290,7 @@ echo "env WAYLAND_DISPLAY=$WAYLAND_DISPLAY DISPLAY=$DISPLAY XDG_CURRENT_DESKTOP=
 			if err := d.ClickAt(x, y, "left"); err != nil {
 				t.Fatal(err)
 			}
-			menu, err := settle(d, filepath.Join(out, "menu.png"), 3*time.Minute)
+			menu, err := d.Settle(filepath.Join(out, "menu.png"), 3*time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -335,48 +334,4 @@ func watchScreen(ctx context.Context, sock, out string) {
 		}
 		d.Screendump(filepath.Join(out, fmt.Sprintf("boot-%04d.png", int(time.Since(t0).Seconds()))))
 	}
-}
-
-// settle takes screendumps 5 s apart until two are the same (the screen
-// has stopped changing) and saves the last at path.
-func settle(d *Display, path string, timeout time.Duration) (image.Image, error) {
-	deadline := time.Now().Add(timeout)
-	prev, err := d.Screendump(path)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		time.Sleep(5 * time.Second)
-		img, err := d.Screendump(path)
-		if err != nil {
-			return nil, err
-		}
-		if changed(prev, img) == 0 {
-			return img, nil
-		}
-		if time.Now().After(deadline) {
-			return img, fmt.Errorf("the screen still changes after %s (%s)", timeout, path)
-		}
-		prev = img
-	}
-}
-
-// changed is the fraction of pixels that differ between a and b (1 when
-// their sizes differ).
-func changed(a, b image.Image) float64 {
-	if a.Bounds() != b.Bounds() {
-		return 1
-	}
-	r := a.Bounds()
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			r1, g1, b1, _ := a.At(x, y).RGBA()
-			r2, g2, b2, _ := b.At(x, y).RGBA()
-			if r1 != r2 || g1 != g2 || b1 != b2 {
-				n++
-			}
-		}
-	}
-	return float64(n) / float64(r.Dx()*r.Dy())
 }

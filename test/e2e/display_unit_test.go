@@ -349,3 +349,58 @@ func TestUnitDesktopChoice(t *testing.T) {
 		})
 	}
 }
+
+// framesQMP is a fake QEMU whose screen shows frames one screendump after
+// the other (the last one stays); screendumps() says how many were taken.
+func framesQMP(t *testing.T, frames ...color.NRGBA) (*Display, func() int) {
+	var mu sync.Mutex
+	n := 0
+	f := newFakeQMP(t, func(cmd string, args map[string]any) string {
+		switch cmd {
+		case "query-qmp-schema":
+			return screendumpSchema(true)
+		case "screendump":
+			mu.Lock()
+			c := frames[min(n, len(frames)-1)]
+			n++
+			mu.Unlock()
+			img := image.NewNRGBA(image.Rect(0, 0, 4, 4))
+			img.Set(0, 0, c)
+			writePNG(args["filename"].(string), img)
+		}
+		return ""
+	})
+	return fakeDisplay(t, f), func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+func TestUnitDisplaySettleWaitsForTheScreenToStopChanging(t *testing.T) {
+	// The screen changes twice (a menu opening), then stays.
+	d, screendumps := framesQMP(t, color.NRGBA{0, 0, 0, 255}, color.NRGBA{9, 9, 9, 255}, color.NRGBA{50, 60, 70, 255})
+	d.SettleEvery = time.Millisecond
+	img, err := d.Settle(filepath.Join(t.TempDir(), "s.png"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, _, _ := img.At(0, 0).RGBA(); r>>8 != 50 || screendumps() != 4 {
+		t.Errorf("settled on red %d after %d screendumps, want 50 after 4", r>>8, screendumps())
+	}
+	// A screen that never stops changing: an error after the timeout.
+	var frames []color.NRGBA
+	for i := 0; i < 100; i++ {
+		frames = append(frames, color.NRGBA{uint8(i), 0, 0, 255})
+	}
+	d, _ = framesQMP(t, frames...)
+	d.SettleEvery = 20 * time.Millisecond
+	if _, err := d.Settle(filepath.Join(t.TempDir(), "s.png"), 50*time.Millisecond); err == nil || !strings.Contains(err.Error(), "still changes") {
+		t.Errorf("Settle of a changing screen: %v", err)
+	}
+	a := image.NewNRGBA(image.Rect(0, 0, 10, 10))
+	b := image.NewNRGBA(image.Rect(0, 0, 10, 10))
+	b.Set(3, 3, color.NRGBA{1, 2, 3, 255})
+	if got := changed(a, b); got != 0.01 {
+		t.Errorf("changed: %v, want 0.01", got)
+	}
+	if got := changed(a, image.NewNRGBA(image.Rect(0, 0, 5, 5))); got != 1 {
+		t.Errorf("changed of different sizes: %v, want 1", got)
+	}
+}
