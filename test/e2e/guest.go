@@ -33,6 +33,19 @@ type Config struct {
 	MemMB   int
 	CPUs    int
 	Thread  string // TCG only: "multi" (default) or "single" (vcpu.go)
+	// Tablet adds the absolute pointer of the desktop tests (tabletArgs,
+	// display.go); off for every guest of today's tests.
+	Tablet bool
+	// Desktop is the desktop the desktop image's boots start ("gnome" or
+	// "xfce", test/e2e/desktop), told through QEMU's firmware
+	// configuration (desktopArgs); "" for every other guest.
+	Desktop string
+	// BootTimeout bounds the first boot (0: BootTimeout); a desktop
+	// session under TCG takes longer than multi-user.target.
+	BootTimeout time.Duration
+	// ExtraArgs are added to qemu's command line (the desktop tests' second
+	// QMP socket, to watch the screen while Start waits).
+	ExtraArgs []string
 }
 
 // Boot is one boot of the guest as its marker line tells it.
@@ -54,6 +67,7 @@ type Guest struct {
 	log  *os.File
 	exit chan error
 	tbf  *tbFlusher // nil when QEMU runs with KVM
+	disp *Display   // made by Display()
 
 	Boot  Boot
 	Boots []Boot
@@ -114,6 +128,13 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	if cfg.Payload != "" {
 		args = append(args, "-drive", "file="+cfg.Payload+",format=raw,if=virtio,readonly=on")
 	}
+	if cfg.Tablet {
+		args = append(args, tabletArgs()...)
+	}
+	if cfg.Desktop != "" {
+		args = append(args, desktopArgs(cfg.Desktop)...)
+	}
+	args = append(args, cfg.ExtraArgs...)
 	logf, err := os.Create(filepath.Join(cfg.Dir, "console.log"))
 	if err != nil {
 		return nil, err
@@ -168,7 +189,11 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 		g.Kill()
 		return nil, err
 	}
-	b, err := g.waitBoot(ctx, &mark, func(Boot) bool { return true }, BootTimeout)
+	timeout := BootTimeout
+	if cfg.BootTimeout > 0 {
+		timeout = cfg.BootTimeout
+	}
+	b, err := g.waitBoot(ctx, &mark, func(Boot) bool { return true }, timeout)
 	if err != nil {
 		g.Kill()
 		return nil, err

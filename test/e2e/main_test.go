@@ -47,6 +47,11 @@ var suite struct {
 
 var keepWork = flag.Bool("e2e.keep", false, "keep the run directory (overlay, console logs)")
 
+// noGuestRun is the -run of a run without RAPIDREBOOT_E2E=1: the tests
+// that need no guest image. The desktop build tag adds its own
+// (display_qemu_test.go: a bare qemu, no disk).
+var noGuestRun = "^TestUnit"
+
 func TestMain(m *testing.M) {
 	flag.Parse()
 	os.Exit(run(m))
@@ -59,7 +64,7 @@ func run(m *testing.M) int {
 			" go test -timeout 60m ./test/e2e/)")
 		// The harness's own pure parts (the figures table) need no guest;
 		// every other test needs the suite set up below, whatever -run says.
-		if err := flag.Set("test.run", "^TestUnit"); err != nil {
+		if err := flag.Set("test.run", noGuestRun); err != nil {
 			fmt.Println("e2e:", err)
 			return 1
 		}

@@ -39,10 +39,16 @@ func slotLock(dir string, i int) string {
 // (the lock goes with the process, even on kill -9). It waits, saying so,
 // while every slot is taken.
 func takeGuestSlot(dir, slots string) (*os.File, error) {
+	return takeGuestSlotWithin(dir, slots, 0)
+}
+
+// takeGuestSlotWithin is takeGuestSlot giving up after wait (0: never).
+func takeGuestSlotWithin(dir, slots string, wait time.Duration) (*os.File, error) {
 	n, err := parseSlots(slots)
 	if err != nil {
 		return nil, err
 	}
+	deadline := time.Now().Add(wait)
 	said := false
 	for {
 		for i := 0; i < n; i++ {
@@ -57,6 +63,9 @@ func takeGuestSlot(dir, slots string) (*os.File, error) {
 				return f, nil
 			}
 			f.Close()
+		}
+		if wait > 0 && time.Now().After(deadline) {
+			return nil, fmt.Errorf("every guest slot (%d) in %s was held by another run for %s", n, dir, wait)
 		}
 		if !said {
 			fmt.Printf("e2e: every guest slot (%d) is held by another run - waiting\n", n)

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestUnitGuestSlots(t *testing.T) {
@@ -31,5 +33,12 @@ func TestUnitGuestSlots(t *testing.T) {
 	}
 	if a.Name() != slotLock(dir, 0) {
 		t.Errorf("first slot %s, want %s (the one build.sh takes)", a.Name(), slotLock(dir, 0))
+	}
+	// Both slots held: a bounded wait gives up and says so.
+	if f, err := takeGuestSlotWithin(dir, "2", time.Second); err == nil {
+		f.Close()
+		t.Error("a third run got a slot of two")
+	} else if !strings.Contains(err.Error(), "held by another run") {
+		t.Errorf("bounded wait: %v", err)
 	}
 }
