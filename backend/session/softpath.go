@@ -10,15 +10,18 @@ package session
 // dialog still runs; with logind alone there is no end of session to go
 // through, and the helper is asked directly, as logind is for Restart.
 // Plasma, Xfce and LXQt end the session without a word first: no path.
-// A Manager may answer for itself with a method of the same name (a
-// stand-in in tests).
+// GNOME-compatible managers (GNOME, MATE, Cinnamon) have none either, for
+// now: in a real MATE session (the Debian 13 guest, 2026-12-03) the dialog
+// did not outlive the session it ended and never asked the helper, so the
+// user was logged out and nothing restarted (docs/e2e.md "Known
+// failures"). Offering it again needs the helper to carry the soft
+// restart past the session's end. A Manager may answer for itself with a
+// method of the same name (a stand-in in tests).
 func SoftPath(m Manager) (ok, direct bool) {
 	if s, yes := m.(interface{ SoftPath() (bool, bool) }); yes {
 		return s.SoftPath()
 	}
 	switch m.(type) {
-	case *gnome:
-		return true, false
 	case *Logind:
 		return true, true
 	}

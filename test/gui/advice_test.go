@@ -5,6 +5,7 @@ package gui
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,16 +57,19 @@ func TestTheRecommendedRestartIsTheSuggestedAction(t *testing.T) {
 		{"kernel-update", "linux-image-6.1.0-27-amd64\n", kernelAdvice(), 23600, false, adviceLine{suggested: "quick", label: "Quick Restart",
 			why:   "A new kernel was installed: Quick Restart starts Linux 6.1.0-27-amd64.",
 			saves: "Quick Restart skips about 24 s of firmware and boot menu.", quick: "Quick Restart", coldShown: true}},
+		// The helper would restart the programs only, but under a
+		// GNOME-style session manager the dialog cannot carry it past the
+		// session's end (session.SoftPath): Quick Restart is suggested.
 		{"library-update-soft", "libc6\ndbus\n", &busapi.Advice{Kind: "soft", Code: "userspace-update", Detail: "libc6, dbus", QuickOffered: true, SoftAvailable: true, SystemdVersion: "257"},
-			0, false, adviceLine{suggested: "soft", label: "Restart Apps Only",
-				why: "Only programs were updated (libc6, dbus): restarting them without the kernel is enough.", soft: "Restart Apps Only", coldShown: true}},
+			0, false, adviceLine{suggested: "quick", label: "Quick Restart",
+				why: "Only programs were updated (libc6, dbus): Quick Restart is enough.", quick: "Quick Restart", coldShown: true}},
 		{"library-update-no-soft", "libc6\ndbus\n", &busapi.Advice{Kind: "quick", Code: "userspace-update", Detail: "libc6, dbus", QuickOffered: true, SystemdVersion: "252"},
 			0, false, adviceLine{suggested: "quick", label: "Quick Restart",
 				why: "Only programs were updated (libc6, dbus): Quick Restart is enough.", quick: "Quick Restart", coldShown: true}},
 		{"firmware-update", "fwupd\n", &busapi.Advice{Kind: "full", Code: "firmware-update", Detail: "Linux Firmware Updater", SoftAvailable: true, SystemdVersion: "257"},
 			23600, false, adviceLine{suggested: "restart", label: "Restart",
-				why:  "A firmware update is waiting for a normal restart (Linux Firmware Updater), so Quick Restart is not offered.",
-				soft: "Restart Apps Only", coldShown: true}},
+				why:       "A firmware update is waiting for a normal restart (Linux Firmware Updater), so Quick Restart is not offered.",
+				coldShown: true}},
 		{"nvidia", "linux-image-6.1.0-27-amd64\n", kernelAdvice(), 23600, true, adviceLine{suggested: "restart", label: "Restart",
 			why:   "The NVIDIA graphics driver is loaded: after a Quick Restart the screen may stay black. A normal Restart is the safe choice.",
 			saves: "Quick Restart skips about 24 s of firmware and boot menu.", coldShown: true}},
@@ -152,24 +156,22 @@ func TestNextRestartIsANormalOne(t *testing.T) {
 	t.Logf("screenshot: %s", d.shot("advice-next-restart-normal"))
 }
 
-// Restart Apps Only ends the session through the session manager first
-// and asks the helper only once the session manager says it is over.
-func TestRestartAppsOnlyLogsOutFirst(t *testing.T) {
+// Restart Apps Only is not offered under a GNOME-style session manager:
+// in a real session the dialog did not outlive the session it ended, so
+// the helper was never asked (session.SoftPath; docs/e2e.md "Known
+// failures"). Once the session manager is known, the soft restart's
+// button stays hidden and Quick Restart is the suggested action.
+func TestRestartAppsOnlyIsNotOfferedWhereTheSessionMustEndFirst(t *testing.T) {
 	h := newHarness(t)
 	h.helper.SetPlan(plan27())
 	h.helper.SetAdvice(&busapi.Advice{Kind: "soft", Code: "userspace-update", Detail: "libc6", QuickOffered: true, SoftAvailable: true, SystemdVersion: "257"})
 	d := h.start()
-	d.advice(0, "advice suggested=soft ")
-	d.click("soft")
-	waitCall(t, h.gnome, "Logout(1)")
-	time.Sleep(300 * time.Millisecond)
-	for _, c := range h.helper.Calls() {
-		if c == "SoftRestart()" {
-			t.Fatal("the helper was asked before the session was over")
+	d.waitTrace(0, "session manager=", 30*time.Second)
+	d.advice(0, "advice suggested=quick ")
+	time.Sleep(time.Second) // what the session manager's arrival redraws
+	for _, l := range d.lines() {
+		if strings.Contains(l, "advice suggested=") && !strings.Contains(l, ` soft="" `) {
+			t.Errorf("Restart Apps Only drawn under a GNOME-style session manager: %s", l)
 		}
 	}
-	if err := h.gnome.EmitSessionOver(); err != nil {
-		t.Fatal(err)
-	}
-	waitCall(t, h.helper, "SoftRestart()")
 }
