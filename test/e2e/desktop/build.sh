@@ -187,9 +187,15 @@ EOF
 log "apt-get update and $(echo "$pkgs" | wc -w) packages"
 in_root apt-get update -qq >>"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; die "apt-get update failed"; }
 check_desktop_packages in_root apt-cache
+# desktop-base's postinst runs update-grub, which inside this chroot
+# writes the loop device as root= (root=/dev/loop0p2: the guest then
+# drops to the initramfs shell). The kernels do not change here, so the
+# base image's grub.cfg, made by its first boot, is put back.
+cp -a "$mnt/boot/grub/grub.cfg" "$work/grub.cfg.base"
 # shellcheck disable=SC2086
 in_root apt-get install -y -q --no-install-recommends $pkgs >>"$work/build.log" 2>&1 ||
 	{ tail -30 "$work/build.log" >&2; die "apt-get install failed"; }
+cp -a "$work/grub.cfg.base" "$mnt/boot/grub/grub.cfg"
 umount "$mnt/var/cache/apt/archives"
 in_root apt-get clean
 stamp packages
