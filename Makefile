@@ -111,13 +111,15 @@ test: unit
 # Order matters: the quick checks first, so a mistake shows in minutes; the
 # guest tests last (the package they install is built by test-package first).
 CHECK_SLOW := test-e2e-lanes
+# Started right after deps, in the background (mk/e2e.mk).
+CHECK_EARLY := e2e-images-early
 # Under check (and every target it runs), a missing tool fails instead of
 # skipping (deps installed them all), and the GUI, package and guest tests
 # count what they ran (scripts/check-summary), so the last line says
 # "no guest test ran" rather than "all passed" when none did.
 check: export RAPIDREBOOT_REQUIRE_TOOLS := 1
 check: export RAPIDREBOOT_CHECK_SUMMARY := $(CURDIR)/$(BUILD)/check-summary
-check: check-start deps fmt vet build unit $(filter-out $(CHECK_SLOW),$(CHECK_TARGETS)) $(filter $(CHECK_SLOW),$(CHECK_TARGETS))
+check: check-start deps $(CHECK_EARLY) fmt vet build unit $(filter-out $(CHECK_SLOW),$(CHECK_TARGETS)) $(filter $(CHECK_SLOW),$(CHECK_TARGETS))
 	@scripts/check-summary report "$$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}x{{end}}' $(UNIT_PKGS) | grep -c x)"
 
 .PHONY: check-start
