@@ -88,9 +88,13 @@ func TestSoftRestartThroughTheProduct(t *testing.T) {
 // (seat0, VT 7, x11), made the active session of seat0 (polkit's "active"
 // for logind's reboot action, as for a person at the machine). The dialog
 // is started by mate-session itself (an autostart entry), so it is in that
-// session. On Debian 13 the click ends the session and the guest's
-// userspace restarts: same kernel and boot id, no firmware,
-// SoftRebootsCount up by one, alice's tty1 session back. On Debian 12
+// session. On Debian 13, first a cancel: with an "editor" holding
+// mate-session's logout inhibitor, the click stops at mate-session's
+// prompt, the user cancels, and the dialog calls the helper's schedule off
+// (nothing pending, nothing restarted). Then, the editor closed, the click
+// ends the session and the guest's userspace restarts: same kernel and
+// boot id, no firmware, SoftRebootsCount up by one, alice's tty1 session
+// back. On Debian 12
 // (systemd 252, no soft-reboot) the button is absent, in the tty1 session
 // as before.
 func TestSoftRestartFromTheDialogInMATEsRealSession(t *testing.T) {
@@ -135,10 +139,51 @@ func TestSoftRestartFromTheDialogInMATEsRealSession(t *testing.T) {
 	if xid == nil {
 		t.Fatalf("no window id in the dialog's trace")
 	}
+	click := fmt.Sprintf(`DISPLAY=:7 xdotool mousemove --window %s %d %d click 1`, xid[1], x, y)
 	before := softReboots(t, g)
-	r, err := g.SoftRebootWith(suite.ctx, func() error {
-		return g.UserStart(suite.ctx, fmt.Sprintf(`DISPLAY=:7 xdotool mousemove --window %s %d %d click 1`, xid[1], x, y))
-	})
+
+	// First the cancel: an "editor" holds mate-session's logout inhibitor
+	// (rr-probe session-inhibit, as in row 37), so the log out stops at
+	// the "Some programs are still running" prompt, where the user
+	// cancels. The dialog hears of it (SessionRunning) within wait()'s
+	// minute — its grace is 90 s — and calls the helper's schedule off.
+	bus := "DBUS_SESSION_BUS_ADDRESS=$(cat /tmp/e2e-mate-bus7)"
+	mustUser(t, g, bus+` setsid -f /usr/local/lib/e2e/tools/rr-probe session-inhibit >/tmp/e2e-inhibit7.out 2>&1 </dev/null
+for i in $(seq 100); do grep -q cookie /tmp/e2e-inhibit7.out && break; sleep 0.2; done
+cat /tmp/e2e-inhibit7.out; `+bus+` `+mateSM+`IsInhibited 1 | grep -q true`)
+	d.mark()
+	mustUser(t, g, click)
+	prompt := windowID(t, g, ":7", "mate-session", 2*time.Minute)
+	if !softPendingAsUser(t, g) {
+		t.Errorf("while mate-session asks, rapidrebootctl status --json says no soft restart is pending")
+	}
+	if out, rc := user(t, g, `DISPLAY=:7 xdotool mousemove --window `+prompt+` 20 20 windowfocus --sync `+prompt+` sleep 0.5 key Escape
+for i in $(seq 100); do DISPLAY=:7 xdotool search --onlyvisible --class mate-session >/dev/null || exit 0; sleep 0.2; done
+echo "the prompt is still there; focus: $(DISPLAY=:7 xdotool getwindowfocus getwindowname)"; exit 1`); rc != 0 {
+		t.Fatalf("cannot cancel the session manager's prompt: %s", out)
+	}
+	t0 := time.Now()
+	if tr := d.wait(`result soft-restart done=`); !strings.Contains(tr, "Restarting the apps was cancelled. Nothing was changed.") {
+		t.Errorf("the dialog after Cancel in the session manager's prompt:\n%s", tr)
+	}
+	t.Logf("the dialog's answer %.1f s after Cancel in the session manager's prompt", time.Since(t0).Seconds())
+	if softPendingAsUser(t, g) {
+		t.Errorf("after the cancel rapidrebootctl status --json says a soft restart is pending")
+	}
+	stillUp(t, g, g.Boot.ID)
+	if n := softReboots(t, g); n != before {
+		t.Errorf("SoftRebootsCount %d -> %d after the cancel, want unchanged", before, n)
+	}
+	if out, _ := root(t, g, "journalctl -o cat --no-pager --since=-5min | grep -E 'CancelSoftRestart' | tail -n 3"); !strings.Contains(out, "dropped the soft restart") {
+		t.Errorf("the helper's journal shows no dropped schedule:\n%s", out)
+	} else {
+		t.Logf("helper: %s", strings.TrimSpace(out))
+	}
+
+	// The document closed, the same click goes through.
+	mustUser(t, g, "pkill -u alice -x rr-probe; sleep 0.5; "+bus+" "+mateSM+"IsInhibited 1 | grep -q false")
+	time.Sleep(HumanReaction)
+	r, err := g.SoftRebootWith(suite.ctx, func() error { return g.UserStart(suite.ctx, click) })
 	if err != nil {
 		suite.broken = true
 		out, _ := root(t, g, "echo '--- trace'; tail -n 30 "+d.trace+"; echo '--- dialog'; tail -n 20 "+d.trace+".log; echo '--- mate'; tail -n 20 /tmp/e2e-mate7.log; echo '--- sessions'; loginctl list-sessions --no-pager; echo '--- helper'; journalctl -o short-monotonic --no-pager _SYSTEMD_UNIT=rapidreboot-helper.service | tail -n 20")
@@ -225,6 +270,22 @@ su alice -s /bin/sh -c "DBUS_SESSION_BUS_ADDRESS=\$(cat %[2]s) %[8]sIsSessionRun
 	// Started once: the entry goes before anything else reads it.
 	mustRoot(t, g, "rm -f ~alice/.config/autostart/e2e-rapidreboot.desktop")
 	return d, m[1]
+}
+
+// softPendingAsUser reads advice.soft_restart_pending of alice's
+// rapidrebootctl status --json.
+func softPendingAsUser(t *testing.T, g *Guest) bool {
+	t.Helper()
+	var st struct {
+		Advice *struct {
+			SoftPending *bool `json:"soft_restart_pending"`
+		} `json:"advice"`
+	}
+	out := mustUser(t, g, ctl+" status --json")
+	if err := jsonDecode(out, &st); err != nil || st.Advice == nil || st.Advice.SoftPending == nil {
+		t.Fatalf("rapidrebootctl status --json has no advice.soft_restart_pending: %v\n%s", err, out)
+	}
+	return *st.Advice.SoftPending
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
