@@ -281,3 +281,34 @@ func TestSoftRestartAfterLogoutKeepsOneSchedule(t *testing.T) {
 		t.Errorf("logind got %q, want it once", got)
 	}
 }
+
+// Another user may not call off a user's soft restart unless polkit
+// allows them quick-restart (whoever may Disarm another user's arm): a
+// refused cancel leaves it pending, and logged.
+func TestSoftRestartAfterLogoutIsNotCancelledByAnotherUser(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	systemd257(t, r)
+	r.allowAll()
+	r.scheduleSoft()
+	cancelAs := func(uid uint32) (string, error) {
+		return r.dbusSendAs(uid, "--dest="+busapi.BusName, busapi.ObjectPath, busapi.Interface+".CancelSoftRestart")
+	}
+	r.polkit.Decide(denyUID(65534))
+	out, err := cancelAs(65534)
+	if err == nil || !strings.Contains(out, busapi.ErrNotAuthorized) {
+		t.Errorf("CancelSoftRestart as nobody: %v\n%s", err, out)
+	}
+	if !r.softPending() {
+		t.Error("a refused cancel by nobody dropped the schedule")
+	}
+	if l := r.log.WaitFor(5*time.Second, "CancelSoftRestart:", "uid=65534", "refused"); l == "" {
+		t.Errorf("no log line for the refusal; log: %q", r.log.Lines())
+	}
+	r.polkit.Always(bustest.Allow)
+	if out, err := cancelAs(65534); err != nil {
+		t.Errorf("CancelSoftRestart as nobody with quick-restart allowed: %v\n%s", err, out)
+	}
+	if r.softPending() {
+		t.Error("the schedule is still pending after an allowed cancel")
+	}
+}
