@@ -35,7 +35,7 @@ test-integration: helper-test-bin
 	RAPIDREBOOT_TEST_HELPER=$(CURDIR)/$(HELPER_TEST_BIN) \
 	  $(GO) test -tags integration -count=1 -timeout 10m ./backend/system/helper/
 	RAPIDREBOOT_TEST_HELPER=$(CURDIR)/$(HELPER_TEST_BIN) \
-	  $(GO) test -tags integration -count=1 -timeout 5m -run '^(TestTheCommandsDriveTheRealHelper|TestColdRebootAndSoftRestartThroughTheRealHelper)$$' ./cmd/rapidrebootctl/
+	  $(GO) test -tags integration -count=1 -timeout 5m -run '^(TestTheCommandsDriveTheRealHelper|TestColdRebootAndSoftRestartThroughTheRealHelper|TestStatusShowsAPendingSoftRestart)$$' ./cmd/rapidrebootctl/
 
 bench-helper: helper-test-bin
 	RAPIDREBOOT_TEST_HELPER=$(CURDIR)/$(HELPER_TEST_BIN) \

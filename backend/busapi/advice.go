@@ -2,6 +2,9 @@ package busapi
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/godbus/dbus/v5"
 
 	"github.com/rapidreboot/rapidreboot/backend/advice"
 )
@@ -65,4 +68,38 @@ func (c *Client) SetColdReboot(ctx context.Context, interactive bool) error {
 // quick-restart.
 func (c *Client) ClearColdReboot(ctx context.Context, interactive bool) error {
 	return asCallError("ClearColdReboot", c.call(ctx, "ClearColdReboot", flags(interactive)).Err)
+}
+
+// SoftRestartAfterLogout asks the helper for a soft restart when the
+// caller's login session ends: the dialog asks it before it asks the
+// session manager to log out, because it does not outlive the session it
+// ends. Authorised now, as SoftRestart (interactive: polkit may ask for a
+// password while the user's agent still runs); refused now for what
+// would refuse SoftRestart, and with soft-no-session when the caller is
+// in no session. A new one replaces a pending one; it lapses unused after
+// a few minutes (the helper's SoftDeadline).
+func (c *Client) SoftRestartAfterLogout(ctx context.Context, interactive bool) error {
+	return asCallError("SoftRestartAfterLogout", c.call(ctx, "SoftRestartAfterLogout", flags(interactive)).Err)
+}
+
+// CancelSoftRestart drops the pending SoftRestartAfterLogout (the log out
+// was cancelled). With nothing pending it succeeds. Root, or the uid that
+// asked for it, or callers polkit allows quick-restart.
+func (c *Client) CancelSoftRestart(ctx context.Context) error {
+	return asCallError("CancelSoftRestart", c.obj.CallWithContext(ctx, Interface+".CancelSoftRestart", 0).Err)
+}
+
+// SoftRestartPending reads the SoftRestartPending property. A helper from
+// before it answers with an error (UnknownProperty).
+func (c *Client) SoftRestartPending(ctx context.Context) (bool, error) {
+	var v dbus.Variant
+	err := c.obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, Interface, PropSoftRestartPending).Store(&v)
+	if err != nil {
+		return false, asCallError("Get SoftRestartPending", err)
+	}
+	b, ok := v.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("get SoftRestartPending: unexpected type %s", v.Signature())
+	}
+	return b, nil
 }

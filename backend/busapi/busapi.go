@@ -46,6 +46,11 @@ const (
 	// a dialog opened later can say what the next restart starts. The
 	// version of a kernel in /boot is no secret: anyone may read it.
 	PropArmedVersion = "ArmedVersion"
+	// PropSoftRestartPending is the read-only boolean property, with
+	// change signals: a soft restart waits for a session's end
+	// (SoftRestartAfterLogout) or is being carried out. Whose, and which
+	// session, is in the helper's log, not on the bus.
+	PropSoftRestartPending = "SoftRestartPending"
 )
 
 // Plan is the wire form of GetPlan's and Arm's reply, D-Bus signature

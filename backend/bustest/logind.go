@@ -58,6 +58,10 @@ type LogindStandIn struct {
 	shutdownOnReboot bool
 	conn             *dbus.Conn
 	props            *prop.Properties
+	// The stand-in's own session (StandInSessionPath): its State, and
+	// whether it was removed (RemoveStandInSession).
+	ownProps   *prop.Properties
+	ownRemoved bool
 }
 
 // NewLogindStandIn owns org.freedesktop.login1 on a new connection to b,
@@ -94,11 +98,16 @@ func StartLogindStandIn(conn *dbus.Conn, can map[string]string) (*LogindStandIn,
 		return nil, err
 	}
 	l.props = props
-	if _, err := prop.Export(conn, StandInSessionPath, prop.Map{
-		"org.freedesktop.login1.Session": {"Id": {Value: StandInSessionID, Emit: prop.EmitFalse}},
-	}); err != nil {
+	ownProps, err := prop.Export(conn, StandInSessionPath, prop.Map{
+		"org.freedesktop.login1.Session": {
+			"Id":    {Value: StandInSessionID, Emit: prop.EmitFalse},
+			"State": {Value: "active", Emit: prop.EmitFalse}, // logind announces no change of State
+		},
+	})
+	if err != nil {
 		return nil, err
 	}
+	l.ownProps = ownProps
 	return l, own(conn, "org.freedesktop.login1")
 }
 
@@ -129,6 +138,19 @@ func (l *LogindStandIn) methods() map[string]any {
 		},
 		"GetSessionByPID": func(pid uint32) (dbus.ObjectPath, *dbus.Error) {
 			return StandInSessionPath, nil
+		},
+		"GetSession": func(id string) (dbus.ObjectPath, *dbus.Error) {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if id == StandInSessionID && !l.ownRemoved {
+				return StandInSessionPath, nil
+			}
+			for _, s := range l.sessions {
+				if s.ID == id {
+					return sessionPath(id), nil
+				}
+			}
+			return "", dbus.NewError("org.freedesktop.login1.NoSuchSession", []any{"No session '" + id + "' known"})
 		},
 		"TerminateSession": func(id string) *dbus.Error { l.Record("TerminateSession(%s)", id); return nil },
 		"Inhibit":          l.inhibit,
@@ -284,4 +306,23 @@ func (l *LogindStandIn) Reboots() []string {
 func (l *LogindStandIn) EmitPrepareForShutdown(v bool) error {
 	l.props.SetMust("org.freedesktop.login1.Manager", "PreparingForShutdown", v)
 	return l.conn.Emit("/org/freedesktop/login1", "org.freedesktop.login1.Manager.PrepareForShutdown", v)
+}
+
+// SetStandInSessionState sets the State of the stand-in's own session
+// ("active", "online", "closing"), silently, as logind does.
+func (l *LogindStandIn) SetStandInSessionState(state string) {
+	l.ownProps.SetMust("org.freedesktop.login1.Session", "State", state)
+}
+
+// RemoveStandInSession removes the stand-in's own session as logind does
+// when its last process is gone: its object disappears and
+// SessionRemoved(id, path) is sent.
+func (l *LogindStandIn) RemoveStandInSession() error {
+	l.mu.Lock()
+	l.ownRemoved = true
+	l.mu.Unlock()
+	if err := l.conn.Export(nil, StandInSessionPath, "org.freedesktop.DBus.Properties"); err != nil {
+		return err
+	}
+	return l.conn.Emit("/org/freedesktop/login1", "org.freedesktop.login1.Manager.SessionRemoved", StandInSessionID, StandInSessionPath)
 }

@@ -45,6 +45,8 @@ const (
 	LastKexecFailed Code = "last-kexec-failed" // an earlier kexec boot never came up
 	ColdReboot      Code = "cold-reboot"       // the user asked that the next restart be a normal one
 	SoftUnavailable Code = "soft-unavailable"  // the running systemd cannot soft-reboot
+	SoftNoSession   Code = "soft-no-session"   // the caller is in no login session the helper can follow
+	ShuttingDown    Code = "shutting-down"     // the system is already restarting or shutting down
 	Exitrd          Code = "exitrd"            // dracut shutdown initramfs would be skipped
 	ImageFormat     Code = "image-format"      // ENOEXEC: kernel cannot load this image
 	NoMemory        Code = "no-memory"         // ENOMEM
@@ -67,7 +69,7 @@ var codes = []Code{
 	NoKexec, KexecDisabled, Lockdown, Container, PackageManager, Inhibited,
 	LastKexecFailed, Exitrd, ImageFormat, NoMemory, ImageTooBig, LoadFailed,
 	NotAuthorized, RestartNotAllowed, AuthenticationRequired, NotRoot, Internal,
-	ColdReboot, SoftUnavailable,
+	ColdReboot, SoftUnavailable, SoftNoSession, ShuttingDown,
 }
 
 // N_ marks a string for xgettext without translating it here.
@@ -97,6 +99,8 @@ var sentences = map[Code]string{
 	LastKexecFailed:        N_("The last Quick Restart did not come up, so Quick Restart is switched off until a normal restart succeeds."),
 	ColdReboot:             N_("You asked for the next restart to be a normal one, so Quick Restart is not offered until then."),
 	SoftUnavailable:        N_("Restarting only the programs needs systemd 254 or newer (this system has %s)."),
+	SoftNoSession:          N_("Restarting only the programs after logging out needs a login session to follow, and this program runs in none."),
+	ShuttingDown:           N_("The computer is already restarting or shutting down."),
 	Exitrd:                 N_("This system needs its shutdown initramfs to finish a restart (root on complex storage), which a Quick Restart would skip."),
 	ImageFormat:            N_("The kernel cannot load this kernel image (unsupported format)."),
 	NoMemory:               N_("There is not enough free memory to load the new kernel."),

@@ -44,6 +44,7 @@ import (
 var (
 	idleTimeout       = flag.Duration("idle-timeout", 30*time.Second, "exit after this long without calls while nothing is armed")
 	armTTL            = flag.Duration("arm-ttl", armstate.DefaultTTL, "disarm when no reboot started this long after Arm")
+	softDeadline      = flag.Duration("soft-deadline", helper.SoftDeadline, "drop a soft restart scheduled for a session's end when the session has not ended this long after")
 	polkitTimeout     = flag.Duration("polkit-timeout", polkit.DefaultTimeout, "refuse when polkit has not answered a non-interactive check within this time")
 	polkitInteractive = flag.Duration("polkit-interactive-timeout", polkit.DefaultInteractiveTimeout, "the same for a check that may ask for a password")
 	logSocket         = flag.String("log-socket", "", "syslog socket; default /dev/log, then the journal's /run/systemd/journal/dev-log; stderr when none can be used")
@@ -142,6 +143,9 @@ func run(log *helper.Logger) error {
 		SoftProbe:      func(ctx context.Context) (string, error) { return softreboot.Probe(ctx, conn) },
 		Gather:         func() restartkind.Gathered { return restartkind.Gather(p.root, time.Now()) },
 		DebianColdFlag: p.join(coldreboot.DebianFile),
+		// Issue 16: the soft restart carried past the session's end.
+		Sessions:     helper.LogindSessions{Conn: conn, Sigs: busSignals},
+		SoftDeadline: *softDeadline,
 	})
 	// Calls queue behind the restore, which runs only once the name is
 	// ours: a second helper that cannot own it touches nothing.
@@ -200,8 +204,8 @@ func run(log *helper.Logger) error {
 			for deadline := time.Now().Add(30 * time.Second); !h.Idle(0) && time.Now().Before(deadline); {
 				time.Sleep(50 * time.Millisecond)
 			}
-			if h.Armed() {
-				// Armed by a call that slipped in before the release: stay,
+			if h.Armed() || h.SoftRestartPending() {
+				// Armed (or a soft restart scheduled) by a call that slipped in before the release: stay,
 				// and take the name back so that Disarm can reach us.
 				if r, err := conn.RequestName(busapi.BusName, dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
 					log.Warning("armed, but cannot own %s again (%v, reply %d); the arm expires by itself", busapi.BusName, err, r)

@@ -25,6 +25,10 @@ type adviceStatus struct {
 	SoftAvailable  bool        `json:"soft_available"`
 	ColdReboot     bool        `json:"coldreboot"`
 	SystemdVersion string      `json:"systemd_version,omitempty"`
+	// SoftPending: a soft restart waits for the end of a session (the
+	// dialog's Restart Apps Only under a session manager), or is being
+	// carried out: the helper's SoftRestartPending.
+	SoftPending bool `json:"soft_restart_pending"`
 }
 
 // getAdvice asks the helper; a helper from before issue 16 has no
@@ -42,10 +46,14 @@ func getAdvice(ctx context.Context, c *busapi.Client) (*adviceStatus, error) {
 		}
 		return nil, helperErr(err)
 	}
+	// A helper from before the property answers UnknownProperty: nothing
+	// pending, as far as it can say.
+	pending, _ := c.SoftRestartPending(ctx)
 	return &adviceStatus{
 		Kind: a.Kind, Code: a.Code, Detail: a.Detail, Why: a.Why(i18n.G),
 		QuickOffered: a.QuickOffered, SoftAvailable: a.SoftAvailable,
 		ColdReboot: a.ColdReboot, SystemdVersion: a.SystemdVersion,
+		SoftPending: pending,
 	}, nil
 }
 
@@ -77,5 +85,8 @@ func printAdvice(ctx *cliContext, a *adviceStatus) {
 		fmt.Fprintf(w, "%s %s (systemd %s)\n", i18n.G("Soft restart possible:"), yesNo(false), a.SystemdVersion)
 	} else {
 		fmt.Fprintf(w, "%s %s\n", i18n.G("Soft restart possible:"), yesNo(false))
+	}
+	if a.SoftPending {
+		fmt.Fprintf(w, "%s %s\n", i18n.G("Soft restart after log out pending:"), yesNo(true))
 	}
 }

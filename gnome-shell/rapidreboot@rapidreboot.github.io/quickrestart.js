@@ -61,6 +61,8 @@ export const REASONS = {
     'internal': N_('An internal error occurred: %s.'),
     'cold-reboot': N_('You asked for the next restart to be a normal one, so Quick Restart is not offered until then.'),
     'soft-unavailable': N_('Restarting only the programs needs systemd 254 or newer (this system has %s).'),
+    'soft-no-session': N_('Restarting only the programs after logging out needs a login session to follow, and this program runs in none.'),
+    'shutting-down': N_('The computer is already restarting or shutting down.'),
     'nvidia-driver': N_('The NVIDIA graphics driver is loaded: after a Quick Restart the screen may stay black. A normal Restart is the safe choice.'),
     'unified-kernel-image': N_('The kernel %s is a unified kernel image, which Quick Restart cannot start. Use a normal Restart.'),
 };

@@ -57,19 +57,16 @@ func TestTheRecommendedRestartIsTheSuggestedAction(t *testing.T) {
 		{"kernel-update", "linux-image-6.1.0-27-amd64\n", kernelAdvice(), 23600, false, adviceLine{suggested: "quick", label: "Quick Restart",
 			why:   "A new kernel was installed: Quick Restart starts Linux 6.1.0-27-amd64.",
 			saves: "Quick Restart skips about 24 s of firmware and boot menu.", quick: "Quick Restart", coldShown: true}},
-		// The helper would restart the programs only, but under a
-		// GNOME-style session manager the dialog cannot carry it past the
-		// session's end (session.SoftPath): Quick Restart is suggested.
 		{"library-update-soft", "libc6\ndbus\n", &busapi.Advice{Kind: "soft", Code: "userspace-update", Detail: "libc6, dbus", QuickOffered: true, SoftAvailable: true, SystemdVersion: "257"},
-			0, false, adviceLine{suggested: "quick", label: "Quick Restart",
-				why: "Only programs were updated (libc6, dbus): Quick Restart is enough.", quick: "Quick Restart", coldShown: true}},
+			0, false, adviceLine{suggested: "soft", label: "Restart Apps Only",
+				why: "Only programs were updated (libc6, dbus): restarting them without the kernel is enough.", soft: "Restart Apps Only", coldShown: true}},
 		{"library-update-no-soft", "libc6\ndbus\n", &busapi.Advice{Kind: "quick", Code: "userspace-update", Detail: "libc6, dbus", QuickOffered: true, SystemdVersion: "252"},
 			0, false, adviceLine{suggested: "quick", label: "Quick Restart",
 				why: "Only programs were updated (libc6, dbus): Quick Restart is enough.", quick: "Quick Restart", coldShown: true}},
 		{"firmware-update", "fwupd\n", &busapi.Advice{Kind: "full", Code: "firmware-update", Detail: "Linux Firmware Updater", SoftAvailable: true, SystemdVersion: "257"},
 			23600, false, adviceLine{suggested: "restart", label: "Restart",
-				why:       "A firmware update is waiting for a normal restart (Linux Firmware Updater), so Quick Restart is not offered.",
-				coldShown: true}},
+				why:  "A firmware update is waiting for a normal restart (Linux Firmware Updater), so Quick Restart is not offered.",
+				soft: "Restart Apps Only", coldShown: true}},
 		{"nvidia", "linux-image-6.1.0-27-amd64\n", kernelAdvice(), 23600, true, adviceLine{suggested: "restart", label: "Restart",
 			why:   "The NVIDIA graphics driver is loaded: after a Quick Restart the screen may stay black. A normal Restart is the safe choice.",
 			saves: "Quick Restart skips about 24 s of firmware and boot menu.", coldShown: true}},
@@ -156,22 +153,49 @@ func TestNextRestartIsANormalOne(t *testing.T) {
 	t.Logf("screenshot: %s", d.shot("advice-next-restart-normal"))
 }
 
-// Restart Apps Only is not offered under a GNOME-style session manager:
-// in a real session the dialog did not outlive the session it ended, so
-// the helper was never asked (session.SoftPath; docs/e2e.md "Known
-// failures"). Once the session manager is known, the soft restart's
-// button stays hidden and Quick Restart is the suggested action.
-func TestRestartAppsOnlyIsNotOfferedWhereTheSessionMustEndFirst(t *testing.T) {
+// Restart Apps Only under a GNOME-style session manager (the harness's
+// stand-in, MATE's and GNOME's org.gnome.SessionManager): the dialog asks
+// the helper to restart the programs when this session ends, and only
+// then the session manager to log out — in a real session the dialog
+// does not outlive the session it ends (docs/e2e.md), so the helper
+// carries the restart. SessionOver needs nothing more from the dialog.
+func TestRestartAppsOnlySchedulesWithTheHelperThenLogsOut(t *testing.T) {
 	h := newHarness(t)
 	h.helper.SetPlan(plan27())
 	h.helper.SetAdvice(&busapi.Advice{Kind: "soft", Code: "userspace-update", Detail: "libc6", QuickOffered: true, SoftAvailable: true, SystemdVersion: "257"})
 	d := h.start()
-	d.waitTrace(0, "session manager=", 30*time.Second)
-	d.advice(0, "advice suggested=quick ")
-	time.Sleep(time.Second) // what the session manager's arrival redraws
-	for _, l := range d.lines() {
-		if strings.Contains(l, "advice suggested=") && !strings.Contains(l, ` soft="" `) {
-			t.Errorf("Restart Apps Only drawn under a GNOME-style session manager: %s", l)
+	d.advice(0, `soft="Restart Apps Only"`)
+	d.click("soft")
+	waitCall(t, h.gnome, "Logout(1)")
+	// The helper's stand-in records before it replies, and the dialog
+	// waits for the reply before it asks for the log out.
+	if got := strings.Join(h.helper.Calls(), ","); !strings.Contains(got, "SoftRestartAfterLogout()") {
+		t.Fatalf("the session manager was asked to log out before the helper was asked to restart after it: helper calls %q", got)
+	}
+	if err := h.gnome.EmitSessionOver(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, c := range h.helper.Calls() {
+		if c == "SoftRestart()" || c == "CancelSoftRestart()" {
+			t.Errorf("after SessionOver the dialog called %s", c)
 		}
 	}
+}
+
+// A log out cancelled at the session manager's prompt (SessionRunning)
+// calls the helper's schedule off: nothing stays pending.
+func TestRestartAppsOnlyCancelledAtThePromptCallsTheScheduleOff(t *testing.T) {
+	h := newHarness(t)
+	h.helper.SetPlan(plan27())
+	h.helper.SetAdvice(&busapi.Advice{Kind: "soft", Code: "userspace-update", Detail: "libc6", QuickOffered: true, SoftAvailable: true, SystemdVersion: "257"})
+	d := h.start()
+	d.advice(0, `soft="Restart Apps Only"`)
+	d.click("soft")
+	waitCall(t, h.gnome, "Logout(1)")
+	if err := h.gnome.EmitSessionRunning(); err != nil {
+		t.Fatal(err)
+	}
+	waitCall(t, h.helper, "CancelSoftRestart()")
+	d.waitTrace(0, "Restarting the apps was cancelled. Nothing was changed.", 10*time.Second)
 }

@@ -34,6 +34,11 @@ type Helper interface {
 	Disarm(ctx context.Context) error
 	// SoftRestart restarts userspace only (busapi.Client.SoftRestart).
 	SoftRestart(ctx context.Context, interactive bool) error
+	// SoftRestartAfterLogout and CancelSoftRestart schedule a soft
+	// restart for the end of this session, and call it off
+	// (busapi.Client's, soft.go).
+	SoftRestartAfterLogout(ctx context.Context, interactive bool) error
+	CancelSoftRestart(ctx context.Context) error
 }
 
 // Waiter is a started session.Watch.

@@ -22,6 +22,7 @@ type log struct{ calls []string }
 type fakeHelper struct {
 	*log
 	armErr, disarmErr, softErr error
+	scheduleErr, cancelErr     error
 }
 
 func (h *fakeHelper) Arm(ctx context.Context, interactive bool) (busapi.Plan, error) {
@@ -35,6 +36,16 @@ func (h *fakeHelper) Arm(ctx context.Context, interactive bool) (busapi.Plan, er
 func (h *fakeHelper) SoftRestart(ctx context.Context, interactive bool) error {
 	h.calls = append(h.calls, fmt.Sprintf("SoftRestart(interactive=%v)", interactive))
 	return h.softErr
+}
+
+func (h *fakeHelper) SoftRestartAfterLogout(ctx context.Context, interactive bool) error {
+	h.calls = append(h.calls, fmt.Sprintf("SoftRestartAfterLogout(interactive=%v)", interactive))
+	return h.scheduleErr
+}
+
+func (h *fakeHelper) CancelSoftRestart(ctx context.Context) error {
+	h.calls = append(h.calls, "CancelSoftRestart")
+	return h.cancelErr
 }
 
 func (h *fakeHelper) Disarm(ctx context.Context) error {

@@ -22,38 +22,43 @@ type pathManager struct {
 
 func (m *pathManager) SoftPath() (bool, bool) { return m.ok, m.direct }
 
+var inhibitedErr = &busapi.CallError{Name: busapi.ErrUnavailable, Code: reason.Inhibited, Detail: "Backup"}
+
 func TestSoftRestartEndsTheSessionFirst(t *testing.T) {
-	inhibited := &busapi.CallError{Name: busapi.ErrUnavailable, Code: reason.Inhibited, Detail: "Backup"}
 	tests := []struct {
-		desc       string
-		ok, direct bool
-		smErr      error
-		softErr    error
-		outcome    session.Outcome
-		calls      []string
-		done       bool
-		msg        string
+		desc                            string
+		ok, direct                      bool
+		smErr                           error
+		softErr, scheduleErr, cancelErr error
+		outcome                         session.Outcome
+		calls                           []string
+		done                            bool
+		msg                             string
 	}{
-		{"a session manager logs out first, the helper restarts the programs once the session is over", true, false, nil, nil, session.Proceeding,
-			[]string{"SM.logout", "Wait", "SoftRestart(interactive=false)"}, true, ""},
-		{"cancelled at the session manager's prompt: the helper is not asked", true, false, nil, nil, session.Cancelled,
-			[]string{"SM.logout", "Wait"}, false, "Restarting the apps was cancelled. Nothing was changed."},
-		{"nothing heard within the grace: the helper is not asked", true, false, nil, nil, session.TimedOut,
-			[]string{"SM.logout", "Wait"}, false, "Restarting the apps was cancelled. Nothing was changed."},
-		{"a refused log out asks nothing else", true, false, errors.New("cannot ask GNOME to logout: no"), nil, session.Proceeding,
-			[]string{"SM.logout"}, false, "Cannot restart the apps: no"},
-		{"logind alone: the helper at once, a password may be asked", true, true, nil, nil, session.Proceeding,
+		{"the helper is asked first, then the session manager logs out; the helper carries the restart past the session's end", true, false, nil, nil, nil, nil, session.Proceeding,
+			[]string{"SoftRestartAfterLogout(interactive=true)", "SM.logout", "Wait"}, true, ""},
+		{"cancelled at the session manager's prompt: the schedule is called off", true, false, nil, nil, nil, nil, session.Cancelled,
+			[]string{"SoftRestartAfterLogout(interactive=true)", "SM.logout", "Wait", "CancelSoftRestart"}, false, "Restarting the apps was cancelled. Nothing was changed."},
+		{"nothing heard within the grace: the schedule is called off", true, false, nil, nil, nil, nil, session.TimedOut,
+			[]string{"SoftRestartAfterLogout(interactive=true)", "SM.logout", "Wait", "CancelSoftRestart"}, false, "Restarting the apps was cancelled. Nothing was changed."},
+		{"a cancel the helper cannot carry out is said", true, false, nil, nil, nil, errors.New("bus gone"), session.Cancelled,
+			[]string{"SoftRestartAfterLogout(interactive=true)", "SM.logout", "Wait", "CancelSoftRestart"}, false, "The apps will still restart when you log out: it could not be called off (bus gone)."},
+		{"a refused log out calls the schedule off", true, false, errors.New("cannot ask GNOME to logout: no"), nil, nil, nil, session.Proceeding,
+			[]string{"SoftRestartAfterLogout(interactive=true)", "SM.logout", "CancelSoftRestart"}, false, "Cannot restart the apps: no"},
+		{"the helper refuses the schedule: the session is left alone", true, false, nil, nil, inhibitedErr, nil, session.Proceeding,
+			[]string{"SoftRestartAfterLogout(interactive=true)"}, false, "Cannot restart the apps: " + inhibitedErr.Sentence(nil)},
+		{"logind alone: the helper at once, a password may be asked", true, true, nil, nil, nil, nil, session.Proceeding,
 			[]string{"SoftRestart(interactive=true)"}, true, ""},
-		{"the helper's refusal is said", true, true, nil, inhibited, session.Proceeding,
-			[]string{"SoftRestart(interactive=true)"}, false, "Cannot restart the apps: " + inhibited.Sentence(nil)},
-		{"a session manager that ends the session without a word: nothing is asked", false, false, nil, nil, session.Proceeding,
+		{"the helper's refusal is said", true, true, nil, inhibitedErr, nil, nil, session.Proceeding,
+			[]string{"SoftRestart(interactive=true)"}, false, "Cannot restart the apps: " + inhibitedErr.Sentence(nil)},
+		{"a session manager that ends the session without a word: nothing is asked", false, false, nil, nil, nil, nil, session.Proceeding,
 			nil, false, "Cannot restart the apps: fake cannot end the session before a soft restart"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			l := &log{}
 			r := &Runner{
-				Helper:      &fakeHelper{log: l, softErr: tc.softErr},
+				Helper:      &fakeHelper{log: l, softErr: tc.softErr, scheduleErr: tc.scheduleErr, cancelErr: tc.cancelErr},
 				Manager:     &pathManager{fakeManager: fakeManager{log: l, err: tc.smErr}, ok: tc.ok, direct: tc.direct},
 				Watch:       func() (Waiter, error) { return &fakeWaiter{log: l, o: tc.outcome}, nil },
 				Grace:       time.Second,

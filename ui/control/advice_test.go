@@ -174,7 +174,7 @@ func TestRestartAppsOnlyGoesThroughTheRunner(t *testing.T) {
 	d.waitTrace("session manager=")
 	d.loop.do(func() { d.c.Click(model.BSoft, 0, true) })
 	d.waitTrace("result soft-restart done=true")
-	if got := strings.Join(sys.recorded(), ","); got != "SM.logout,Wait,SoftRestart" {
-		t.Errorf("calls %q, want the log out, its outcome, then the helper", got)
+	if got := strings.Join(sys.recorded(), ","); got != "SoftRestartAfterLogout,SM.logout,Wait" {
+		t.Errorf("calls %q, want the helper's schedule, then the log out and its outcome", got)
 	}
 }

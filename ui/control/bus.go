@@ -98,9 +98,11 @@ func (b *busSystem) Inhibitors(ctx context.Context, m session.Manager) []session
 // noBus answers for the helper when there is no system bus.
 type noBus struct{ err error }
 
-func (n noBus) Arm(context.Context, bool) (busapi.Plan, error) { return busapi.Plan{}, n.err }
-func (n noBus) Disarm(context.Context) error                   { return n.err }
-func (n noBus) SoftRestart(context.Context, bool) error        { return n.err }
+func (n noBus) Arm(context.Context, bool) (busapi.Plan, error)     { return busapi.Plan{}, n.err }
+func (n noBus) Disarm(context.Context) error                       { return n.err }
+func (n noBus) SoftRestart(context.Context, bool) error            { return n.err }
+func (n noBus) SoftRestartAfterLogout(context.Context, bool) error { return n.err }
+func (n noBus) CancelSoftRestart(context.Context) error            { return n.err }
 
 func (b *busSystem) Helper() actions.Helper {
 	sys, err := b.system()

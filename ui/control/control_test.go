@@ -226,6 +226,14 @@ func (h helper) SoftRestart(ctx context.Context, interactive bool) error {
 	h.f.record("SoftRestart")
 	return nil
 }
+func (h helper) SoftRestartAfterLogout(ctx context.Context, interactive bool) error {
+	h.f.record("SoftRestartAfterLogout")
+	return nil
+}
+func (h helper) CancelSoftRestart(ctx context.Context) error {
+	h.f.record("CancelSoftRestart")
+	return nil
+}
 func (h helper) Disarm(ctx context.Context) error {
 	h.f.record("Disarm")
 	h.f.mu.Lock()

@@ -98,6 +98,14 @@ func NewHelperStandIn(conn *dbus.Conn, plan busapi.Plan) (*HelperStandIn, error)
 			h.Record("SoftRestart()")
 			return dbus.NewError(busapi.ErrFailed, []any{"the stand-in never restarts", string(reason.Internal), "stand-in"})
 		},
+		"SoftRestartAfterLogout": func() *dbus.Error {
+			h.Record("SoftRestartAfterLogout()")
+			return nil // scheduled; the stand-in never restarts
+		},
+		"CancelSoftRestart": func() *dbus.Error {
+			h.Record("CancelSoftRestart()")
+			return nil
+		},
 		"QuickRestart": func() *dbus.Error {
 			h.Record("QuickRestart()")
 			return dbus.NewError(busapi.ErrFailed, []any{"the stand-in never restarts", string(reason.Internal), "stand-in"})

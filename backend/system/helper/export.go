@@ -84,8 +84,9 @@ func Export(conn *dbus.Conn, h *Helper) (*prop.Properties, error) {
 	}
 	props, err := prop.Export(conn, busapi.ObjectPath, prop.Map{
 		busapi.Interface: {
-			busapi.PropArmed:        {Value: h.Armed(), Writable: false, Emit: prop.EmitTrue},
-			busapi.PropArmedVersion: {Value: h.ArmedVersion(), Writable: false, Emit: prop.EmitTrue},
+			busapi.PropArmed:              {Value: h.Armed(), Writable: false, Emit: prop.EmitTrue},
+			busapi.PropArmedVersion:       {Value: h.ArmedVersion(), Writable: false, Emit: prop.EmitTrue},
+			busapi.PropSoftRestartPending: {Value: h.SoftRestartPending(), Writable: false, Emit: prop.EmitTrue},
 		},
 	})
 	if err != nil {
@@ -103,6 +104,14 @@ func Export(conn *dbus.Conn, h *Helper) (*prop.Properties, error) {
 		// kernel it is armed for.
 		props.SetMust(busapi.Interface, busapi.PropArmedVersion, h.ArmedVersion())
 		props.SetMust(busapi.Interface, busapi.PropArmed, v)
+	})
+	h.OnSoftPending(func(v bool) {
+		defer func() {
+			if r := recover(); r != nil {
+				h.cfg.Log.Warning("cannot signal SoftRestartPending=%v: %v", v, r)
+			}
+		}()
+		props.SetMust(busapi.Interface, busapi.PropSoftRestartPending, v)
 	})
 	if err := conn.Export(introspect.NewIntrospectable(node), busapi.ObjectPath, "org.freedesktop.DBus.Introspectable"); err != nil {
 		return nil, fmt.Errorf("cannot export the introspection data: %w", err)

@@ -29,3 +29,13 @@ func (o Object) SetColdReboot(sender dbus.Sender, msg dbus.Message) *dbus.Error 
 func (o Object) ClearColdReboot(sender dbus.Sender, msg dbus.Message) *dbus.Error {
 	return replyError(o.h.ClearColdReboot(context.Background(), string(sender), interactive(msg)))
 }
+
+// SoftRestartAfterLogout is io.github.rapidreboot.Helper1.SoftRestartAfterLogout.
+func (o Object) SoftRestartAfterLogout(sender dbus.Sender, msg dbus.Message) *dbus.Error {
+	return replyError(o.h.SoftRestartAfterLogout(context.Background(), string(sender), interactive(msg)))
+}
+
+// CancelSoftRestart is io.github.rapidreboot.Helper1.CancelSoftRestart.
+func (o Object) CancelSoftRestart(sender dbus.Sender) *dbus.Error {
+	return replyError(o.h.CancelSoftRestart(context.Background(), string(sender)))
+}

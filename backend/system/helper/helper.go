@@ -115,6 +115,13 @@ type Config struct {
 	SoftProbe      func(ctx context.Context) (string, error)
 	Gather         func() restartkind.Gathered
 	DebianColdFlag string
+
+	// Issue 16 (softafter.go). Sessions names a caller's logind session
+	// and follows it to its end, for SoftRestartAfterLogout (optional:
+	// nil refuses it as soft-no-session). SoftDeadline is how long such a
+	// schedule waits for the session's end (SoftDeadline when 0).
+	Sessions     SessionTracker
+	SoftDeadline time.Duration
 }
 
 // Helper is the mechanism. Make it with New.
@@ -152,6 +159,10 @@ type Helper struct {
 
 	onArmed []func(bool)
 	ready   chan struct{} // closed when the restore is done; nil: none reserved
+
+	// The soft restart waiting for its session's end (softafter.go).
+	soft   softSlot
+	onSoft []func(bool)
 }
 
 // OnArmed adds f to be told every change of Armed, and of the armed
@@ -182,6 +193,9 @@ func New(cfg Config) *Helper {
 	}
 	if cfg.Log == nil {
 		cfg.Log = DiscardLogger()
+	}
+	if cfg.SoftDeadline <= 0 {
+		cfg.SoftDeadline = SoftDeadline
 	}
 	cfg.Preflight = coldPreflight(cfg.ArmDir, cfg.DebianColdFlag, cfg.Preflight)
 	h := &Helper{cfg: cfg, prepareTTL: PrepareTTL}
@@ -251,7 +265,7 @@ func (h *Helper) end() {
 func (h *Helper) Idle(d time.Duration) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.armed == nil && h.prep == nil && h.calls == 0 && h.flight == nil && h.next == h.serve &&
+	return h.armed == nil && h.prep == nil && !h.soft.pending() && h.calls == 0 && h.flight == nil && h.next == h.serve &&
 		h.cfg.Now().Sub(h.lastCall) >= d
 }
 
@@ -721,7 +735,9 @@ func (h *Helper) expire(expiresAt time.Time) {
 // Disarm unloads and disarms; a load in flight is cancelled. It is allowed
 // to root, to the uid that armed (or is arming), and to callers polkit
 // allows quick-restart without asking: anyone else (nobody, an ssh user)
-// must not cancel another user's Quick Restart.
+// must not cancel another user's Quick Restart. It also drops a soft
+// restart waiting for its session's end (softafter.go): Disarm is "no
+// restart of the product's is pending", whichever kind.
 func (h *Helper) Disarm(ctx context.Context, sender string) error {
 	h.begin()
 	defer h.end()
@@ -737,6 +753,7 @@ func (h *Helper) Disarm(ctx context.Context, sender string) error {
 		h.cfg.Log.Decision("Disarm", sender, uid, action, "refused: "+err.Error())
 		return refuse(authErrName(err), err)
 	}
+	h.dropSoft("Disarm", sender, u)
 	err = h.disarm()
 	if err != nil {
 		h.cfg.Log.Decision("Disarm", sender, uid, "", "failed: "+err.Error())
@@ -754,7 +771,7 @@ func (h *Helper) mayDisarm(ctx context.Context, sender string, uid uint32) (stri
 	}
 	h.mu.Lock()
 	own := (h.armed != nil && h.armed.UID == uid) || (h.flight != nil && h.flight.uid == uid) ||
-		(h.prep != nil && h.prep.uid == uid)
+		(h.prep != nil && h.prep.uid == uid) || (h.soft.cur != nil && h.soft.cur.uid == uid)
 	h.mu.Unlock()
 	if own {
 		return "", nil

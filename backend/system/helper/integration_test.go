@@ -494,7 +494,7 @@ func TestRow10TheExportedMethodsAreExactlyTheIntrospectionXML(t *testing.T) {
 		for _, p := range i.Properties {
 			props[p.Name] = p.Type + " " + p.Access
 		}
-		if want := map[string]string{busapi.PropArmed: "b read", busapi.PropArmedVersion: "s read"}; !reflect.DeepEqual(props, want) {
+		if want := map[string]string{busapi.PropArmed: "b read", busapi.PropArmedVersion: "s read", busapi.PropSoftRestartPending: "b read"}; !reflect.DeepEqual(props, want) {
 			t.Errorf("properties = %+v, want %v", i.Properties, want)
 		}
 	}

@@ -41,7 +41,8 @@ type rig struct {
 type rigOptions struct {
 	idle, ttl, polkitTimeout time.Duration
 	noPolkit                 bool
-	stats                    bool // --test-stats: goroutines and heap, read by r.stats
+	stats                    bool          // --test-stats: goroutines and heap, read by r.stats
+	softDeadline             time.Duration // --soft-deadline (the helper's default when 0)
 }
 
 func newRig(t testing.TB, o rigOptions) *rig {
@@ -72,6 +73,9 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	}
 	if o.stats {
 		args = append(args, "--test-stats="+filepath.Join(dir, "stats"))
+	}
+	if o.softDeadline > 0 {
+		args = append(args, "--soft-deadline="+o.softDeadline.String())
 	}
 	act := bustest.Activation(bin, args...)
 	bus, err := bustest.StartSystemBus(dir, act)

@@ -120,20 +120,28 @@ func (h *Helper) advise(ctx context.Context) busapi.Advice {
 // logind would ask of it (reboot, or reboot-multiple-sessions), for the
 // same bus-name subject, and must still be on the bus afterwards.
 func (h *Helper) authorizeReboot(ctx context.Context, method, sender string, interactive bool) (uint32, error) {
+	uid, _, err := h.authorizeRebootFor(ctx, method, sender, interactive)
+	return uid, err
+}
+
+// authorizeRebootFor is authorizeReboot that also says whether other
+// users had sessions, i.e. whether reboot-multiple-sessions was the
+// action granted (SoftRestartAfterLogout keeps it for its re-check).
+func (h *Helper) authorizeRebootFor(ctx context.Context, method, sender string, interactive bool) (uint32, bool, error) {
 	uid, err := h.callerUID(ctx, method, sender)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	others := h.othersLoggedIn(ctx, uid)
 	if err := h.mayReboot(ctx, method, sender, uid, others, interactive); err != nil {
-		return uid, err
+		return uid, others, err
 	}
 	if err := h.stillThere(ctx, sender, uid); err != nil {
 		h.cfg.Log.Decision(method, sender, int64(uid), "", "refused: "+err.Error())
-		return uid, err
+		return uid, others, err
 	}
 	h.cfg.Log.Decision(method, sender, int64(uid), logind.RebootActions(others, false)[0], "authorized")
-	return uid, nil
+	return uid, others, nil
 }
 
 // SoftRestart restarts userspace only: logind RebootWithFlags with
