@@ -11,12 +11,13 @@
 #                        (no image, seconds)
 #   make desktop-image   build (or find) the cached desktop image only
 #   make desktop-download  fetch its packages only (network, no root file system)
+#   DESKTOP_RUN=REGEXP   only the desktop tests it names (TestDesktop…)
 
 DESKTOP_BUILD   = RAPIDREBOOT_CACHE=$(CACHE_DIR) test/e2e/desktop/build.sh
 DESKTOPS_SHOTS  ?= $(CURDIR)/$(BUILD)/desktop
 DESKTOP_TIMEOUT ?= 90m
 DESKTOP_GOTEST  = RAPIDREBOOT_CACHE=$(CACHE_DIR) RAPIDREBOOT_DESKTOP_OUT=$(DESKTOPS_SHOTS) \
-                  $(GO) test -count=1 -v -tags desktop -timeout $(DESKTOP_TIMEOUT) ./test/e2e/
+                  $(GO) test -count=1 -v -tags desktop -timeout $(DESKTOP_TIMEOUT) $(if $(DESKTOP_RUN),-run '$(DESKTOP_RUN)') ./test/e2e/
 
 .PHONY: check-desktops test-display desktop-image desktop-download
 check-desktops:

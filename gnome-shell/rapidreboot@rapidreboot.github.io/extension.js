@@ -283,8 +283,13 @@ export default class RapidrebootExtension extends Extension {
         watching = watch;
         try {
             await new Promise((resolve, reject) => {
+                // No timeout: the real gnome-session answers Reboot only
+                // once its end-session dialog is over (60 s countdown), and
+                // D-Bus's default 25 s ended the call first — the guest's
+                // GNOME 48 on 2026-12-03: "Timeout was reached", disarmed,
+                // then GNOME's firmware restart. RestartWatch bounds the wait.
                 Gio.DBus.session.call(SM_NAME, SM_PATH, SM_NAME, 'Reboot', null, null,
-                    Gio.DBusCallFlags.NONE, -1, null, (conn, res) => {
+                    Gio.DBusCallFlags.NONE, GLib.MAXINT32, null, (conn, res) => {
                         try {
                             conn.call_finish(res);
                             resolve();

@@ -48,6 +48,15 @@ func desktopArgs(desktop string) []string {
 	return []string{"-fw_cfg", "name=opt/rapidreboot/desktop,string=" + desktop}
 }
 
+// desktopCPU is the TCG CPU of the desktop guests: QEMU's max without
+// AVX2. Seen on 2026-12-03 with QEMU 7.2: GNOME Shell 48 (mutter drawing
+// through Mesa's llvmpipe) died of a segfault inside llvmpipe's JIT code at
+// a vpgatherdd (an AVX2 gather, bytes c4 e2 7d 90) about 3.5 min into the
+// session, just before its first frame; GDM then logged "Session never
+// registered, failing" and fell back to Xorg, and the screen stayed black.
+// Without AVX2 in CPUID, LLVM emits no gathers.
+const desktopCPU = "max,avx2=off"
+
 // inputEvent is one member of input-send-event's "events" (QAPI's
 // InputEvent union): key, btn, abs or rel.
 type inputEvent struct {

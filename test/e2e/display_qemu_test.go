@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,7 +247,7 @@ func TestDesktopSessionsStart(t *testing.T) {
 			t0 := time.Now()
 			g, err := Start(context.Background(), Config{
 				Base: img, Dir: dir, Accel: accel, MemMB: 3072, CPUs: shape.CPUs, Thread: shape.Thread,
-				Tablet: true, Desktop: c.desktop, BootTimeout: 25 * time.Minute,
+				CPU: desktopCPU, Tablet: true, Desktop: c.desktop, BootTimeout: 25 * time.Minute,
 				ExtraArgs: []string{"-qmp", "unix:" + watch + ",server=on,wait=off"},
 			})
 			stop()
@@ -277,13 +278,21 @@ echo "env WAYLAND_DISPLAY=$WAYLAND_DISPLAY DISPLAY=$DISPLAY XDG_CURRENT_DESKTOP=
 				t.Errorf("alice's session is not %s's", c.name)
 			}
 
+			// The user loop starts from the session's autostart, before the
+			// desktop has drawn anything: wait until the screen is not one
+			// colour and has stopped changing.
 			d := g.Display()
-			desk, err := d.Settle(filepath.Join(out, "desktop.png"), 3*time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if uniform(desk) {
-				t.Fatalf("the %s desktop is one colour (%s)", c.name, filepath.Join(out, "desktop.png"))
+			var desk image.Image
+			for deadline := time.Now().Add(6 * time.Minute); ; {
+				desk, err = d.Settle(filepath.Join(out, "desktop.png"), 3*time.Minute)
+				if err == nil && !uniform(desk) {
+					break
+				}
+				if time.Now().After(deadline) {
+					j, _, _ := g.Root(context.Background(), `loginctl list-sessions; journalctl -b --no-pager -k -g segfault; journalctl -b --no-pager -u gdm | tail -5`, time.Minute)
+					t.Fatalf("the %s desktop is still one colour (or changing: %v) %.0f s after power-on (%s)\n%s", c.name, err, time.Since(t0).Seconds(), filepath.Join(out, "desktop.png"), j)
+				}
+				time.Sleep(5 * time.Second)
 			}
 			t.Logf("%s desktop: %dx%d, settled %.0f s after power-on", c.name, d.W, d.H, time.Since(t0).Seconds())
 			x, y := c.menuAt(d.W, d.H)

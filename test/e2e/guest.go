@@ -40,6 +40,12 @@ type Config struct {
 	// "xfce", test/e2e/desktop), told through QEMU's firmware
 	// configuration (desktopArgs); "" for every other guest.
 	Desktop string
+	// VGA "virtio" replaces the default std VGA with virtio-gpu-pci
+	// (-vga none -device virtio-gpu-pci); "" keeps the std VGA.
+	VGA string
+	// CPU is qemu's -cpu under TCG ("": max). The desktop guests take
+	// max without AVX2 (desktopCPU, display.go).
+	CPU string
 	// BootTimeout bounds the first boot (0: BootTimeout); a desktop
 	// session under TCG takes longer than multi-user.target.
 	BootTimeout time.Duration
@@ -123,7 +129,11 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	if cfg.Accel == "kvm" {
 		args = append(args, "-accel", "kvm", "-cpu", "host")
 	} else {
-		args = append(args, "-accel", "tcg,thread="+cfg.Thread+tbSize(), "-cpu", "max")
+		cpu := "max"
+		if cfg.CPU != "" {
+			cpu = cfg.CPU
+		}
+		args = append(args, "-accel", "tcg,thread="+cfg.Thread+tbSize(), "-cpu", cpu)
 	}
 	if cfg.Payload != "" {
 		args = append(args, "-drive", "file="+cfg.Payload+",format=raw,if=virtio,readonly=on")
@@ -133,6 +143,9 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 	}
 	if cfg.Desktop != "" {
 		args = append(args, desktopArgs(cfg.Desktop)...)
+	}
+	if cfg.VGA == "virtio" {
+		args = append(args, "-vga", "none", "-device", "virtio-gpu-pci")
 	}
 	args = append(args, cfg.ExtraArgs...)
 	logf, err := os.Create(filepath.Join(cfg.Dir, "console.log"))

@@ -214,6 +214,7 @@ rmdir "$mnt/etc/systemd/system/getty@tty1.service.d" 2>/dev/null || true
 ln -sf /usr/lib/systemd/system/gdm.service "$mnt/etc/systemd/system/display-manager.service"
 mkdir -p "$mnt/etc/systemd/system/graphical.target.wants"
 ln -sf /usr/lib/systemd/system/lightdm.service "$mnt/etc/systemd/system/graphical.target.wants/lightdm.service"
+ln -sf /etc/systemd/system/e2e-payload.service "$mnt/etc/systemd/system/graphical.target.wants/e2e-payload.service"
 in_root systemctl set-default graphical.target >>"$work/build.log" 2>&1
 # Xfce's panel asks on its first start whether to use the default panel;
 # alice has it already.
