@@ -70,13 +70,8 @@ func asCallError(method string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var de dbus.Error
-	var pde *dbus.Error
-	switch {
-	case errors.As(err, &de):
-	case errors.As(err, &pde):
-		de = *pde
-	default:
+	de, ok := AsDBusError(err)
+	if !ok {
 		return fmt.Errorf("call %s: %w", method, err)
 	}
 	ce := &CallError{Name: de.Name, Code: reason.Internal}
@@ -173,4 +168,18 @@ func flags(interactive bool) dbus.Flags {
 		return dbus.FlagAllowInteractiveAuthorization
 	}
 	return 0
+}
+
+// AsDBusError finds the D-Bus error reply in err's chain: godbus returns
+// it as a value or as a pointer, depending on the path it took.
+func AsDBusError(err error) (dbus.Error, bool) {
+	var de dbus.Error
+	var pde *dbus.Error
+	switch {
+	case errors.As(err, &de):
+		return de, true
+	case errors.As(err, &pde):
+		return *pde, true
+	}
+	return dbus.Error{}, false
 }

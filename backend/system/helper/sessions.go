@@ -2,13 +2,13 @@ package helper
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 )
 
@@ -166,13 +166,8 @@ func (l LogindSessions) ended(path dbus.ObjectPath) string {
 
 // gone: logind's answer for a session that no longer exists.
 func gone(err error) bool {
-	var de dbus.Error
-	var pde *dbus.Error
-	switch {
-	case errors.As(err, &de):
-	case errors.As(err, &pde):
-		de = *pde
-	default:
+	de, ok := busapi.AsDBusError(err)
+	if !ok {
 		return false
 	}
 	switch de.Name {
