@@ -8,6 +8,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/polkit"
 )
 
 // Client talks to the helper. It is the only caller-side code that knows
@@ -104,6 +105,11 @@ func asCallError(method string, err error) error {
 	}
 	return ce
 }
+
+// WakeAuthority starts polkitd, if it is not running, beside the helper's
+// own activation (polkit.Wake); it does not wait. For callers about to
+// ask for something polkit decides (Arm, QuickRestart, SoftRestart).
+func (c *Client) WakeAuthority() { polkit.Wake(c.conn) }
 
 // GetPlan returns the plan for the running system and whether Quick
 // Restart is available. Anyone may ask; the command line (and the Why

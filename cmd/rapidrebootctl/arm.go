@@ -45,6 +45,7 @@ func armVia(ctx *cliContext) (busapi.Plan, error) {
 	}
 	var p busapi.Plan
 	err = ctx.m.callHelper(func(cctx context.Context, c *busapi.Client) (err error) {
+		c.WakeAuthority()
 		p, err = c.Arm(cctx, ctx.m.interactive())
 		return err
 	})

@@ -85,6 +85,7 @@ func restartSoft(ctx *cliContext) error {
 		return &usageError{i18n.G("restart --soft restarts the running system; it takes no --root")}
 	}
 	if err := ctx.m.callHelper(func(cctx context.Context, c *busapi.Client) error {
+		c.WakeAuthority()
 		return c.SoftRestart(cctx, ctx.m.interactive())
 	}); err != nil {
 		return err

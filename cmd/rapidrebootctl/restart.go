@@ -64,6 +64,7 @@ func runRestart(ctx *cliContext, args []string) error {
 		return restarting(ctx, true, p.Version)
 	case *quick:
 		if err := ctx.m.callHelper(func(cctx context.Context, c *busapi.Client) error {
+			c.WakeAuthority()
 			return c.QuickRestart(cctx, ctx.m.interactive())
 		}); err != nil {
 			return err
