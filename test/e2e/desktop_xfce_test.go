@@ -19,7 +19,7 @@ import (
 // button: do nothing", is its setting), so the test tells logind to ignore
 // the key instead (HandlePowerKey=ignore): else logind powers off.
 func TestDesktopXfceQuickRestart(t *testing.T) {
-	g, d, out, t0 := desktopGuest(t, "xfce")
+	g, d, out, t0 := desktopGuest(t, "xfce", "quick")
 	ctx := context.Background()
 	o, rc, _ := g.Root(ctx, `dpkg-query -W rapidreboot
 mkdir -p /etc/systemd/logind.conf.d
