@@ -18,8 +18,8 @@ import (
 // every other guest; the image's e2e-payload.service runs it before the
 // display manager, so GNOME Shell finds the extension when it starts) and
 // waits for alice's session. It returns the guest, the folder of its
-// screenshots and the power-on time.
-func desktopGuest(t *testing.T, desktop string) (*Guest, *Display, string, time.Time) {
+// screenshots (build/desktop/<desktop>-<name>/) and the power-on time.
+func desktopGuest(t *testing.T, desktop, name string) (*Guest, *Display, string, time.Time) {
 	t.Helper()
 	needQEMU(t)
 	img := os.Getenv("RAPIDREBOOT_DESKTOP_IMAGE")
@@ -45,7 +45,7 @@ func desktopGuest(t *testing.T, desktop string) (*Guest, *Display, string, time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(desktopOut(t), desktop+"-quick")
+	out := filepath.Join(desktopOut(t), desktop+"-"+name)
 	os.RemoveAll(out)
 	dir := filepath.Join(out, "run")
 	os.MkdirAll(dir, 0o755)
@@ -101,22 +101,15 @@ func waitUserLoop(t *testing.T, g *Guest, within time.Duration) {
 
 const extUUID = "rapidreboot@rapidreboot.github.io"
 
-// TestDesktopGNOMEQuickRestart: in GNOME 48's real Wayland session, the
-// extension enabled as docs/desktops.md says, the system menu's power
-// submenu with Shift held shows Quick Restart…; the click with Shift held
-// → GNOME's own end-session dialog → the guest comes back by kexec (no QMP
-// RESET) into the planned kernel and alice's session starts again.
-func TestDesktopGNOMEQuickRestart(t *testing.T) {
-	g, d, out, t0 := desktopGuest(t, "gnome")
+// enableGNOMEExtension enables the extension as docs/desktops.md says
+// ("Enable it for yourself (takes effect at once)"). The user loop starts
+// before the Shell is up: once the screen shows the session, retried for a
+// while.
+func enableGNOMEExtension(t *testing.T, g *Guest, t0 time.Time) {
+	t.Helper()
 	ctx := context.Background()
-	o, rc, _ := g.Root(ctx, "dpkg-query -W rapidreboot; ls /usr/share/gnome-shell/extensions/; journalctl -b -u e2e-payload --no-pager | tail -3", time.Minute)
-	t.Logf("product (rc %d):\n%s", rc, o)
-	settled(t, d, filepath.Join(out, "1-desktop.png"), 8*time.Minute)
-	t.Logf("desktop settled %.0f s after power-on", time.Since(t0).Seconds())
-	// docs/desktops.md: "Enable it for yourself (takes effect at once)".
-	// The user loop starts before the Shell is up: once the screen shows
-	// the session, retried for a while.
 	var o2 string
+	var rc int
 	var err error
 	for deadline := time.Now().Add(4 * time.Minute); ; {
 		o2, rc, err = g.User(ctx, "gnome-extensions enable "+extUUID+" 2>&1; echo enable rc $?; sleep 3; gnome-extensions info "+extUUID+" 2>&1", 2*time.Minute)
@@ -130,6 +123,21 @@ func TestDesktopGNOMEQuickRestart(t *testing.T) {
 		time.Sleep(10 * time.Second)
 	}
 	t.Logf("gnome-extensions enable, info (%.0f s after power-on):\n%s", time.Since(t0).Seconds(), o2)
+}
+
+// TestDesktopGNOMEQuickRestart: in GNOME 48's real Wayland session, the
+// extension enabled as docs/desktops.md says, the system menu's power
+// submenu with Shift held shows Quick Restart…; the click with Shift held
+// → GNOME's own end-session dialog → the guest comes back by kexec (no QMP
+// RESET) into the planned kernel and alice's session starts again.
+func TestDesktopGNOMEQuickRestart(t *testing.T) {
+	g, d, out, t0 := desktopGuest(t, "gnome", "quick")
+	ctx := context.Background()
+	o, rc, _ := g.Root(ctx, "dpkg-query -W rapidreboot; ls /usr/share/gnome-shell/extensions/; journalctl -b -u e2e-payload --no-pager | tail -3", time.Minute)
+	t.Logf("product (rc %d):\n%s", rc, o)
+	settled(t, d, filepath.Join(out, "1-desktop.png"), 8*time.Minute)
+	t.Logf("desktop settled %.0f s after power-on", time.Since(t0).Seconds())
+	enableGNOMEExtension(t, g, t0)
 
 	planOut, _, _ := g.Root(ctx, "rapidrebootctl plan --json", time.Minute)
 	var plan struct{ Kernel, Version, Cmdline string }

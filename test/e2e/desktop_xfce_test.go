@@ -19,27 +19,16 @@ import (
 // button: do nothing", is its setting), so the test tells logind to ignore
 // the key instead (HandlePowerKey=ignore): else logind powers off.
 func TestDesktopXfceQuickRestart(t *testing.T) {
-	g, d, out, t0 := desktopGuest(t, "xfce")
+	g, d, out, t0 := desktopGuest(t, "xfce", "quick")
 	ctx := context.Background()
-	o, rc, _ := g.Root(ctx, `dpkg-query -W rapidreboot
-mkdir -p /etc/systemd/logind.conf.d
-printf '[Login]\nHandlePowerKey=ignore\n' >/etc/systemd/logind.conf.d/e2e-power-key.conf
-systemctl kill -s HUP systemd-logind`, time.Minute)
-	t.Logf("product, logind (rc %d):\n%s", rc, o)
-	// docs/desktops.md, Xfce: the shortcut.
-	o, rc, err := g.User(ctx, `xfconf-query -c xfce4-keyboard-shortcuts -p /commands/custom/XF86PowerOff -n -t string -s rapidreboot
-xfconf-query -c xfce4-keyboard-shortcuts -p /commands/custom/XF86PowerOff`, time.Minute)
-	t.Logf("xfconf-query (rc %d, %v):\n%s", rc, err, o)
-	if rc != 0 {
-		t.Fatal("xfconf-query failed")
-	}
+	xfcePowerKeyDoor(t, g)
 	settled(t, d, filepath.Join(out, "1-desktop.png"), 6*time.Minute)
 	t.Logf("desktop settled %.0f s after power-on", time.Since(t0).Seconds())
 	if err := d.Press("power"); err != nil {
 		t.Fatal(err)
 	}
 	settled(t, d, filepath.Join(out, "2-power-key-dialog.png"), 3*time.Minute)
-	o, _, _ = g.Root(ctx, "pgrep -a rapidreboot", time.Minute)
+	o, _, _ := g.Root(ctx, "pgrep -a rapidreboot", time.Minute)
 	t.Logf("after the power key: %s", o)
 	if !strings.Contains(o, "rapidreboot") {
 		t.Errorf("the power key did not start rapidreboot")
@@ -66,4 +55,25 @@ xfconf-query -c xfce4-keyboard-shortcuts -p /commands/custom/XF86PowerOff`, time
 	waitUserLoop(t, g, 15*time.Minute)
 	settled(t, d, filepath.Join(out, "5-session-again.png"), 6*time.Minute)
 	t.Logf("alice's Xfce session again %.0f s after the new boot's marker", time.Since(r.To.At).Seconds())
+}
+
+// xfcePowerKeyDoor sets up docs/desktops.md's Xfce door: logind ignores the
+// power key (the image has no xfce4-power-manager, whose "Do nothing" is
+// the recipe's first step) and xfconf-query binds XF86PowerOff to
+// rapidreboot, as alice in her session.
+func xfcePowerKeyDoor(t *testing.T, g *Guest) {
+	t.Helper()
+	ctx := context.Background()
+	o, rc, _ := g.Root(ctx, `dpkg-query -W rapidreboot
+mkdir -p /etc/systemd/logind.conf.d
+printf '[Login]\nHandlePowerKey=ignore\n' >/etc/systemd/logind.conf.d/e2e-power-key.conf
+systemctl kill -s HUP systemd-logind`, time.Minute)
+	t.Logf("product, logind (rc %d):\n%s", rc, o)
+	// docs/desktops.md, Xfce: the shortcut.
+	o, rc, err := g.User(ctx, `xfconf-query -c xfce4-keyboard-shortcuts -p /commands/custom/XF86PowerOff -n -t string -s rapidreboot
+xfconf-query -c xfce4-keyboard-shortcuts -p /commands/custom/XF86PowerOff`, time.Minute)
+	t.Logf("xfconf-query (rc %d, %v):\n%s", rc, err, o)
+	if rc != 0 {
+		t.Fatal("xfconf-query failed")
+	}
 }

@@ -1,0 +1,372 @@
+//go:build desktop
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var bootIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// guestBootID is the guest's /proc/sys/kernel/random/boot_id, or "" when
+// the answer is not one.
+func guestBootID(t *testing.T, g *Guest) string {
+	t.Helper()
+	o, _, err := g.Root(context.Background(), "cat /proc/sys/kernel/random/boot_id", time.Minute)
+	id := strings.TrimSpace(o)
+	if err != nil || !bootIDRe.MatchString(id) {
+		t.Errorf("no boot id from the guest (%v): %q", err, o)
+		return ""
+	}
+	return id
+}
+
+// armState is what the guest says about an arm: the kernel's
+// kexec_loaded, the arm file under /run/rapidreboot, and
+// `rapidrebootctl status --json`'s armed.
+type armState struct {
+	KexecLoaded string // "0" or "1"; "" when the answer was not one of them
+	ArmFile     bool
+	Armed       bool
+	StatusOK    bool // status --json answered with an "armed" member
+	Raw         string
+}
+
+func guestArmState(t *testing.T, g *Guest) armState {
+	t.Helper()
+	o, _, err := g.Root(context.Background(), `echo "kexec_loaded=$(cat /sys/kernel/kexec_loaded)"
+if [ -e /run/rapidreboot/arm ]; then echo arm=present; else echo arm=absent; fi
+ls -l /run/rapidreboot/ 2>&1
+rapidrebootctl status --json 2>&1`, time.Minute)
+	if err != nil {
+		t.Errorf("no answer about the arm: %v", err)
+	}
+	st := armState{Raw: o}
+	for _, l := range strings.Split(o, "\n") {
+		switch strings.TrimSpace(l) {
+		case "kexec_loaded=0":
+			st.KexecLoaded = "0"
+		case "kexec_loaded=1":
+			st.KexecLoaded = "1"
+		case "arm=present":
+			st.ArmFile = true
+		}
+	}
+	if i, j := strings.Index(o, "{"), strings.LastIndex(o, "}"); i >= 0 && j > i {
+		var s struct {
+			Armed *bool `json:"armed"`
+		}
+		if json.Unmarshal([]byte(o[i:j+1]), &s) == nil && s.Armed != nil {
+			st.Armed, st.StatusOK = *s.Armed, true
+		}
+	}
+	return st
+}
+
+// TestDesktopGNOMEUnsavedDocumentCancel: in GNOME 48's real Wayland
+// session, the extension enabled as docs/desktops.md says, an unsaved
+// document in GNOME's own editor (gnome-text-editor, text typed through
+// QEMU's keyboard); Shift + the system menu's Quick Restart… → armed, and
+// GNOME's own end-session dialog; Escape there (its Cancel) → the
+// extension disarms: kexec_loaded 0, no arm file, status --json not
+// armed, the helper's journal says Disarm … disarmed, and the guest did
+// not restart (the same boot id). The checks are made well inside the
+// extension's 90 s grace period, so that it is the cancel, not the grace
+// period, that disarmed.
+func TestDesktopGNOMEUnsavedDocumentCancel(t *testing.T) { gnomeCancel(t, true) }
+
+// TestDesktopGNOMEQuickRestartCancel: the same without the editor: Shift +
+// Quick Restart… → armed and GNOME's end-session dialog; Escape there (its
+// Canceled on the session bus) → the extension's Disarm, nothing loaded, no
+// restart.
+func TestDesktopGNOMEQuickRestartCancel(t *testing.T) { gnomeCancel(t, false) }
+
+func gnomeCancel(t *testing.T, unsaved bool) {
+	name := "quick-cancel"
+	if unsaved {
+		name = "unsaved-cancel"
+	}
+	g, d, out, t0 := desktopGuest(t, "gnome", name)
+	ctx := context.Background()
+	o, rc, _ := g.Root(ctx, "dpkg-query -W rapidreboot gnome-text-editor", time.Minute)
+	t.Logf("packages (rc %d):\n%s", rc, o)
+	settled(t, d, filepath.Join(out, "1-desktop.png"), 8*time.Minute)
+	t.Logf("desktop settled %.0f s after power-on", time.Since(t0).Seconds())
+	enableGNOMEExtension(t, g, t0)
+	boot := guestBootID(t, g)
+	if st := guestArmState(t, g); st.KexecLoaded != "0" || st.ArmFile {
+		t.Fatalf("armed before the test began:\n%s", st.Raw)
+	}
+
+	var err error
+	editorInhibits := false
+	if unsaved {
+		// GNOME's editor, from alice's session (the user loop has the
+		// session's environment), with a new document typed into.
+		o, rc, err = g.User(ctx, "setsid -f gnome-text-editor --new-window </dev/null >/dev/null 2>&1; echo started", time.Minute)
+		t.Logf("gnome-text-editor (rc %d, %v): %s", rc, err, o)
+		for deadline := time.Now().Add(4 * time.Minute); ; {
+			o, _, _ = g.Root(ctx, "pgrep -x gnome-text-edit >/dev/null && echo running", time.Minute)
+			if strings.Contains(o, "running") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("gnome-text-editor did not start")
+			}
+			time.Sleep(5 * time.Second)
+		}
+		// GNOME's session starts in the overview, and the editor's window is
+		// drawn a while after its process starts (seen 2026-12-03: typing
+		// went into the overview's search). Its window opens centred: after a
+		// while, Escape leaves the overview and a click in the screen's middle
+		// puts the text cursor in the editor's document.
+		time.Sleep(30 * time.Second)
+		settled(t, d, filepath.Join(out, "2-editor-started.png"), 3*time.Minute)
+		if err := d.Press("esc"); err != nil {
+			t.Fatal(err)
+		}
+		settled(t, d, filepath.Join(out, "2-editor.png"), 2*time.Minute)
+		// Seen 2026-12-03: under TCG the window may come up only after the
+		// typing (the text lost, no inhibitor): click and type again until
+		// gnome-session lists the editor's inhibitor.
+		for attempt := 1; attempt <= 3 && !editorInhibits; attempt++ {
+			if err := d.ClickAt(d.W/2, d.H/2, "left"); err != nil {
+				t.Fatal(err)
+			}
+			d.pause()
+			if err := d.Type("Unsaved work of alice: rapidreboot must ask GNOME first.\n"); err != nil {
+				t.Fatal(err)
+			}
+			settled(t, d, filepath.Join(out, "3-unsaved-document.png"), 2*time.Minute)
+			o, _, _ = g.User(ctx, `for p in $(gdbus call --session -d org.gnome.SessionManager -o /org/gnome/SessionManager -m org.gnome.SessionManager.GetInhibitors | grep -o "/org/gnome/SessionManager/Inhibitor[0-9]*"); do
+		  echo "$p: $(gdbus call --session -d org.gnome.SessionManager -o "$p" -m org.gnome.SessionManager.Inhibitor.GetAppId) $(gdbus call --session -d org.gnome.SessionManager -o "$p" -m org.gnome.SessionManager.Inhibitor.GetFlags) $(gdbus call --session -d org.gnome.SessionManager -o "$p" -m org.gnome.SessionManager.Inhibitor.GetReason)"
+		done
+		echo "logout inhibited: $(gdbus call --session -d org.gnome.SessionManager -o /org/gnome/SessionManager -m org.gnome.SessionManager.IsInhibited 1)"`, time.Minute)
+			t.Logf("gnome-session's inhibitors before the click:\n%s", o)
+			editorInhibits = strings.Contains(o, "org.gnome.TextEditor")
+			t.Logf("attempt %d: the editor inhibits: %v", attempt, editorInhibits)
+		}
+	}
+
+	// What passes between gnome-session and the Shell's end-session
+	// dialog (Open, Canceled) and gnome-session's own signals, recorded
+	// in alice's session: when the dialog was asked for, and that the
+	// cancel was the dialog's.
+	o, _, _ = g.User(ctx, `rm -f /tmp/e2e-esd.log
+setsid -f timeout 600 dbus-monitor --session "interface='org.gnome.SessionManager.EndSessionDialog'" "type='signal',interface='org.gnome.SessionManager'" </dev/null >/tmp/e2e-esd.log 2>&1
+sleep 2; pgrep -a dbus-monitor`, time.Minute)
+	t.Logf("dbus-monitor: %s", o)
+
+	// The system menu, its power submenu, Shift held, the click.
+	if err := d.ClickAt(d.W-40, 12, "left"); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, d, filepath.Join(out, "4-system-menu.png"), 2*time.Minute)
+	px, py := gnomePowerButton(d.W, d.H)
+	if err := d.ClickAt(px, py, "left"); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, d, filepath.Join(out, "5-power-submenu.png"), 2*time.Minute)
+	if err := d.KeyDown("shift"); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, d, filepath.Join(out, "6-shift-held.png"), 2*time.Minute)
+	ix, iy := gnomeRestartItem(d.W, d.H)
+	if err := d.MoveTo(ix, iy); err != nil {
+		d.KeyUp("shift")
+		t.Fatal(err)
+	}
+	d.pause()
+	clicked := time.Now()
+	err = d.Click("left")
+	// As in TestDesktopGNOMEQuickRestart: Shift stays down a while after
+	// the click, so that the Shell handles the button before the key's
+	// release.
+	time.Sleep(3 * time.Second)
+	d.KeyUp("shift")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// GNOME's end-session dialog (its countdown restarts after 60 s: the
+	// picture and the arm are taken well before). Seen 2026-12-03: 18 s
+	// after the click the screen did not show it yet; so the test waits
+	// for gnome-session's Open of it, then for the Shell to draw it.
+	opened := false
+	for deadline := clicked.Add(40 * time.Second); !opened && time.Now().Before(deadline); {
+		time.Sleep(3 * time.Second)
+		o, _, _ = g.User(ctx, "grep -c 'member=Open' /tmp/e2e-esd.log", 20*time.Second)
+		opened = strings.TrimSpace(o) != "" && strings.TrimSpace(o) != "0"
+	}
+	t.Logf("gnome-session opened the end-session dialog: %v (%.0f s after the click)", opened, time.Since(clicked).Seconds())
+	if !opened {
+		t.Errorf("no EndSessionDialog.Open within 40 s of the click")
+	}
+	time.Sleep(6 * time.Second)
+	d.Screendump(filepath.Join(out, "7-gnome-end-session-dialog.png"))
+	armed := guestArmState(t, g)
+	t.Logf("with GNOME's dialog up (%.0f s after the click):\n%s", time.Since(clicked).Seconds(), armed.Raw)
+	if armed.KexecLoaded != "1" || !armed.ArmFile {
+		// Seen 2026-12-03: gnome-session mirrors an application's logout
+		// inhibitor into a logind block inhibitor on shutdown (who
+		// "alice", why "user session inhibited"), and the helper refuses
+		// Quick Restart while any block inhibitor exists; the menu then
+		// shows the reason and the click is GNOME's own Restart….
+		o, _, _ := g.Root(ctx, "systemd-inhibit --list --no-pager 2>&1 | head -n 12; journalctl -b -u rapidreboot-helper --no-pager -o cat | grep -c 'unavailable: inhibited'", time.Minute)
+		t.Logf("logind's inhibitors; the helper's GetPlan lines saying inhibited:\n%s", o)
+		t.Errorf("not armed with GNOME's end-session dialog up (kexec_loaded %q, arm file %v): the click was GNOME's own Restart…, not a Quick Restart (issue 13's scenario needs Quick Restart on offer with an unsaved document)", armed.KexecLoaded, armed.ArmFile)
+	}
+	d.Screendump(filepath.Join(out, "8-dialog-before-cancel.png"))
+	// Cancel: Escape is the dialog's Cancel.
+	if err := d.Press("esc"); err != nil {
+		t.Fatal(err)
+	}
+	cancelled := time.Now()
+	t.Logf("Escape %.0f s after the click", cancelled.Sub(clicked).Seconds())
+	time.Sleep(10 * time.Second)
+	d.Screendump(filepath.Join(out, "9-cancelled.png"))
+	after := guestArmState(t, g)
+	within := time.Since(clicked)
+	t.Logf("after the cancel (%.0f s after the click, %.0f s after Escape):\n%s", within.Seconds(), time.Since(cancelled).Seconds(), after.Raw)
+	if after.KexecLoaded != "0" {
+		t.Errorf("kexec_loaded is %q after the cancel, want 0", after.KexecLoaded)
+	}
+	if after.ArmFile {
+		t.Errorf("the arm file is still there after the cancel")
+	}
+	if !after.StatusOK || after.Armed {
+		t.Errorf("rapidrebootctl status --json does not say armed false after the cancel (ok %v, armed %v)", after.StatusOK, after.Armed)
+	}
+	if within >= 85*time.Second {
+		t.Errorf("checked %.0f s after the click: the extension's 90 s grace period, not the cancel, may have disarmed", within.Seconds())
+	}
+	o, _, _ = g.User(ctx, "grep -E 'member=|string \"|uint32|array' /tmp/e2e-esd.log | head -n 60", time.Minute)
+	t.Logf("the session bus (dbus-monitor):\n%s", o)
+	if !strings.Contains(o, "member=Canceled") {
+		t.Errorf("no EndSessionDialog.Canceled on the session bus: the cancel was not GNOME's dialog's")
+	}
+	o, _, _ = g.Root(ctx, "journalctl -b --no-pager -o short-precise _UID=1000 | grep -i -E 'rapidreboot|end.?session|inhibit' | tail -n 20", time.Minute)
+	t.Logf("alice's journal (the Shell, gnome-session):\n%s", o)
+	o, _, _ = g.Root(ctx, "journalctl -b -u rapidreboot-helper --no-pager -o short-precise | tail -n 15", time.Minute)
+	t.Logf("the helper's journal:\n%s", o)
+	var disarmLine string
+	for _, l := range strings.Split(o, "\n") {
+		if strings.Contains(l, "Disarm") && strings.Contains(l, "disarmed") {
+			disarmLine = l
+		}
+	}
+	if disarmLine == "" {
+		t.Errorf("the helper's journal has no Disarm … disarmed line after the cancel")
+	}
+	if now := guestBootID(t, g); boot == "" || now != boot {
+		t.Errorf("the guest restarted: boot id %q before, %q after", boot, now)
+	}
+	if unsaved {
+		o, _, _ = g.Root(ctx, "pgrep -a gnome-text-edit", time.Minute)
+		if !strings.Contains(o, "gnome-text-edit") {
+			t.Errorf("gnome-text-editor is gone after the cancel")
+		}
+	}
+	settled(t, d, filepath.Join(out, "10-session-after-cancel.png"), 2*time.Minute)
+	if unsaved && !editorInhibits {
+		t.Errorf("gnome-text-editor did not inhibit the logout with an unsaved document: GNOME's dialog cannot have listed it (see 7-gnome-end-session-dialog.png)")
+	}
+	t.Logf("done %.0f s after power-on", time.Since(t0).Seconds())
+}
+
+// TestDesktopXfceUnsavedDocumentCancel: in Xfce 4.20's real X11 session,
+// the door of docs/desktops.md's Xfce section (the power key bound to
+// rapidreboot, xfcePowerKeyDoor), an unsaved document in Xfce's own editor
+// (mousepad); the power key → rapidreboot's dialog, Shift held → Quick
+// Restart, Alt+Shift+Q → armed, and xfce4-session's restart asks mousepad;
+// Escape on what comes up → nothing armed in the end: xfce4-session says
+// nothing when its shutdown is cancelled (docs/dialog.md), so the dialog's
+// 90 s grace period is what disarms there; the test waits for it.
+func TestDesktopXfceUnsavedDocumentCancel(t *testing.T) {
+	g, d, out, t0 := desktopGuest(t, "xfce", "unsaved-cancel")
+	ctx := context.Background()
+	xfcePowerKeyDoor(t, g)
+	settled(t, d, filepath.Join(out, "1-desktop.png"), 6*time.Minute)
+	t.Logf("desktop settled %.0f s after power-on", time.Since(t0).Seconds())
+	boot := guestBootID(t, g)
+	if st := guestArmState(t, g); st.KexecLoaded != "0" || st.ArmFile {
+		t.Fatalf("armed before the test began:\n%s", st.Raw)
+	}
+	o, rc, err := g.User(ctx, "setsid -f mousepad </dev/null >/dev/null 2>&1; echo started", time.Minute)
+	t.Logf("mousepad (rc %d, %v): %s", rc, err, o)
+	for deadline := time.Now().Add(3 * time.Minute); ; {
+		o, _, _ = g.Root(ctx, "pgrep -x mousepad >/dev/null && echo running", time.Minute)
+		if strings.Contains(o, "running") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mousepad did not start")
+		}
+		time.Sleep(5 * time.Second)
+	}
+	settled(t, d, filepath.Join(out, "2-editor.png"), 3*time.Minute)
+	if err := d.Type("Unsaved work of alice: rapidreboot must ask Xfce first.\n"); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, d, filepath.Join(out, "3-unsaved-document.png"), 2*time.Minute)
+	if err := d.Press("power"); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, d, filepath.Join(out, "4-power-key-dialog.png"), 3*time.Minute)
+	if err := d.KeyDown("shift"); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, d, filepath.Join(out, "5-shift-held.png"), 2*time.Minute)
+	keys := time.Now()
+	err = d.Press("alt", "q")
+	d.KeyUp("shift")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(15 * time.Second)
+	d.Screendump(filepath.Join(out, "6-after-quick-restart.png"))
+	armed := guestArmState(t, g)
+	t.Logf("after Alt+Shift+Q (%.0f s):\n%s", time.Since(keys).Seconds(), armed.Raw)
+	if armed.KexecLoaded != "1" || !armed.ArmFile {
+		t.Errorf("not armed after Alt+Shift+Q (kexec_loaded %q, arm file %v)", armed.KexecLoaded, armed.ArmFile)
+	}
+	o, _, _ = g.Root(ctx, "pgrep -a mousepad; pgrep -a rapidreboot; pgrep -a xfce4-session", time.Minute)
+	t.Logf("processes with the prompt up:\n%s", o)
+	if err := d.Press("esc"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Escape %.0f s after Alt+Shift+Q", time.Since(keys).Seconds())
+	time.Sleep(10 * time.Second)
+	d.Screendump(filepath.Join(out, "7-cancelled.png"))
+	var after armState
+	for deadline := keys.Add(150 * time.Second); ; {
+		after = guestArmState(t, g)
+		if (after.KexecLoaded == "0" && !after.ArmFile) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Second)
+	}
+	t.Logf("disarmed? %.0f s after Alt+Shift+Q:\n%s", time.Since(keys).Seconds(), after.Raw)
+	if after.KexecLoaded != "0" || after.ArmFile || !after.StatusOK || after.Armed {
+		t.Errorf("still armed 150 s after Alt+Shift+Q and the cancel (kexec_loaded %q, arm file %v, status armed %v)", after.KexecLoaded, after.ArmFile, after.Armed)
+	}
+	o, _, _ = g.Root(ctx, "journalctl -b -u rapidreboot-helper --no-pager -o short-precise | tail -n 15", time.Minute)
+	t.Logf("the helper's journal:\n%s", o)
+	if !strings.Contains(o, "Disarm") || !strings.Contains(o, "disarmed") {
+		t.Errorf("the helper's journal has no Disarm … disarmed line")
+	}
+	if now := guestBootID(t, g); boot == "" || now != boot {
+		t.Errorf("the guest restarted: boot id %q before, %q after", boot, now)
+	}
+	o, _, _ = g.Root(ctx, "pgrep -a mousepad", time.Minute)
+	if !strings.Contains(o, "mousepad") {
+		t.Errorf("mousepad is gone after the cancel: its document was not kept")
+	}
+	d.Screendump(filepath.Join(out, "8-session-after-cancel.png"))
+	t.Logf("done %.0f s after power-on", time.Since(t0).Seconds())
+}
