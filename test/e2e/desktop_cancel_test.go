@@ -370,3 +370,48 @@ func TestDesktopXfceUnsavedDocumentCancel(t *testing.T) {
 	d.Screendump(filepath.Join(out, "8-session-after-cancel.png"))
 	t.Logf("done %.0f s after power-on", time.Since(t0).Seconds())
 }
+
+// TestDesktopXfceOwnRestartWithUnsavedDocument is the yardstick for
+// TestDesktopXfceUnsavedDocumentCancel: the same unsaved mousepad
+// document, then Xfce's own restart — `xfce4-session-logout --reboot`,
+// xfce4-session's Restart(allow_save) as the Log Out dialog's Restart
+// calls it, and as rapidreboot's dialog calls it — with nothing armed.
+// It asserts that Xfce asks before the document goes (mousepad still runs
+// 30 s later, the same boot); where Xfce itself does not ask, the product,
+// which asks xfce4-session the same way, cannot either.
+func TestDesktopXfceOwnRestartWithUnsavedDocument(t *testing.T) {
+	g, d, out, t0 := desktopGuest(t, "xfce", "own-restart-unsaved")
+	ctx := context.Background()
+	settled(t, d, filepath.Join(out, "1-desktop.png"), 6*time.Minute)
+	t.Logf("desktop settled %.0f s after power-on", time.Since(t0).Seconds())
+	boot := guestBootID(t, g)
+	o, rc, err := g.User(ctx, "setsid -f mousepad </dev/null >/dev/null 2>&1; echo started", time.Minute)
+	t.Logf("mousepad (rc %d, %v): %s", rc, err, o)
+	for deadline := time.Now().Add(3 * time.Minute); ; {
+		o, _, _ = g.Root(ctx, "pgrep -x mousepad >/dev/null && echo running", time.Minute)
+		if strings.Contains(o, "running") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mousepad did not start")
+		}
+		time.Sleep(5 * time.Second)
+	}
+	settled(t, d, filepath.Join(out, "2-editor.png"), 3*time.Minute)
+	if err := d.Type("Unsaved work of alice: does Xfce ask first?\n"); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, d, filepath.Join(out, "3-unsaved-document.png"), 2*time.Minute)
+	o, rc, err = g.User(ctx, "setsid -f xfce4-session-logout --reboot </dev/null >/dev/null 2>&1; echo asked", time.Minute)
+	t.Logf("xfce4-session-logout --reboot (rc %d, %v): %s", rc, err, o)
+	time.Sleep(30 * time.Second)
+	d.Screendump(filepath.Join(out, "4-after-xfce-restart.png"))
+	o, _, gerr := g.Root(ctx, "pgrep -a mousepad; pgrep -a xfce4-session; cat /proc/sys/kernel/random/boot_id", time.Minute)
+	t.Logf("30 s after Xfce's own restart (%v):\n%s", gerr, o)
+	if gerr != nil || !strings.Contains(o, boot) {
+		t.Fatalf("Xfce's own restart went ahead without a prompt: the guest is restarting (boot id %q)", boot)
+	}
+	if !strings.Contains(o, "mousepad") {
+		t.Errorf("Xfce's own restart ended mousepad without a prompt: the document is lost")
+	}
+}
