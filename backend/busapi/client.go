@@ -8,7 +8,6 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/rapidreboot/rapidreboot/backend/reason"
-	"github.com/rapidreboot/rapidreboot/backend/system/polkit"
 )
 
 // Client talks to the helper. It is the only caller-side code that knows
@@ -106,10 +105,26 @@ func asCallError(method string, err error) error {
 	return ce
 }
 
-// WakeAuthority starts polkitd, if it is not running, beside the helper's
-// own activation (polkit.Wake); it does not wait. For callers about to
-// ask for something polkit decides (Arm, QuickRestart, SoftRestart).
-func (c *Client) WakeAuthority() { polkit.Wake(c.conn) }
+// The polkit authority on the system bus. Defined here, on the side that
+// both the dialog and the helper may import (test/layout), for
+// WakeAuthority; backend/system/polkit takes its names from here.
+const (
+	PolkitBusName = "org.freedesktop.PolicyKit1"
+	PolkitPath    = dbus.ObjectPath("/org/freedesktop/PolicyKit1/Authority")
+)
+
+// WakeAuthority has the bus start polkitd now if it is not running, and
+// returns at once. A caller about to ask the helper for something polkit
+// decides (Arm, QuickRestart, SoftRestart) calls it first, so that the
+// helper's own D-Bus activation and polkitd's start overlap instead of
+// following each other: after a soft restart both are stopped, and in a
+// one-vCPU guest each takes about a second (systemctl's pkttyagent starts
+// polkitd early in the same way). A Peer.Ping with no reply expected, so
+// the bus applies the same policy as to any call to polkit; nothing is
+// asked, learnt or changed.
+func (c *Client) WakeAuthority() {
+	c.conn.Object(PolkitBusName, PolkitPath).Go("org.freedesktop.DBus.Peer.Ping", dbus.FlagNoReplyExpected, nil)
+}
 
 // GetPlan returns the plan for the running system and whether Quick
 // Restart is available. Anyone may ask; the command line (and the Why

@@ -26,13 +26,14 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
 )
 
 // The authority's name on the system bus.
 const (
-	BusName   = "org.freedesktop.PolicyKit1"
-	Path      = dbus.ObjectPath("/org/freedesktop/PolicyKit1/Authority")
+	BusName   = busapi.PolkitBusName
+	Path      = busapi.PolkitPath
 	Interface = "org.freedesktop.PolicyKit1.Authority"
 )
 
@@ -178,16 +179,4 @@ func (a *Authority) cancel(id string) {
 		defer cancel()
 		_ = a.obj.CallWithContext(ctx, Interface+".CancelCheckAuthorization", 0, id).Err
 	}()
-}
-
-// Wake has the bus start polkitd now if it is not running, and returns at
-// once. A caller about to ask the helper for something polkit decides
-// calls it first, so that the helper's own D-Bus activation and polkitd's
-// start overlap instead of following each other: after a soft restart
-// both are stopped, and under a one-vCPU guest each takes about a second
-// (systemctl's pkttyagent starts polkitd early in the same way). It is a
-// Peer.Ping with no reply expected, so the bus applies the same policy as
-// to any call to polkit; nothing is asked, learnt or changed.
-func Wake(conn *dbus.Conn) {
-	conn.Object(BusName, Path).Go("org.freedesktop.DBus.Peer.Ping", dbus.FlagNoReplyExpected, nil)
 }
