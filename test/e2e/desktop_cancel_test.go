@@ -305,23 +305,9 @@ func TestDesktopXfceUnsavedDocumentCancel(t *testing.T) {
 	if st := guestArmState(t, g); st.KexecLoaded != "0" || st.ArmFile {
 		t.Fatalf("armed before the test began:\n%s", st.Raw)
 	}
-	o, rc, err := g.User(ctx, "setsid -f mousepad </dev/null >/dev/null 2>&1; echo started", time.Minute)
-	t.Logf("mousepad (rc %d, %v): %s", rc, err, o)
-	for deadline := time.Now().Add(3 * time.Minute); ; {
-		o, _, _ = g.Root(ctx, "pgrep -x mousepad >/dev/null && echo running", time.Minute)
-		if strings.Contains(o, "running") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("mousepad did not start")
-		}
-		time.Sleep(5 * time.Second)
-	}
-	settled(t, d, filepath.Join(out, "2-editor.png"), 3*time.Minute)
-	if err := d.Type("Unsaved work of alice: rapidreboot must ask Xfce first.\n"); err != nil {
-		t.Fatal(err)
-	}
-	settled(t, d, filepath.Join(out, "3-unsaved-document.png"), 2*time.Minute)
+	mousepadWithUnsavedText(t, g, d, out, "Unsaved work of alice: rapidreboot must ask Xfce first.\n")
+	var o string
+	var err error
 	if err := d.Press("power"); err != nil {
 		t.Fatal(err)
 	}
@@ -393,6 +379,26 @@ func TestDesktopXfceOwnRestartWithUnsavedDocument(t *testing.T) {
 	settled(t, d, filepath.Join(out, "1-desktop.png"), 6*time.Minute)
 	t.Logf("desktop settled %.0f s after power-on", time.Since(t0).Seconds())
 	boot := guestBootID(t, g)
+	mousepadWithUnsavedText(t, g, d, out, "Unsaved work of alice: does Xfce ask first?\n")
+	o, rc, err := g.User(ctx, "setsid -f xfce4-session-logout --reboot </dev/null >/dev/null 2>&1; echo asked", time.Minute)
+	t.Logf("xfce4-session-logout --reboot (rc %d, %v): %s", rc, err, o)
+	time.Sleep(30 * time.Second)
+	d.Screendump(filepath.Join(out, "4-after-xfce-restart.png"))
+	o, _, gerr := g.Root(ctx, "pgrep -a mousepad; pgrep -a xfce4-session; cat /proc/sys/kernel/random/boot_id", time.Minute)
+	t.Logf("30 s after Xfce's own restart (%v):\n%s", gerr, o)
+	if gerr != nil || !strings.Contains(o, boot) {
+		t.Fatalf("Xfce's own restart went ahead without a prompt: the guest is restarting (boot id %q)", boot)
+	}
+	if !strings.Contains(o, "mousepad") {
+		t.Errorf("Xfce's own restart ended mousepad without a prompt: the document is lost")
+	}
+}
+
+// mousepadWithUnsavedText starts Xfce's editor in alice's session, waits
+// for it, and types text into its new document (screenshots 2 and 3).
+func mousepadWithUnsavedText(t *testing.T, g *Guest, d *Display, out, text string) {
+	t.Helper()
+	ctx := context.Background()
 	o, rc, err := g.User(ctx, "setsid -f mousepad </dev/null >/dev/null 2>&1; echo started", time.Minute)
 	t.Logf("mousepad (rc %d, %v): %s", rc, err, o)
 	for deadline := time.Now().Add(3 * time.Minute); ; {
@@ -406,20 +412,8 @@ func TestDesktopXfceOwnRestartWithUnsavedDocument(t *testing.T) {
 		time.Sleep(5 * time.Second)
 	}
 	settled(t, d, filepath.Join(out, "2-editor.png"), 3*time.Minute)
-	if err := d.Type("Unsaved work of alice: does Xfce ask first?\n"); err != nil {
+	if err := d.Type(text); err != nil {
 		t.Fatal(err)
 	}
 	settled(t, d, filepath.Join(out, "3-unsaved-document.png"), 2*time.Minute)
-	o, rc, err = g.User(ctx, "setsid -f xfce4-session-logout --reboot </dev/null >/dev/null 2>&1; echo asked", time.Minute)
-	t.Logf("xfce4-session-logout --reboot (rc %d, %v): %s", rc, err, o)
-	time.Sleep(30 * time.Second)
-	d.Screendump(filepath.Join(out, "4-after-xfce-restart.png"))
-	o, _, gerr := g.Root(ctx, "pgrep -a mousepad; pgrep -a xfce4-session; cat /proc/sys/kernel/random/boot_id", time.Minute)
-	t.Logf("30 s after Xfce's own restart (%v):\n%s", gerr, o)
-	if gerr != nil || !strings.Contains(o, boot) {
-		t.Fatalf("Xfce's own restart went ahead without a prompt: the guest is restarting (boot id %q)", boot)
-	}
-	if !strings.Contains(o, "mousepad") {
-		t.Errorf("Xfce's own restart ended mousepad without a prompt: the document is lost")
-	}
 }
