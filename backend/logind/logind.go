@@ -74,6 +74,24 @@ func (i Inhibitor) Covers(what string) bool {
 	return false
 }
 
+// SessionManagerWhy is the reason a GNOME or MATE session manager gives
+// its own inhibitor (gnome-session 48 gsm-systemd.c, gsm_systemd_call_inhibit;
+// mate-session the same): while an application of the session asks it not
+// to end the session — an unsaved document — it holds a block on shutdown
+// in its user's name, and drops it itself, before it asks logind to
+// restart, once its user has answered its end-session dialog
+// (gsm_systemd_prepare_shutdown).
+const SessionManagerWhy = "user session inhibited"
+
+// SessionManagers reports whether i is a session manager's own block on
+// shutdown (SessionManagerWhy, "block" or "block-weak"). The holder's uid
+// is i.UID; the why is the holder's word, so it proves nothing about who
+// holds it: callers only ever pass such a block for its own user, who
+// could drop it anyway.
+func (i Inhibitor) SessionManagers() bool {
+	return i.Inhibits() && strings.TrimSpace(i.Why) == SessionManagerWhy
+}
+
 // Name is how a person reads the inhibitor: "Who (Why)".
 func (i Inhibitor) Name() string {
 	who := strings.TrimSpace(i.Who)
@@ -231,8 +249,14 @@ func (m *Manager) ShutdownBlocker(ctx context.Context) (*Inhibitor, error) {
 
 // FirstBlocker returns the first of ii that blocks a reboot, or nil.
 func FirstBlocker(ii []Inhibitor) *Inhibitor {
+	return FirstBlockerExcept(ii, nil)
+}
+
+// FirstBlockerExcept is FirstBlocker passing over the inhibitors pass
+// says yes to (nil passes none).
+func FirstBlockerExcept(ii []Inhibitor, pass func(Inhibitor) bool) *Inhibitor {
 	for i := range ii {
-		if ii[i].Inhibits() {
+		if ii[i].Inhibits() && (pass == nil || !pass(ii[i])) {
 			return &ii[i]
 		}
 	}

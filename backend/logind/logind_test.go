@@ -362,3 +362,32 @@ func TestWhichInhibitorsMakeLogindAskToIgnoreThem(t *testing.T) {
 		}
 	}
 }
+
+// gnome-session's own block on shutdown (gsm-systemd.c: who is the user's
+// name, why "user session inhibited"; "block", or "block-weak" in newer
+// releases) is told from any other by its why; a delay is no block at all.
+func TestSessionManagersAndFirstBlockerExcept(t *testing.T) {
+	own := logind.Inhibitor{What: "sleep:shutdown", Who: "alice", Why: "user session inhibited", Mode: "block", UID: 1000}
+	weak := logind.Inhibitor{What: "shutdown", Who: "alice", Why: " user session inhibited ", Mode: "block-weak", UID: 1000}
+	sleepOnly := logind.Inhibitor{What: "sleep", Who: "alice", Why: "user session inhibited", Mode: "block", UID: 1000}
+	delay := logind.Inhibitor{What: "shutdown", Who: "alice", Why: "user session inhibited", Mode: "delay", UID: 1000}
+	backup := logind.Inhibitor{What: "shutdown", Who: "Backup", Why: "copying", Mode: "block", UID: 1000}
+	for _, c := range []struct {
+		i    logind.Inhibitor
+		want bool
+	}{{own, true}, {weak, true}, {sleepOnly, false}, {delay, false}, {backup, false}} {
+		if got := c.i.SessionManagers(); got != c.want {
+			t.Errorf("%+v.SessionManagers() = %v", c.i, got)
+		}
+	}
+	passSM := func(i logind.Inhibitor) bool { return i.SessionManagers() }
+	if b := logind.FirstBlockerExcept([]logind.Inhibitor{delay, own, backup}, passSM); b == nil || b.Who != "Backup" {
+		t.Errorf("FirstBlockerExcept = %+v, want Backup", b)
+	}
+	if b := logind.FirstBlockerExcept([]logind.Inhibitor{delay, own, weak}, passSM); b != nil {
+		t.Errorf("FirstBlockerExcept = %+v, want none", b)
+	}
+	if b := logind.FirstBlocker([]logind.Inhibitor{delay, own, backup}); b == nil || b.Who != "alice" {
+		t.Errorf("FirstBlocker = %+v, want alice's", b)
+	}
+}

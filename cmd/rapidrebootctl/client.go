@@ -156,7 +156,9 @@ func (m *machine) newRootTarget(root string) (*target, error) {
 		Plan:      func() (*bootplan.Plan, error) { return bootplan.Compute(t.host, bootplan.Options{}) },
 		Preflight: func() error { return preflight.Check(env) },
 		Warnings:  func() []string { return preflight.Warnings(env) },
-		ShutdownBlocker: func(ctx context.Context) (string, error) {
+		// rapidrebootctl restarts through logind itself: every block
+		// counts (arming.Via).
+		ShutdownBlocker: func(ctx context.Context, _ arming.Via) (string, error) {
 			b, err := m.shutdownBlocker(ctx)
 			if err != nil || b == nil {
 				return "", err
@@ -193,7 +195,7 @@ func wireOf(prep arming.Prepared) busapi.Plan {
 // plan returns the target's plan in wire form and the first reason it
 // cannot be armed.
 func (t *target) plan() (*bootplan.Plan, busapi.Plan, error) {
-	prep := t.mech.Prepare(context.Background())
+	prep := t.mech.Prepare(context.Background(), arming.Via{})
 	return prep.Plan, wireOf(prep), prep.Unavailable
 }
 

@@ -9,8 +9,9 @@
 // # API
 //
 //   - New(Config) *Mechanism.
-//   - Prepare(ctx) Prepared: preflight, the plan, logind's block
-//     inhibitors on shutdown (Config.ShutdownBlocker), in that order; the
+//   - Prepare(ctx, Via) Prepared: preflight, the plan, logind's block
+//     inhibitors on shutdown (Config.ShutdownBlocker; Via says whether the
+//     caller's own session manager's block counts), in that order; the
 //     plan, extra warnings, and the first reason it cannot be armed now.
 //   - Arm(ctx, cur, Request) (*armstate.State, Prepared, error): Prepare,
 //     then either renew cur (same kernel, initrds and command line, still
@@ -20,7 +21,7 @@
 //     the arm (/run/rapidreboot/arm). Any failure after the pending mark
 //     undoes what was done (see Ownership). A reason found by Prepare is an
 //     *UnavailableError and changes nothing.
-//   - Load(ctx, prev) (*Loaded, Prepared, error): Arm without the arm
+//   - Load(ctx, prev, Via) (*Loaded, Prepared, error): Arm without the arm
 //     (issue 16's Prepare): the pending mark, the loaded mark, the load.
 //     The image is the product's from the first moment, so the hook, Disarm
 //     and Restore unload it; nothing executes it until an Arm is written.
@@ -128,9 +129,10 @@ type Config struct {
 	Warnings func() []string
 	// ShutdownBlocker names the program that holds a block inhibitor on
 	// shutdown, "" for none (logind's ShutdownBlocker; optional: nil asks
-	// nobody). An error only costs the early warning: logind enforces
-	// inhibitors at reboot time anyway.
-	ShutdownBlocker func(ctx context.Context) (string, error)
+	// nobody), passing over the session manager's own block when via says
+	// the restart goes through it. An error only costs the early warning:
+	// logind enforces inhibitors at reboot time anyway.
+	ShutdownBlocker func(ctx context.Context, via Via) (string, error)
 
 	// RunDir is the running system's armstate.RunDir: the arm and the
 	// loaded mark.
@@ -202,9 +204,41 @@ type UnavailableError struct{ Err error }
 func (e *UnavailableError) Error() string { return e.Err.Error() }
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
-// Prepare runs, in order, preflight, the plan and the inhibitor question.
-// It changes nothing.
-func (m *Mechanism) Prepare(ctx context.Context) Prepared {
+// Via is how the restart after a preparation will be asked for, which
+// decides one inhibitor question: whether a session manager's own block
+// on shutdown (logind.Inhibitor.SessionManagers: an application of the
+// session has unsaved work) keeps Quick Restart off offer.
+//
+// Through the caller's own session manager (the dialog, the GNOME
+// extension: Arm, then the session manager's Reboot) it does not: that
+// session manager asks its user in its own end-session dialog, naming the
+// application, and drops its block only when the user goes on — a cancel
+// there disarms. Refusing would only take Quick Restart away from everyone
+// with an open draft. Everywhere else (QuickRestart, where the helper asks
+// logind itself; rapidrebootctl --root) it does: nobody would be asked.
+// The block of another user's session manager always counts: that user is
+// not asked.
+type Via struct {
+	// SessionManager: the restart is asked of the caller's own session
+	// manager.
+	SessionManager bool
+	// UID is the caller; its session manager's block is passed.
+	UID uint32
+	// AnyUser is for an answer shared between callers (GetPlan, the
+	// advice): a session manager's block of any user is passed, and Arm,
+	// which knows the caller, decides.
+	AnyUser bool
+}
+
+// Passes reports whether a block held by a session manager for uid is
+// passed on this way.
+func (v Via) Passes(uid uint32) bool {
+	return v.SessionManager && (v.AnyUser || v.UID == uid)
+}
+
+// Prepare runs, in order, preflight, the plan and the inhibitor question
+// (asked for via). It changes nothing.
+func (m *Mechanism) Prepare(ctx context.Context, via Via) Prepared {
 	pfErr := m.cfg.Preflight()
 	p, planErr := m.cfg.Plan()
 	if planErr == nil && p == nil {
@@ -221,7 +255,7 @@ func (m *Mechanism) Prepare(ctx context.Context) Prepared {
 		out.Unavailable = planErr
 	case m.cfg.ShutdownBlocker != nil:
 		lctx, cancel := context.WithTimeout(ctx, queryTimeout)
-		who, err := m.cfg.ShutdownBlocker(lctx)
+		who, err := m.cfg.ShutdownBlocker(lctx, via)
 		cancel()
 		switch {
 		case err != nil:
@@ -243,6 +277,9 @@ func (m *Mechanism) Prepare(ctx context.Context) Prepared {
 type Request struct {
 	// UID is who asked, for the arm (and the log).
 	UID uint32
+	// ViaSessionManager: the restart will be asked of the caller's own
+	// session manager (Via).
+	ViaSessionManager bool
 	// BeforeArm, when set, is called once the kernel is loaded (or, for a
 	// renewal, before the arm is rewritten), just before the arm file is
 	// written: the caller's last chance to say no (a Disarm that came in
@@ -266,7 +303,7 @@ type Request struct {
 // found; the load's own error (with its reason code); BeforeArm's error;
 // reason.Internal for a state file that could not be written.
 func (m *Mechanism) Arm(ctx context.Context, cur *armstate.State, req Request) (*armstate.State, Prepared, error) {
-	prep := m.Prepare(ctx)
+	prep := m.Prepare(ctx, Via{SessionManager: req.ViaSessionManager, UID: req.UID})
 	if prep.Unavailable != nil {
 		return cur, prep, &UnavailableError{Err: prep.Unavailable}
 	}
@@ -381,8 +418,8 @@ type Loaded struct {
 // Errors are Arm's: *UnavailableError for a reason Prepare found (nothing
 // changed), the load's own (everything undone), reason.Internal for a
 // mark that could not be written (undone).
-func (m *Mechanism) Load(ctx context.Context, prev *Loaded) (*Loaded, Prepared, error) {
-	prep := m.Prepare(ctx)
+func (m *Mechanism) Load(ctx context.Context, prev *Loaded, via Via) (*Loaded, Prepared, error) {
+	prep := m.Prepare(ctx, via)
 	if prep.Unavailable != nil {
 		return nil, prep, &UnavailableError{Err: prep.Unavailable}
 	}

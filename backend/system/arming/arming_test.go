@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -271,7 +272,7 @@ func TestAFailedLoadLeavesRootsImageAndDropsTheProducts(t *testing.T) {
 
 func TestUnavailableChangesNothing(t *testing.T) {
 	e := newEnv(t, func(c *arming.Config) {
-		c.ShutdownBlocker = func(context.Context) (string, error) { return "Installer (writing the boot loader)", nil }
+		c.ShutdownBlocker = func(context.Context, arming.Via) (string, error) { return "Installer (writing the boot loader)", nil }
 	})
 	st, prep, err := e.m.Arm(context.Background(), nil, arming.Request{})
 	var ue *arming.UnavailableError
@@ -286,11 +287,62 @@ func TestUnavailableChangesNothing(t *testing.T) {
 	}
 }
 
+// Arm asks the inhibitor question for its caller and its way: the
+// session manager's own block is passed only for a restart through the
+// caller's own session manager.
+func TestArmAsksTheInhibitorQuestionForItsCallerAndWay(t *testing.T) {
+	for _, viaSM := range []bool{false, true} {
+		var got []arming.Via
+		e := newEnv(t, func(c *arming.Config) {
+			c.ShutdownBlocker = func(_ context.Context, via arming.Via) (string, error) {
+				got = append(got, via)
+				if via.Passes(1000) {
+					return "", nil
+				}
+				return "alice (user session inhibited)", nil
+			}
+		})
+		_, _, err := e.m.Arm(context.Background(), nil, arming.Request{UID: 1000, ViaSessionManager: viaSM})
+		want := []arming.Via{{SessionManager: viaSM, UID: 1000}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("via session manager %v: asked %+v, want %+v", viaSM, got, want)
+		}
+		if viaSM != (err == nil) {
+			t.Errorf("via session manager %v: Arm = %v", viaSM, err)
+		}
+		if viaSM {
+			if err := e.m.Disarm(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestViaPasses(t *testing.T) {
+	for _, c := range []struct {
+		via  arming.Via
+		uid  uint32
+		want bool
+	}{
+		{arming.Via{}, 1000, false},
+		{arming.Via{UID: 1000}, 1000, false},
+		{arming.Via{SessionManager: true, UID: 1000}, 1000, true},
+		{arming.Via{SessionManager: true, UID: 1000}, 1001, false},
+		{arming.Via{SessionManager: true, UID: 1000}, 0, false},
+		{arming.Via{SessionManager: true, AnyUser: true}, 1001, true},
+		{arming.Via{AnyUser: true}, 1001, false},
+	} {
+		if got := c.via.Passes(c.uid); got != c.want {
+			t.Errorf("%+v.Passes(%d) = %v", c.via, c.uid, got)
+		}
+	}
+}
+
 func TestAnInhibitorQuestionThatFailsIsAWarning(t *testing.T) {
 	e := newEnv(t, func(c *arming.Config) {
-		c.ShutdownBlocker = func(context.Context) (string, error) { return "", errors.New("no logind") }
+		c.ShutdownBlocker = func(context.Context, arming.Via) (string, error) { return "", errors.New("no logind") }
 	})
-	prep := e.m.Prepare(context.Background())
+	prep := e.m.Prepare(context.Background(), arming.Via{})
 	if prep.Unavailable != nil || len(prep.Warnings) != 1 || prep.Warnings[0] != "cannot list the programs that block restarting: no logind" {
 		t.Errorf("%+v", prep)
 	}

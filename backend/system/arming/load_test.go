@@ -15,7 +15,7 @@ import (
 
 func TestLoadWritesTheMarksAndLoadsButNeverArms(t *testing.T) {
 	e := newEnv(t, nil)
-	l, _, err := e.m.Load(context.Background(), nil)
+	l, _, err := e.m.Load(context.Background(), nil, arming.Via{})
 	if err != nil || l == nil {
 		t.Fatalf("Load = %v, %v", l, err)
 	}
@@ -32,7 +32,7 @@ func TestLoadWritesTheMarksAndLoadsButNeverArms(t *testing.T) {
 
 func TestArmWithTheLoadedImageDoesNotLoadAgain(t *testing.T) {
 	e := newEnv(t, nil)
-	l, _, err := e.m.Load(context.Background(), nil)
+	l, _, err := e.m.Load(context.Background(), nil, arming.Via{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestArmWithTheLoadedImageDoesNotLoadAgain(t *testing.T) {
 // is never armed: Arm loads afresh.
 func TestArmWithALoadedImageThatIsGoneLoadsAfresh(t *testing.T) {
 	e := newEnv(t, nil)
-	l, _, err := e.m.Load(context.Background(), nil)
+	l, _, err := e.m.Load(context.Background(), nil, arming.Via{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,11 +70,11 @@ func TestArmWithALoadedImageThatIsGoneLoadsAfresh(t *testing.T) {
 
 func TestLoadAgainWithTheSamePlanReusesTheImage(t *testing.T) {
 	e := newEnv(t, nil)
-	l, _, err := e.m.Load(context.Background(), nil)
+	l, _, err := e.m.Load(context.Background(), nil, arming.Via{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l2, _, err := e.m.Load(context.Background(), l)
+	l2, _, err := e.m.Load(context.Background(), l, arming.Via{})
 	if err != nil || l2 != l {
 		t.Errorf("Load again = %p, %v; want %p", l2, err, l)
 	}
@@ -86,7 +86,7 @@ func TestLoadAgainWithTheSamePlanReusesTheImage(t *testing.T) {
 func TestAFailedLoadLeavesNothing(t *testing.T) {
 	e := newEnv(t, nil)
 	e.fake.LoadErr = kexectest.Errno(12) // ENOMEM
-	_, _, err := e.m.Load(context.Background(), nil)
+	_, _, err := e.m.Load(context.Background(), nil, arming.Via{})
 	if reason.CodeOf(err) != reason.NoMemory {
 		t.Errorf("Load = %v (%s)", err, reason.CodeOf(err))
 	}
@@ -99,7 +99,7 @@ func TestALoadRefusedByPreflightChangesNothing(t *testing.T) {
 	e := newEnv(t, func(c *arming.Config) {
 		c.Preflight = func() error { return reason.New(reason.Lockdown, "") }
 	})
-	_, _, err := e.m.Load(context.Background(), nil)
+	_, _, err := e.m.Load(context.Background(), nil, arming.Via{})
 	var ue *arming.UnavailableError
 	if !errors.As(err, &ue) || reason.CodeOf(err) != reason.Lockdown {
 		t.Errorf("Load = %v", err)

@@ -54,6 +54,7 @@ type Users interface {
 type Logind interface {
 	OtherUsersSessions(ctx context.Context, uid uint32) (bool, error)
 	ShutdownBlocker(ctx context.Context) (*logind.Inhibitor, error)
+	ListInhibitors(ctx context.Context) ([]logind.Inhibitor, error)
 	RebootWithFlags(ctx context.Context, flags uint64) error
 	Reboot(ctx context.Context, interactive bool) error
 }
@@ -383,17 +384,28 @@ func redact(w busapi.Plan) busapi.Plan {
 
 // prepare runs, in order, preflight, the plan and logind's inhibitors
 // (arming.Prepare), and returns the plan, its wire form, and the first
-// reason it cannot be armed.
+// reason it cannot be armed. It is GetPlan's and the advice's shared
+// answer, for callers whose restart goes through their own session
+// manager (the dialog, the GNOME extension): a session manager's own
+// block, whoever's, does not make it unavailable; Arm decides that for
+// its caller (arming.Via).
 func (h *Helper) prepare(ctx context.Context) (*bootplan.Plan, busapi.Plan, error) {
-	prep := h.mech.Prepare(ctx)
+	prep := h.mech.Prepare(ctx, arming.Via{SessionManager: true, AnyUser: true})
 	return prep.Plan, wireOf(prep), prep.Unavailable
 }
 
-// shutdownBlocker names logind's block inhibitor on shutdown, "" for none.
-func (h *Helper) shutdownBlocker(ctx context.Context) (string, error) {
-	b, err := h.cfg.Logind.ShutdownBlocker(ctx)
-	if err != nil || b == nil {
+// shutdownBlocker names logind's block inhibitor on shutdown, "" for
+// none, passing over a session manager's own block where via says so.
+func (h *Helper) shutdownBlocker(ctx context.Context, via arming.Via) (string, error) {
+	ii, err := h.cfg.Logind.ListInhibitors(ctx)
+	if err != nil {
 		return "", err
+	}
+	b := logind.FirstBlockerExcept(ii, func(i logind.Inhibitor) bool {
+		return i.SessionManagers() && via.Passes(i.UID)
+	})
+	if b == nil {
+		return "", nil
 	}
 	return b.Name(), nil
 }
@@ -563,7 +575,8 @@ func (h *Helper) Arm(ctx context.Context, sender string, interactive bool) (busa
 	if err != nil {
 		return busapi.Plan{}, err
 	}
-	plan, err := h.arm(uid, sender)
+	// The dialog and the GNOME extension arm, then ask the session manager.
+	plan, err := h.arm(uid, sender, true)
 	h.logResult("Arm", sender, uid, plan, err)
 	return plan, err
 }
@@ -577,8 +590,9 @@ func (h *Helper) logResult(method, sender string, uid uint32, p busapi.Plan, err
 	}
 }
 
-// arm joins the flight in progress or starts one for sender.
-func (h *Helper) arm(uid uint32, sender string) (busapi.Plan, error) {
+// arm joins the flight in progress or starts one for sender. viaSM: the
+// restart will be asked of the caller's own session manager (arming.Via).
+func (h *Helper) arm(uid uint32, sender string, viaSM bool) (busapi.Plan, error) {
 	h.mu.Lock()
 	if f := h.flight; f != nil {
 		h.mu.Unlock()
@@ -592,7 +606,7 @@ func (h *Helper) arm(uid uint32, sender string) (busapi.Plan, error) {
 	h.mu.Unlock()
 
 	h.waitTurn(t)
-	f.plan, f.err = h.doArm(gen, uid, sender)
+	f.plan, f.err = h.doArm(gen, uid, sender, viaSM)
 	h.mu.Lock()
 	h.flight = nil
 	h.mu.Unlock()
@@ -615,7 +629,7 @@ func (h *Helper) current() *armstate.State {
 
 // doArm runs in its turn: arming.Arm, with a Disarm that came in during
 // the load calling the arm off just before it is written (row 6).
-func (h *Helper) doArm(gen uint64, uid uint32, sender string) (busapi.Plan, error) {
+func (h *Helper) doArm(gen uint64, uid uint32, sender string, viaSM bool) (busapi.Plan, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	// Whatever this Arm does, a prepared image is armed now, replaced by
@@ -628,8 +642,9 @@ func (h *Helper) doArm(gen uint64, uid uint32, sender string) (busapi.Plan, erro
 	defer h.holdShutdown()()
 	cur := h.current()
 	st, prep, err := h.mech.Arm(ctx, cur, arming.Request{
-		UID:       uid,
-		BeforeArm: func() error { return h.beforeArm(gen) },
+		UID:               uid,
+		ViaSessionManager: viaSM,
+		BeforeArm:         func() error { return h.beforeArm(gen) },
 		// This caller's own prepared image, if any: only the arm is left
 		// to write when the plan and the files are still those.
 		Loaded: h.preparedFor(sender, uid),
@@ -805,7 +820,9 @@ func (h *Helper) QuickRestart(ctx context.Context, sender string, interactive bo
 	if err != nil {
 		return err
 	}
-	plan, err := h.arm(uid, sender)
+	// The helper asks logind itself: no session manager asks anyone, so
+	// its block counts here.
+	plan, err := h.arm(uid, sender, false)
 	if err == nil {
 		// logind is asked to restart for this caller: it must still be
 		// there (the arm may have been another caller's flight).

@@ -92,6 +92,8 @@ type fakeLogind struct {
 	others    bool
 	othersErr error
 	blocker   *logind.Inhibitor
+	// inhibitors are listed after blocker (ListInhibitors only).
+	inhibitors []logind.Inhibitor
 	// blockedErr: logind cannot list the inhibitors (for the polkit
 	// actions; ShutdownBlocker still answers blocker).
 	blockedErr error
@@ -107,6 +109,15 @@ func (l *fakeLogind) RebootBlockedFor(ctx context.Context, uid uint32) (bool, er
 }
 func (l *fakeLogind) ShutdownBlocker(ctx context.Context) (*logind.Inhibitor, error) {
 	return l.blocker, nil
+}
+func (l *fakeLogind) ListInhibitors(ctx context.Context) ([]logind.Inhibitor, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []logind.Inhibitor
+	if l.blocker != nil {
+		out = append(out, *l.blocker)
+	}
+	return append(out, l.inhibitors...), nil
 }
 func (l *fakeLogind) RebootWithFlags(ctx context.Context, flags uint64) error {
 	l.mu.Lock()
@@ -468,6 +479,66 @@ func TestGetPlanNamesTheBlockingInhibitorToAnyone(t *testing.T) {
 	if p.Available || p.Reason != reason.Inhibited || p.Detail != "Backup (copying)" || p.Kernel != bustest.RootKernel {
 		t.Errorf("plan = %+v", p)
 	}
+}
+
+// gnome-session's own block (an unsaved document) in the caller's name:
+// the dialog's and the extension's Arm pass it, since that session
+// manager asks its user before it drops the block and restarts; the
+// helper's own QuickRestart, where nobody would be asked, does not. Another
+// user's session manager always blocks: that user is not asked.
+func TestTheCallersOwnSessionManagerBlockIsPassedOnlyOnItsWay(t *testing.T) {
+	alices := logind.Inhibitor{What: "shutdown", Who: "alice", Why: "user session inhibited", Mode: "block", UID: 1000, PID: 7}
+	bobs := logind.Inhibitor{What: "sleep:shutdown", Who: "bob", Why: "user session inhibited", Mode: "block-weak", UID: 1001, PID: 8}
+	backup := logind.Inhibitor{What: "shutdown", Who: "Backup", Why: "user session inhibited", Mode: "delay", UID: 1000, PID: 9}
+
+	t.Run("own", func(t *testing.T) {
+		e := newEnv(t, nil)
+		e.logind.inhibitors = []logind.Inhibitor{alices, backup}
+		if p := e.h.GetPlan(context.Background(), ":1.9"); !p.Available {
+			t.Errorf("GetPlan = %+v", p)
+		}
+		if _, err := e.h.Arm(context.Background(), ":1.9", false); err != nil {
+			t.Fatalf("Arm: %v", err)
+		}
+		if !e.h.Armed() || !e.fake.Loaded() {
+			t.Error("not armed")
+		}
+	})
+	t.Run("own, QuickRestart", func(t *testing.T) {
+		e := newEnv(t, nil)
+		e.logind.inhibitors = []logind.Inhibitor{alices}
+		err := e.h.QuickRestart(context.Background(), ":1.9", false)
+		if reason.CodeOf(err) != reason.Inhibited || reason.DetailOf(err) != "alice (user session inhibited)" {
+			t.Errorf("QuickRestart = %v", err)
+		}
+		if len(e.logind.reboots) != 0 {
+			t.Errorf("logind was asked: %v", e.logind.reboots)
+		}
+		e.assertDisarmed(t)
+	})
+	t.Run("own, Prepare", func(t *testing.T) {
+		e := newEnv(t, nil)
+		e.logind.inhibitors = []logind.Inhibitor{alices}
+		if p, err := e.h.Prepare(context.Background(), ":1.9"); err != nil || !p.Available {
+			t.Fatalf("Prepare = %+v, %v", p, err)
+		}
+		if !e.fake.Loaded() {
+			t.Error("not loaded")
+		}
+	})
+	t.Run("another user's", func(t *testing.T) {
+		e := newEnv(t, nil)
+		e.logind.inhibitors = []logind.Inhibitor{bobs}
+		// The shared answer cannot know who asks; Arm does.
+		if p := e.h.GetPlan(context.Background(), ":1.9"); !p.Available {
+			t.Errorf("GetPlan = %+v", p)
+		}
+		_, err := e.h.Arm(context.Background(), ":1.9", false)
+		if reason.CodeOf(err) != reason.Inhibited || reason.DetailOf(err) != "bob (user session inhibited)" {
+			t.Errorf("Arm = %v", err)
+		}
+		e.assertDisarmed(t)
+	})
 }
 
 func TestRestoreDropsAnArmOfAnotherBootAndClearsAStalePendingMark(t *testing.T) {

@@ -93,7 +93,7 @@ func (h *Helper) prepareFor(uid uint32, sender string) (busapi.Plan, error) {
 	if cur := h.current(); cur != nil {
 		// Already armed: an Arm renews that one; an unarmed image must
 		// never replace an armed one.
-		prep := h.mech.Prepare(context.Background())
+		prep := h.mech.Prepare(context.Background(), arming.Via{SessionManager: true, UID: uid})
 		return wireOf(prep), nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
@@ -106,7 +106,9 @@ func (h *Helper) prepareFor(uid uint32, sender string) (busapi.Plan, error) {
 	if old != nil && old.sender == sender && old.uid == uid {
 		prev = old.loaded
 	}
-	l, prep, err := h.mech.Load(ctx, prev)
+	// Prepare comes from the dialog and the GNOME extension, whose restart
+	// is asked of the caller's own session manager.
+	l, prep, err := h.mech.Load(ctx, prev, arming.Via{SessionManager: true, UID: uid})
 	if err != nil {
 		// A load that failed was undone by arming; a refusal changed
 		// nothing, so an earlier prepared image is still loaded: drop it,

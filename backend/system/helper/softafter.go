@@ -19,6 +19,7 @@ import (
 	"github.com/rapidreboot/rapidreboot/backend/busapi"
 	"github.com/rapidreboot/rapidreboot/backend/logind"
 	"github.com/rapidreboot/rapidreboot/backend/reason"
+	"github.com/rapidreboot/rapidreboot/backend/system/arming"
 	"github.com/rapidreboot/rapidreboot/backend/system/softreboot"
 )
 
@@ -158,11 +159,13 @@ func (sc *softSchedule) stopAll() {
 	}
 }
 
-// blocker names the first block inhibitor on shutdown, "" for none.
+// blocker names the first block inhibitor on shutdown, "" for none. The
+// helper asks logind itself here, after the session ended: every block
+// counts, a session manager's too (arming.Via).
 func (h *Helper) blocker(ctx context.Context) (string, error) {
 	bctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	return h.shutdownBlocker(bctx)
+	return h.shutdownBlocker(bctx, arming.Via{})
 }
 
 // softFire carries out the schedule seq: its session ended (why is
