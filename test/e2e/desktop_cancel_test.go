@@ -291,11 +291,13 @@ sleep 2; pgrep -a dbus-monitor`, time.Minute)
 // TestDesktopXfceUnsavedDocumentCancel: in Xfce 4.20's real X11 session,
 // the door of docs/desktops.md's Xfce section (the power key bound to
 // rapidreboot, xfcePowerKeyDoor), an unsaved document in Xfce's own editor
-// (mousepad); the power key → rapidreboot's dialog, Shift held → Quick
-// Restart, Alt+Shift+Q → armed, and xfce4-session's restart asks mousepad;
-// Escape on what comes up → nothing armed in the end: xfce4-session says
-// nothing when its shutdown is cancelled (docs/dialog.md), so the dialog's
-// 90 s grace period is what disarms there; the test waits for it.
+// (mousepad). Xfce has no prompt of its own for it: xfce4-session ends the
+// session without asking mousepad, for its own Restart as for the one
+// rapidreboot asks of it (TestDesktopXfceOwnRestartAsksNothing). So on
+// Xfce the one confirmation is rapidreboot's dialog, and the cancel is
+// there: the power key → the dialog, Shift held → Quick Restart on offer
+// (the dialog prepares the load), Escape → the dialog closes, nothing
+// loaded or armed, mousepad and its document still there, the same boot.
 func TestDesktopXfceUnsavedDocumentCancel(t *testing.T) {
 	g, d, out, t0 := desktopGuest(t, "xfce", "unsaved-cancel")
 	ctx := context.Background()
@@ -306,75 +308,73 @@ func TestDesktopXfceUnsavedDocumentCancel(t *testing.T) {
 	if st := guestArmState(t, g); st.KexecLoaded != "0" || st.ArmFile {
 		t.Fatalf("armed before the test began:\n%s", st.Raw)
 	}
-	mousepadWithUnsavedText(t, g, d, out, "Unsaved work of alice: rapidreboot must ask Xfce first.\n")
-	var o string
-	var err error
+	mousepadWithUnsavedText(t, g, d, out, "Unsaved work of alice: the restart must wait for her.\n")
 	if err := d.Press("power"); err != nil {
 		t.Fatal(err)
 	}
 	settled(t, d, filepath.Join(out, "4-power-key-dialog.png"), 3*time.Minute)
+	o, _, _ := g.Root(ctx, "pgrep -x rapidreboot", time.Minute)
+	if strings.TrimSpace(o) == "" {
+		t.Fatal("the power key brought up no rapidreboot dialog")
+	}
 	if err := d.KeyDown("shift"); err != nil {
 		t.Fatal(err)
 	}
 	settled(t, d, filepath.Join(out, "5-shift-held.png"), 2*time.Minute)
-	keys := time.Now()
-	err = d.Press("alt", "q")
-	d.KeyUp("shift")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The dialog prepares while Quick Restart is on offer (ui/control/
+	// prepare.go): give the load its seconds under TCG, so that the cancel
+	// below has something to undo.
 	time.Sleep(15 * time.Second)
-	d.Screendump(filepath.Join(out, "6-after-quick-restart.png"))
-	armed := guestArmState(t, g)
-	t.Logf("after Alt+Shift+Q (%.0f s):\n%s", time.Since(keys).Seconds(), armed.Raw)
-	if armed.KexecLoaded != "1" || !armed.ArmFile {
-		t.Errorf("not armed after Alt+Shift+Q (kexec_loaded %q, arm file %v)", armed.KexecLoaded, armed.ArmFile)
+	held := guestArmState(t, g)
+	t.Logf("Shift held 15 s (kexec_loaded %q, arm file %v)", held.KexecLoaded, held.ArmFile)
+	if held.ArmFile {
+		t.Errorf("armed before any click")
 	}
-	o, _, _ = g.Root(ctx, "pgrep -a mousepad; pgrep -a rapidreboot; pgrep -a xfce4-session", time.Minute)
-	t.Logf("processes with the prompt up:\n%s", o)
+	d.KeyUp("shift")
+	esc := time.Now()
 	if err := d.Press("esc"); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("Escape %.0f s after Alt+Shift+Q", time.Since(keys).Seconds())
-	time.Sleep(10 * time.Second)
-	d.Screendump(filepath.Join(out, "7-cancelled.png"))
 	var after armState
-	for deadline := keys.Add(150 * time.Second); ; {
+	for deadline := esc.Add(60 * time.Second); ; {
+		time.Sleep(5 * time.Second)
 		after = guestArmState(t, g)
 		if (after.KexecLoaded == "0" && !after.ArmFile) || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(10 * time.Second)
 	}
-	t.Logf("disarmed? %.0f s after Alt+Shift+Q:\n%s", time.Since(keys).Seconds(), after.Raw)
+	d.Screendump(filepath.Join(out, "6-cancelled.png"))
+	t.Logf("%.0f s after Escape:\n%s", time.Since(esc).Seconds(), after.Raw)
 	if after.KexecLoaded != "0" || after.ArmFile || !after.StatusOK || after.Armed {
-		t.Errorf("still armed 150 s after Alt+Shift+Q and the cancel (kexec_loaded %q, arm file %v, status armed %v)", after.KexecLoaded, after.ArmFile, after.Armed)
+		t.Errorf("something stayed after the cancel (kexec_loaded %q, arm file %v, status ok %v armed %v)", after.KexecLoaded, after.ArmFile, after.StatusOK, after.Armed)
 	}
 	o, _, _ = g.Root(ctx, "journalctl -b -u rapidreboot-helper --no-pager -o short-precise | tail -n 15", time.Minute)
 	t.Logf("the helper's journal:\n%s", o)
-	if !strings.Contains(o, "Disarm") || !strings.Contains(o, "disarmed") {
-		t.Errorf("the helper's journal has no Disarm … disarmed line")
+	if strings.Contains(o, "armed: Linux") {
+		t.Errorf("the helper armed: the cancel came before any click")
+	}
+	o, _, _ = g.Root(ctx, "pgrep -x rapidreboot; echo; pgrep -a mousepad", time.Minute)
+	t.Logf("processes after the cancel:\n%s", o)
+	if !strings.Contains(o, "mousepad") {
+		t.Errorf("mousepad is gone after the cancel: its document was not kept")
 	}
 	if now := guestBootID(t, g); boot == "" || now != boot {
 		t.Errorf("the guest restarted: boot id %q before, %q after", boot, now)
 	}
-	o, _, _ = g.Root(ctx, "pgrep -a mousepad", time.Minute)
-	if !strings.Contains(o, "mousepad") {
-		t.Errorf("mousepad is gone after the cancel: its document was not kept")
-	}
-	d.Screendump(filepath.Join(out, "8-session-after-cancel.png"))
+	settled(t, d, filepath.Join(out, "7-session-after-cancel.png"), 2*time.Minute)
 	t.Logf("done %.0f s after power-on", time.Since(t0).Seconds())
 }
 
-// TestDesktopXfceOwnRestartWithUnsavedDocument is the yardstick for
-// TestDesktopXfceUnsavedDocumentCancel: the same unsaved mousepad
-// document, then Xfce's own restart — `xfce4-session-logout --reboot`,
-// xfce4-session's Restart(allow_save) as the Log Out dialog's Restart
-// calls it, and as rapidreboot's dialog calls it — with nothing armed.
-// It asserts that Xfce asks before the document goes (mousepad still runs
-// 30 s later, the same boot); where Xfce itself does not ask, the product,
-// which asks xfce4-session the same way, cannot either.
-func TestDesktopXfceOwnRestartWithUnsavedDocument(t *testing.T) {
+// TestDesktopXfceOwnRestartAsksNothing keeps docs/desktops.md's word on
+// Xfce true: the same unsaved mousepad document, then Xfce's own restart —
+// `xfce4-session-logout --reboot`, xfce4-session's Restart(allow_save) as
+// its Log Out dialog's Restart calls it, and as rapidreboot's dialog calls
+// it — with nothing armed. Xfce 4.20 asks nothing: mousepad is no session
+// client, the session ends and the guest restarts (seen 2026-12-03). The
+// test passes while that holds; should a later Xfce ask first, it fails,
+// and the docs and TestDesktopXfceUnsavedDocumentCancel are to be
+// revisited.
+func TestDesktopXfceOwnRestartAsksNothing(t *testing.T) {
 	g, d, out, t0 := desktopGuest(t, "xfce", "own-restart-unsaved")
 	ctx := context.Background()
 	settled(t, d, filepath.Join(out, "1-desktop.png"), 6*time.Minute)
@@ -387,11 +387,8 @@ func TestDesktopXfceOwnRestartWithUnsavedDocument(t *testing.T) {
 	d.Screendump(filepath.Join(out, "4-after-xfce-restart.png"))
 	o, _, gerr := g.Root(ctx, "pgrep -a mousepad; pgrep -a xfce4-session; cat /proc/sys/kernel/random/boot_id", time.Minute)
 	t.Logf("30 s after Xfce's own restart (%v):\n%s", gerr, o)
-	if gerr != nil || !strings.Contains(o, boot) {
-		t.Fatalf("Xfce's own restart went ahead without a prompt: the guest is restarting (boot id %q)", boot)
-	}
-	if !strings.Contains(o, "mousepad") {
-		t.Errorf("Xfce's own restart ended mousepad without a prompt: the document is lost")
+	if gerr == nil && strings.Contains(o, boot) && strings.Contains(o, "mousepad") {
+		t.Errorf("Xfce's own restart is waiting with mousepad still open: Xfce asks now — revisit docs/desktops.md's Xfce section")
 	}
 }
 

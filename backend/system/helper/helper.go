@@ -470,7 +470,9 @@ func (h *Helper) othersLoggedIn(ctx context.Context, uid uint32) bool {
 // logind does not ask polkit about, so no door of the product may widen
 // who may restart. Never reboot-ignore-inhibit: no door of the product
 // overrides a block inhibitor (Quick Restart is unavailable while one is
-// held, naming it, and every reboot it asks for honours them), so asking
+// held, naming it — but for the caller's own session manager's on its way,
+// arming.Via, which that session manager drops itself after asking — and
+// every reboot it asks for honours them), so asking
 // for it would only turn "Backup is copying" into a password prompt.
 func (h *Helper) mayReboot(ctx context.Context, method, sender string, uid uint32, others, interactive bool) error {
 	for _, la := range logind.RebootActions(others, false) {
