@@ -53,20 +53,78 @@ var keepWork = flag.Bool("e2e.keep", false, "keep the run directory (overlay, co
 var noGuestRun = "^TestUnit"
 
 // desktopRun says whether a -run names only the desktop build's own tests
-// (TestUnit…, TestDisplay…, TestDesktop…).
+// (TestUnit…, TestDisplay…, TestDesktop…). Each alternative at the top
+// level must begin with one of those names; a group around the whole
+// alternative is looked into, a group after the name is not (so
+// "^TestDesktopGNOME(A|B)Cancel$" and "^(TestDesktopA|TestDesktopB)$"
+// both are). Anything else is not: the run then gets noGuestRun, which
+// runs every desktop test — a -run that is not understood costs time,
+// never a guest test without its suite.
 func desktopRun(r string) bool {
-	if r == "" {
+	alts := topLevelAlternatives(r)
+	if len(alts) == 0 {
 		return false
 	}
-	r = strings.TrimPrefix(strings.TrimSuffix(r, "$"), "^")
-	r = strings.TrimSuffix(strings.TrimPrefix(r, "("), ")")
-	for _, alt := range strings.Split(r, "|") {
+	for _, alt := range alts {
 		alt = strings.TrimSuffix(strings.TrimPrefix(alt, "^"), "$")
+		if inner, ok := wholeGroup(alt); ok {
+			if !desktopRun(inner) {
+				return false
+			}
+			continue
+		}
 		if !strings.HasPrefix(alt, "TestUnit") && !strings.HasPrefix(alt, "TestDisplay") && !strings.HasPrefix(alt, "TestDesktop") {
 			return false
 		}
 	}
 	return true
+}
+
+// topLevelAlternatives splits r at the '|' outside any group ("" → none).
+func topLevelAlternatives(r string) []string {
+	if r == "" {
+		return nil
+	}
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(r); i++ {
+		switch r[i] {
+		case '\\':
+			i++
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case '|':
+			if depth == 0 {
+				out = append(out, r[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, r[start:])
+}
+
+// wholeGroup returns the inside of s when one group spans all of s.
+func wholeGroup(s string) (string, bool) {
+	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+		return "", false
+	}
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 && i != len(s)-1 {
+				return "", false
+			}
+		}
+	}
+	return strings.TrimPrefix(s[1:len(s)-1], "?:"), true
 }
 
 func TestMain(m *testing.M) {
