@@ -88,18 +88,10 @@ printf '%s\n' `+shellQuote(pkg)+` >>/run/reboot-required.pkgs`)
 	t.Logf("Notify seen: %v (%.0f s after the marker)", notified, time.Since(written).Seconds())
 	time.Sleep(4 * time.Second)
 	d.Screendump(filepath.Join(out, "3-notification.png"))
-	// GNOME draws a banner's buttons once the pointer moves over it (seen
-	// 2026-12-03: a banner that appeared under a resting pointer showed
-	// none): out and back in, for the picture of its Quick Restart button.
-	if err := d.MoveTo(bx, by+200); err != nil {
-		t.Fatal(err)
-	}
-	d.pause()
-	if err := d.MoveTo(bx, by); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(4 * time.Second)
-	d.Screendump(filepath.Join(out, "3-notification-hovered.png"))
+	// GNOME 48 draws this banner without its buttons (seen 2026-12-03, with
+	// the pointer resting on it and after moving it off and back; the
+	// second run's click then missed the banner): the Quick Restart action
+	// is checked in the Notify call below, the picture shows the banner.
 	o, _, _ = g.User(ctx, "grep -A 30 'member=Notify' /tmp/e2e-notify.log | grep -E 'string \"' | head -n 20", 20*time.Second)
 	t.Logf("the notification's strings:\n%s", o)
 	if !notified {
