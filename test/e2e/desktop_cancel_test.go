@@ -120,20 +120,7 @@ sleep 2; pgrep -a dbus-monitor`, time.Minute)
 	t.Logf("dbus-monitor: %s", o)
 
 	// The system menu, its power submenu, Shift held, the click.
-	if err := d.ClickAt(d.W-40, 12, "left"); err != nil {
-		t.Fatal(err)
-	}
-	settled(t, d, filepath.Join(out, "4-system-menu.png"), 2*time.Minute)
-	px, py := gnomePowerButton(d.W, d.H)
-	if err := d.ClickAt(px, py, "left"); err != nil {
-		t.Fatal(err)
-	}
-	settled(t, d, filepath.Join(out, "5-power-submenu.png"), 2*time.Minute)
-	if err := d.KeyDown("shift"); err != nil {
-		t.Fatal(err)
-	}
-	settled(t, d, filepath.Join(out, "6-shift-held.png"), 2*time.Minute)
-	ix, iy := gnomeRestartItem(d.W, d.H)
+	ix, iy := gnomeShiftOnPowerSubmenu(t, d, out, 4)
 	if err := d.MoveTo(ix, iy); err != nil {
 		d.KeyUp("shift")
 		t.Fatal(err)
@@ -448,20 +435,7 @@ func TestDesktopGNOMEUnsavedDocumentRestart(t *testing.T) {
 	if !gnomeEditorWithUnsavedText(t, g, d, out) {
 		t.Fatal("gnome-text-editor did not inhibit the logout: no prompt to answer")
 	}
-	if err := d.ClickAt(d.W-40, 12, "left"); err != nil {
-		t.Fatal(err)
-	}
-	settled(t, d, filepath.Join(out, "4-system-menu.png"), 2*time.Minute)
-	px, py := gnomePowerButton(d.W, d.H)
-	if err := d.ClickAt(px, py, "left"); err != nil {
-		t.Fatal(err)
-	}
-	settled(t, d, filepath.Join(out, "5-power-submenu.png"), 2*time.Minute)
-	if err := d.KeyDown("shift"); err != nil {
-		t.Fatal(err)
-	}
-	settled(t, d, filepath.Join(out, "6-shift-held.png"), 2*time.Minute)
-	ix, iy := gnomeRestartItem(d.W, d.H)
+	ix, iy := gnomeShiftOnPowerSubmenu(t, d, out, 4)
 	var armed armState
 	r, err := g.RestartWith(ctx, func() error {
 		if err := d.MoveTo(ix, iy); err != nil {

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -147,20 +148,7 @@ func TestDesktopGNOMEQuickRestart(t *testing.T) {
 	t.Logf("plan: %s %s", plan.Kernel, plan.Version)
 
 	// The system menu: the status area at the top bar's right end.
-	if err := d.ClickAt(d.W-40, 12, "left"); err != nil {
-		t.Fatal(err)
-	}
-	settled(t, d, filepath.Join(out, "2-system-menu.png"), 2*time.Minute)
-	px, py := gnomePowerButton(d.W, d.H)
-	if err := d.ClickAt(px, py, "left"); err != nil {
-		t.Fatal(err)
-	}
-	settled(t, d, filepath.Join(out, "3-power-submenu.png"), 2*time.Minute)
-	if err := d.KeyDown("shift"); err != nil {
-		t.Fatal(err)
-	}
-	settled(t, d, filepath.Join(out, "4-shift-held.png"), 2*time.Minute)
-	ix, iy := gnomeRestartItem(d.W, d.H)
+	ix, iy := gnomeShiftOnPowerSubmenu(t, d, out, 2)
 	r, err := g.RestartWith(ctx, func() error {
 		if err := d.MoveTo(ix, iy); err != nil {
 			return err
@@ -201,6 +189,28 @@ func TestDesktopGNOMEQuickRestart(t *testing.T) {
 	_ = t1
 	o, _, _ = g.Root(ctx, "cat /sys/kernel/kexec_loaded; uname -r", time.Minute)
 	t.Logf("after: kexec_loaded, uname -r:\n%s", o)
+}
+
+// gnomeShiftOnPowerSubmenu opens GNOME 48's system menu and its power
+// submenu, holds Shift (the extension turns Restart… into Quick Restart…)
+// and returns where that item is; the pictures are numbered from first.
+// Shift stays down: the caller clicks, then lets it go.
+func gnomeShiftOnPowerSubmenu(t *testing.T, d *Display, out string, first int) (int, int) {
+	t.Helper()
+	if err := d.ClickAt(d.W-40, 12, "left"); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, d, filepath.Join(out, fmt.Sprintf("%d-system-menu.png", first)), 2*time.Minute)
+	px, py := gnomePowerButton(d.W, d.H)
+	if err := d.ClickAt(px, py, "left"); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, d, filepath.Join(out, fmt.Sprintf("%d-power-submenu.png", first+1)), 2*time.Minute)
+	if err := d.KeyDown("shift"); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, d, filepath.Join(out, fmt.Sprintf("%d-shift-held.png", first+2)), 2*time.Minute)
+	return gnomeRestartItem(d.W, d.H)
 }
 
 // gnomePowerButton is where the power button of GNOME 48's system menu

@@ -86,20 +86,16 @@ func topLevelAlternatives(r string) []string {
 		return nil
 	}
 	var out []string
-	depth, start := 0, 0
+	start := 0
 	for i := 0; i < len(r); i++ {
 		switch r[i] {
 		case '\\':
 			i++
 		case '(':
-			depth++
-		case ')':
-			depth--
+			i = groupEnd(r, i)
 		case '|':
-			if depth == 0 {
-				out = append(out, r[start:i])
-				start = i + 1
-			}
+			out = append(out, r[start:i])
+			start = i + 1
 		}
 	}
 	return append(out, r[start:])
@@ -107,11 +103,17 @@ func topLevelAlternatives(r string) []string {
 
 // wholeGroup returns the inside of s when one group spans all of s.
 func wholeGroup(s string) (string, bool) {
-	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+	if s == "" || s[0] != '(' || groupEnd(s, 0) != len(s)-1 {
 		return "", false
 	}
+	return strings.TrimPrefix(s[1:len(s)-1], "?:"), true
+}
+
+// groupEnd is the index of the ')' closing the '(' at open, past escaped
+// characters; len(s) when it is never closed.
+func groupEnd(s string, open int) int {
 	depth := 0
-	for i := 0; i < len(s); i++ {
+	for i := open; i < len(s); i++ {
 		switch s[i] {
 		case '\\':
 			i++
@@ -119,12 +121,12 @@ func wholeGroup(s string) (string, bool) {
 			depth++
 		case ')':
 			depth--
-			if depth == 0 && i != len(s)-1 {
-				return "", false
+			if depth == 0 {
+				return i
 			}
 		}
 	}
-	return strings.TrimPrefix(s[1:len(s)-1], "?:"), true
+	return len(s)
 }
 
 func TestMain(m *testing.M) {
