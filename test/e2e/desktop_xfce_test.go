@@ -77,3 +77,72 @@ xfconf-query -c xfce4-keyboard-shortcuts -p /commands/custom/XF86PowerOff`, time
 		t.Fatal("xfconf-query failed")
 	}
 }
+
+// TestDesktopXfceWhiskerMenuLogOut: docs/desktops.md's Whisker Menu door
+// — its Log Out command set to rapidreboot — set up, then used. The image's
+// panel is Debian's default, whose menu button is the Applications Menu
+// plugin; the Whisker Menu is put in its place (what Add New Items does),
+// and its Log Out command is set where the plugin keeps what its
+// Properties → Commands page writes (xfconf, since Whisker Menu 2.8). The
+// menu opened (xfce4-popup-whiskermenu, as its keyboard shortcut does),
+// its Log Out button clicked → rapidreboot's dialog; Escape → nothing
+// loaded, the same boot.
+func TestDesktopXfceWhiskerMenuLogOut(t *testing.T) {
+	g, d, out, t0 := desktopGuest(t, "xfce", "whisker")
+	ctx := context.Background()
+	settled(t, d, filepath.Join(out, "1-desktop.png"), 6*time.Minute)
+	t.Logf("desktop settled %.0f s after power-on", time.Since(t0).Seconds())
+	boot := guestBootID(t, g)
+	o, rc, err := g.User(ctx, `set -e
+id=$(xfconf-query -c xfce4-panel -lv | awk '$2 == "applicationsmenu" {print $1; exit}')
+[ -n "$id" ] || { echo "no Applications Menu plugin on the panel"; exit 1; }
+xfconf-query -c xfce4-panel -p "$id" -s whiskermenu
+xfconf-query -c xfce4-panel -p "$id/command-logout" -n -t string -s rapidreboot
+xfconf-query -c xfce4-panel -p "$id/show-command-logout" -n -t bool -s true
+xfce4-panel -r
+sleep 15
+xfconf-query -c xfce4-panel -lv | grep -E "^$id( |/command-logout|/show-command-logout)"
+dpkg-query -W xfce4-whiskermenu-plugin`, 2*time.Minute)
+	t.Logf("the Whisker Menu set up (rc %d, %v):\n%s", rc, err, o)
+	if rc != 0 {
+		t.Fatal("cannot put the Whisker Menu on the panel")
+	}
+	settled(t, d, filepath.Join(out, "2-panel.png"), 2*time.Minute)
+	o, rc, err = g.User(ctx, "setsid -f xfce4-popup-whiskermenu </dev/null >/dev/null 2>&1; echo opened", time.Minute)
+	t.Logf("xfce4-popup-whiskermenu (rc %d, %v): %s", rc, err, o)
+	settled(t, d, filepath.Join(out, "3-whisker-menu.png"), 2*time.Minute)
+	bx, by := whiskerLogOutButton(d.W, d.H)
+	clicked := time.Now()
+	if err := d.ClickAt(bx, by, "left"); err != nil {
+		t.Fatal(err)
+	}
+	var dialog string
+	for deadline := clicked.Add(60 * time.Second); dialog == "" && time.Now().Before(deadline); {
+		time.Sleep(3 * time.Second)
+		o, _, _ = g.Root(ctx, "pgrep -u alice -a -x rapidreboot", time.Minute)
+		dialog = strings.TrimSpace(o)
+	}
+	settled(t, d, filepath.Join(out, "4-dialog.png"), 2*time.Minute)
+	if dialog == "" {
+		t.Fatalf("no rapidreboot dialog within 60 s of the click on the Whisker Menu's Log Out (%d, %d): see 3-whisker-menu.png", bx, by)
+	}
+	t.Logf("the dialog (%.0f s after the click): %s", time.Since(clicked).Seconds(), dialog)
+	if err := d.Press("esc"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Second)
+	d.Screendump(filepath.Join(out, "5-closed.png"))
+	if st := guestArmState(t, g); st.KexecLoaded != "0" || st.ArmFile {
+		t.Errorf("something stayed after the dialog closed:\n%s", st.Raw)
+	}
+	if now := guestBootID(t, g); boot == "" || now != boot {
+		t.Errorf("the guest restarted: boot id %q before, %q after", boot, now)
+	}
+}
+
+// whiskerLogOutButton is the Whisker Menu's Log Out button, the menu open
+// under the panel's top-left menu button: the right end of the command
+// buttons beside the user's name. Measured on the guest's 1280x800 screen
+// on 2026-12-03 (Whisker Menu 2.9.2, build/desktop/xfce-whisker/
+// 3-whisker-menu.png): (421, 50).
+func whiskerLogOutButton(w, h int) (int, int) { return 421, 50 }
