@@ -479,3 +479,36 @@ func TestDesktopGNOMEUnsavedDocumentRestart(t *testing.T) {
 // measured on the guest's 1280x800 screen on 2026-12-03 (build/desktop/
 // gnome-unsaved-cancel/7-gnome-end-session-dialog.png): (730, 521).
 func gnomeEndSessionRestartButton(w, h int) (int, int) { return w/2 + 90, h/2 + 121 }
+
+// waitForDialog waits up to 60 s after since for alice's rapidreboot
+// dialog and returns its pgrep line, "" when none came.
+func waitForDialog(g *Guest, since time.Time) string {
+	for deadline := since.Add(60 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(3 * time.Second)
+		o, _, _ := g.Root(context.Background(), "pgrep -u alice -a -x rapidreboot", time.Minute)
+		if l := strings.TrimSpace(o); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// escapeLeavesNothing closes the dialog with Escape and checks that
+// nothing is loaded or armed and the guest did not restart (picture at
+// shot).
+func escapeLeavesNothing(t *testing.T, g *Guest, d *Display, shot, boot string) {
+	t.Helper()
+	if err := d.Press("esc"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Second)
+	d.Screendump(shot)
+	st := guestArmState(t, g)
+	t.Logf("after Escape:\n%s", st.Raw)
+	if st.KexecLoaded != "0" || st.ArmFile {
+		t.Errorf("something stayed after the dialog closed (kexec_loaded %q, arm file %v)", st.KexecLoaded, st.ArmFile)
+	}
+	if now := guestBootID(t, g); boot == "" || now != boot {
+		t.Errorf("the guest restarted: boot id %q before, %q after", boot, now)
+	}
+}

@@ -116,28 +116,13 @@ dpkg-query -W xfce4-whiskermenu-plugin`, 2*time.Minute)
 	if err := d.ClickAt(bx, by, "left"); err != nil {
 		t.Fatal(err)
 	}
-	var dialog string
-	for deadline := clicked.Add(60 * time.Second); dialog == "" && time.Now().Before(deadline); {
-		time.Sleep(3 * time.Second)
-		o, _, _ = g.Root(ctx, "pgrep -u alice -a -x rapidreboot", time.Minute)
-		dialog = strings.TrimSpace(o)
-	}
+	dialog := waitForDialog(g, clicked)
 	settled(t, d, filepath.Join(out, "4-dialog.png"), 2*time.Minute)
 	if dialog == "" {
 		t.Fatalf("no rapidreboot dialog within 60 s of the click on the Whisker Menu's Log Out (%d, %d): see 3-whisker-menu.png", bx, by)
 	}
 	t.Logf("the dialog (%.0f s after the click): %s", time.Since(clicked).Seconds(), dialog)
-	if err := d.Press("esc"); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(10 * time.Second)
-	d.Screendump(filepath.Join(out, "5-closed.png"))
-	if st := guestArmState(t, g); st.KexecLoaded != "0" || st.ArmFile {
-		t.Errorf("something stayed after the dialog closed:\n%s", st.Raw)
-	}
-	if now := guestBootID(t, g); boot == "" || now != boot {
-		t.Errorf("the guest restarted: boot id %q before, %q after", boot, now)
-	}
+	escapeLeavesNothing(t, g, d, filepath.Join(out, "5-closed.png"), boot)
 }
 
 // whiskerLogOutButton is the Whisker Menu's Log Out button, the menu open
